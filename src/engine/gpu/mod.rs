@@ -1,0 +1,1 @@
+//! The wgpu engine: WGSL compute kernels over data resident in GPU buffers.

@@ -1,0 +1,64 @@
+//! Training engines: one per kind of device, all training the same [`Network`] the same way.
+//!
+//! An engine owns the network's parameters and both data splits for its whole life (on the GPU
+//! they are resident in device buffers), so a round only says which images to visit.
+
+pub mod cpu;
+pub mod gpu;
+
+use crate::Result;
+use crate::data::Split;
+use crate::model::Network;
+
+/// The optimiser settings a round needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hyper {
+    /// Images per gradient step; the last batch of a round may be smaller.
+    pub batch_size: usize,
+    /// Gradient-descent step size.
+    pub learning_rate: f32,
+}
+
+/// A training backend. The training loop ([`crate::train`]) drives it; it never prints.
+pub trait Engine {
+    /// What runs the maths, for the first printed line (e.g. `cpu: 2 threads, f32`).
+    fn describe(&self) -> String;
+
+    /// One round: consecutive batches of `batch_size` images over the training split, visited
+    /// in `order` (a permutation of the image indices) or in storage order when `None`.
+    /// Each batch does one gradient-descent step. Returns the mean of the batches' costs.
+    fn train_round(&mut self, order: Option<&[u32]>) -> Result<f64>;
+
+    /// How many images of `split` the network classifies correctly (argmax of the outputs).
+    fn correct(&mut self, split: Split) -> Result<usize>;
+
+    /// The predicted class of every image of `split`.
+    fn predictions(&mut self, split: Split) -> Result<Vec<u8>>;
+
+    /// The output vector of image `index` of `split`.
+    fn outputs(&mut self, split: Split, index: usize) -> Result<Vec<f32>>;
+
+    /// A copy of the current parameters.
+    fn network(&mut self) -> Result<Network>;
+}
+
+/// The batches of a round: `(first, len)` pairs covering `images` images.
+pub fn batches(images: usize, batch_size: usize) -> impl Iterator<Item = (usize, usize)> {
+    let batch_size = batch_size.max(1);
+    (0..images)
+        .step_by(batch_size)
+        .map(move |first| (first, batch_size.min(images - first)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_cover_everything_once() {
+        let b: Vec<_> = batches(10, 4).collect();
+        assert_eq!(b, vec![(0, 4), (4, 4), (8, 2)]);
+        assert_eq!(batches(60_000, 60_000).count(), 1);
+        assert_eq!(batches(0, 5).count(), 0);
+    }
+}

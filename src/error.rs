@@ -1,0 +1,56 @@
+//! The library's typed errors. Every variant prints as one readable line; the CLI adds context.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A data or model file whose content is wrong (bad magic, truncated, inconsistent counts).
+    #[error("{}: {reason}", path.display())]
+    BadFile { path: PathBuf, reason: String },
+
+    /// An operating-system error on a named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The data set could not be found where it was looked for.
+    #[error("{0}")]
+    DataMissing(String),
+
+    /// Downloading failed on every mirror.
+    #[error("download failed: {0}")]
+    Download(String),
+
+    /// Settings that cannot work together (layer sizes, batch size, learning rate...).
+    #[error("{0}")]
+    Config(String),
+
+    /// No usable GPU adapter for the requested backend.
+    #[error("{0}")]
+    NoAdapter(String),
+
+    /// The GPU failed: out of memory, device lost, shader or pipeline creation, buffer mapping.
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
+
+impl Error {
+    pub fn bad_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::BadFile {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

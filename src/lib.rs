@@ -1,0 +1,21 @@
+//! mnist-gpu: train a fully connected sigmoid network on MNIST, on the GPU through wgpu
+//! (WGSL compute shaders) or on a fast native CPU path.
+//!
+//! The modules follow the data's path:
+//! [`data`] (IDX files, download) → [`model`] (the network and its init) →
+//! [`engine`] (one training backend per device: [`engine::cpu`] and [`engine::gpu`]) →
+//! [`train`] (the round loop) → [`report`] (printed lines, metrics, pictures).
+//! [`cpu`] holds the plain CPU twin of every WGSL kernel in `shaders/`, name for name, and
+//! [`reference`] a plain f64 implementation of the whole network that the tests trust.
+
+pub mod atomic_file;
+pub mod cpu;
+pub mod data;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod reference;
+pub mod report;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,195 @@
+//! The network: fully connected sigmoid layers, `784 → hidden… → 10`, and its seeded init.
+//!
+//! Conventions shared by every engine (CPU, GPU, reference):
+//! * a layer's weights are row-major `[outputs][inputs]`, so `z = W·a + b` for one image;
+//! * the input is `pixel / 255`;
+//! * the cost of a batch of `B` images is the quadratic cost `C = 1/(2B) · Σ (a_L − y)²`
+//!   over one-hot targets `y`, and training is plain gradient descent on it.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::{Error, Result};
+
+/// Inputs of the network: one 28×28 image.
+pub const INPUTS: usize = 28 * 28;
+/// Outputs of the network: one per digit.
+pub const CLASSES: usize = 10;
+/// Weights and biases start uniform in `[-INIT_HALF_WIDTH, INIT_HALF_WIDTH)`, as in the tutorial.
+pub const INIT_HALF_WIDTH: f32 = 0.5;
+
+/// One fully connected sigmoid layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    pub inputs: usize,
+    pub outputs: usize,
+    /// Row-major `[outputs][inputs]`.
+    pub weights: Vec<f32>,
+    pub biases: Vec<f32>,
+}
+
+/// A stack of sigmoid layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub layers: Vec<Layer>,
+}
+
+impl Network {
+    /// A network `INPUTS → hidden… → CLASSES` with seeded uniform init.
+    pub fn new(hidden: &[usize], seed: u64) -> Result<Self> {
+        let mut sizes = vec![INPUTS];
+        sizes.extend_from_slice(hidden);
+        sizes.push(CLASSES);
+        Self::with_sizes(&sizes, seed)
+    }
+
+    /// A network with the given layer sizes (inputs first), seeded uniform init.
+    ///
+    /// The same seed gives bit-identical weights on every machine: ChaCha8 is a portable
+    /// generator and `Cargo.lock` pins the sampling code.
+    pub fn with_sizes(sizes: &[usize], seed: u64) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(Error::Config(
+                "a network needs at least an input and an output layer".into(),
+            ));
+        }
+        if let Some(&zero) = sizes.iter().find(|&&s| s == 0) {
+            return Err(Error::Config(format!(
+                "layer sizes must be positive, got {zero} in {sizes:?}"
+            )));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut uniform = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * INIT_HALF_WIDTH)
+                .collect()
+        };
+        let layers = sizes
+            .windows(2)
+            .map(|pair| {
+                let (inputs, outputs) = (pair[0], pair[1]);
+                let weights = uniform(inputs * outputs);
+                let biases = uniform(outputs);
+                Layer {
+                    inputs,
+                    outputs,
+                    weights,
+                    biases,
+                }
+            })
+            .collect();
+        Ok(Network { layers })
+    }
+
+    /// Layer sizes, inputs first: `[784, 128, 10]`.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![self.layers[0].inputs];
+        sizes.extend(self.layers.iter().map(|l| l.outputs));
+        sizes
+    }
+
+    /// `784-128-10`.
+    pub fn shape_name(&self) -> String {
+        let sizes: Vec<String> = self.sizes().iter().map(|s| s.to_string()).collect();
+        sizes.join("-")
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.layers[0].inputs
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.outputs)
+    }
+
+    /// Multiply-adds of one forward pass of one image.
+    pub fn macs_per_image(&self) -> usize {
+        self.layers.iter().map(|l| l.inputs * l.outputs).sum()
+    }
+
+    /// FLOPs of one training round over `images` images: forward (2·MACs), the weight
+    /// gradients (2·MACs) and the back-propagated errors (2·MACs for every layer but the first).
+    pub fn flops_per_round(&self, images: usize) -> f64 {
+        let first = self.layers[0].inputs * self.layers[0].outputs;
+        let macs = self.macs_per_image();
+        images as f64 * 2.0 * (3 * macs - first) as f64
+    }
+
+    /// The output vector for one image given as `pixel / 255` values (plain loops).
+    pub fn forward(&self, input: &[f32]) -> Vec<f32> {
+        let mut activation = input.to_vec();
+        for layer in &self.layers {
+            activation = (0..layer.outputs)
+                .map(|o| {
+                    let row = &layer.weights[o * layer.inputs..(o + 1) * layer.inputs];
+                    let z: f32 = row.iter().zip(&activation).map(|(w, a)| w * a).sum();
+                    sigmoid(z + layer.biases[o])
+                })
+                .collect();
+        }
+        activation
+    }
+}
+
+/// The logistic function.
+pub fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Parses `--hidden 128` or `--hidden 16,16`.
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>> {
+    let sizes: std::result::Result<Vec<usize>, _> = text
+        .split(',')
+        .map(|part| part.trim().parse::<usize>())
+        .collect();
+    match sizes {
+        Ok(sizes) if sizes.iter().all(|&s| s > 0) => Ok(sizes),
+        _ => Err(Error::Config(format!(
+            "--hidden expects positive layer sizes separated by commas (e.g. 128 or 16,16), got '{text}'"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_weights_other_seed_other_weights() {
+        let a = Network::new(&[16, 16], 7).expect("net");
+        let b = Network::new(&[16, 16], 7).expect("net");
+        let c = Network::new(&[16, 16], 8).expect("net");
+        assert_eq!(a, b);
+        assert_ne!(a.layers[0].weights, c.layers[0].weights);
+        assert_eq!(a.sizes(), vec![784, 16, 16, 10]);
+    }
+
+    #[test]
+    fn init_is_uniform_in_range() {
+        let net = Network::new(&[128], 1).expect("net");
+        let w = &net.layers[0].weights;
+        assert!(w.iter().all(|x| (-0.5..0.5).contains(x)));
+        let mean = w.iter().map(|&x| x as f64).sum::<f64>() / w.len() as f64;
+        let var = w.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / w.len() as f64;
+        // uniform(-0.5, 0.5): mean 0, variance 1/12; 100k samples put both well inside these.
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((var - 1.0 / 12.0).abs() < 0.005, "variance {var}");
+    }
+
+    #[test]
+    fn hidden_parsing() {
+        assert_eq!(parse_hidden("128").expect("ok"), vec![128]);
+        assert_eq!(parse_hidden("16,16").expect("ok"), vec![16, 16]);
+        assert!(parse_hidden("0").is_err());
+        assert!(parse_hidden("a,3").is_err());
+        assert!(parse_hidden("").is_err());
+    }
+
+    #[test]
+    fn flops_of_the_tutorial_round() {
+        let net = Network::new(&[128], 0).expect("net");
+        // 60000 · 2 · (3·(784·128 + 128·10) − 784·128) = 24.63 GFLOP, the figure in the notes.
+        let gflop = net.flops_per_round(60_000) / 1e9;
+        assert!((gflop - 24.63).abs() < 0.01, "{gflop}");
+    }
+}

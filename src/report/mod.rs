@@ -1,0 +1,3 @@
+//! What a run shows people: metrics files and pictures.
+
+pub mod metrics;

@@ -1,0 +1,105 @@
+//! The training loop: rounds over the training split, the order of each round, evaluation.
+//! It drives any [`Engine`] the same way, so every backend prints the same trajectory.
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::Result;
+use crate::data::Split;
+use crate::engine::Engine;
+
+/// What a run does round by round.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// Rounds to run, counting from 1.
+    pub rounds: usize,
+    /// The first round to run (1, or later when resuming).
+    pub first_round: usize,
+    /// Evaluate the test split every K rounds (0: only after the last round).
+    pub eval_every: usize,
+    /// Visit the images of each round in a seeded random order.
+    pub shuffle: bool,
+    pub seed: u64,
+}
+
+/// One round's figures, as printed and as written to `--metrics`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RoundRecord {
+    pub round: usize,
+    /// Mean of the round's batch costs.
+    pub cost: f64,
+    /// Wall time of the round's training (evaluation excluded).
+    pub seconds: f64,
+    /// Test accuracy in percent, on rounds that evaluate.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub test_accuracy: Option<f64>,
+}
+
+/// The order in which round `round` visits `images` images: a permutation that depends only on
+/// the seed and the round, so a resumed run visits the same images as an uninterrupted one.
+pub fn round_order(seed: u64, round: usize, images: usize) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..images as u32).collect();
+    let stream = seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(stream));
+    order
+}
+
+/// Test accuracy in percent.
+pub fn accuracy(engine: &mut dyn Engine, split: Split, images: usize) -> Result<f64> {
+    let correct = engine.correct(split)?;
+    Ok(100.0 * correct as f64 / images.max(1) as f64)
+}
+
+/// Runs the schedule; `on_round` sees each round's record as soon as it is known.
+pub fn train(
+    engine: &mut dyn Engine,
+    schedule: &Schedule,
+    train_images: usize,
+    test_images: usize,
+    on_round: &mut dyn FnMut(&RoundRecord) -> Result<()>,
+) -> Result<Vec<RoundRecord>> {
+    let mut records = Vec::new();
+    for round in schedule.first_round..=schedule.rounds {
+        let order = schedule
+            .shuffle
+            .then(|| round_order(schedule.seed, round, train_images));
+        let start = Instant::now();
+        let cost = engine.train_round(order.as_deref())?;
+        let seconds = start.elapsed().as_secs_f64();
+        let evaluate = round == schedule.rounds
+            || (schedule.eval_every > 0 && round % schedule.eval_every == 0);
+        let test_accuracy = if evaluate {
+            Some(accuracy(engine, Split::Test, test_images)?)
+        } else {
+            None
+        };
+        let record = RoundRecord {
+            round,
+            cost,
+            seconds,
+            test_accuracy,
+        };
+        on_round(&record)?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_orders_are_permutations_that_differ_by_round() {
+        let a = round_order(1, 1, 100);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<u32>>());
+        assert_eq!(a, round_order(1, 1, 100));
+        assert_ne!(a, round_order(1, 2, 100));
+        assert_ne!(a, round_order(2, 1, 100));
+    }
+}
