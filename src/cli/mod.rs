@@ -1,5 +1,6 @@
 //! Flags, sub-commands and their handlers.
 
+mod backend;
 mod data;
 mod train;
 

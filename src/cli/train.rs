@@ -3,17 +3,17 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_gpu::data::{Mnist, Split};
-use mnist_gpu::engine::cpu::{CpuEngine, argmax};
+use mnist_gpu::engine::cpu::argmax;
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{Network, parse_hidden};
 use mnist_gpu::report::metrics::MetricsFile;
 use mnist_gpu::train::{RoundRecord, Schedule, accuracy, train};
 
 use super::DataArgs;
+use super::backend::{BackendArgs, build_engine};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -43,9 +43,8 @@ pub struct TrainArgs {
     /// Write one JSON object per round to FILE (round, cost, seconds, test_accuracy).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
-    /// Train on the CPU (multithreaded f32 SIMD) instead of the GPU.
-    #[arg(long)]
-    pub cpu: bool,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -59,7 +58,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         learning_rate: args.lr,
     };
-    let mut engine = build_engine(&args, net.clone(), &data, hyper)?;
+    let mut engine = build_engine(&args.backend, net.clone(), &data, hyper)?;
     let mut metrics = args.metrics.as_deref().map(MetricsFile::new);
 
     println!(
@@ -124,20 +123,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         println!("metrics written to {}", path.display());
     }
     Ok(())
-}
-
-fn build_engine(
-    args: &TrainArgs,
-    net: Network,
-    data: &Mnist,
-    hyper: Hyper,
-) -> anyhow::Result<Box<dyn Engine>> {
-    if !args.cpu {
-        eprintln!("notice: the GPU engine is not built yet; training with --cpu");
-    }
-    Ok(Box::new(
-        CpuEngine::new(net, data, hyper).context("cannot set up the CPU engine")?,
-    ))
 }
 
 /// The tutorial's first look at the network: the outputs for the first test image.
