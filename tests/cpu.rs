@@ -77,7 +77,7 @@ fn forward_matches_reference_on_random_networks() {
         };
         let mut engine = CpuEngine::new(net, &data, hyper).expect("engine");
         let predicted = engine.predictions(Split::Test).expect("predictions");
-        for i in 0..data.test.len() {
+        for (i, &predicted_class) in predicted.iter().enumerate() {
             let want = reference.forward(&input_of(data.test.image(i)));
             let got = engine.outputs(Split::Test, i).expect("outputs");
             for (g, w) in got.iter().zip(&want) {
@@ -87,7 +87,7 @@ fn forward_matches_reference_on_random_networks() {
                 );
             }
             let best = (0..10).fold(0, |b, j| if want[j] > want[b] { j } else { b });
-            assert_eq!(predicted[i] as usize, best, "image {i}");
+            assert_eq!(predicted_class as usize, best, "image {i}");
         }
         let correct = engine.correct(Split::Test).expect("correct");
         let expected = (0..data.test.len())
