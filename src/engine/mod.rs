@@ -4,6 +4,7 @@
 //! they are resident in device buffers), so a round only says which images to visit.
 
 pub mod cpu;
+pub mod gemm;
 pub mod gpu;
 
 use crate::Result;
