@@ -31,6 +31,8 @@ pub struct CpuEngine {
     /// The batch's input rows and labels, gathered when a round visits images out of order.
     gathered: Vec<f32>,
     gathered_labels: Vec<u8>,
+    /// Column sums of a layer's δ (the bias gradient), as wide as the widest layer.
+    column_sums: Vec<f32>,
     /// Activations per layer, `batch_size × outputs` (also used for evaluation chunks).
     activations: Vec<Vec<f32>>,
     /// Errors `δ` per layer, `batch_size × outputs`.
@@ -79,6 +81,7 @@ impl CpuEngine {
         Ok(CpuEngine {
             gathered: vec![0.0; hyper.batch_size * net.inputs()],
             gathered_labels: Vec::with_capacity(hyper.batch_size),
+            column_sums: vec![0.0; net.layers.iter().map(|l| l.outputs).max().unwrap_or(0)],
             train: Images::new(&data.train),
             test: Images::new(&data.test),
             net,
@@ -190,9 +193,16 @@ impl CpuEngine {
                 MatRef::rows(a_in, layer.inputs),
                 Some(-lr),
             );
-            for (o, b) in layer.biases.iter_mut().enumerate() {
-                let sum: f32 = delta.iter().skip(o).step_by(layer.outputs).sum();
-                *b -= lr * sum;
+            // b[l] −= lr · column sums of δ[l], accumulated row by row (contiguous reads).
+            let sums = &mut self.column_sums[..layer.outputs];
+            sums.fill(0.0);
+            for row in delta.chunks_exact(layer.outputs) {
+                for (s, d) in sums.iter_mut().zip(row) {
+                    *s += d;
+                }
+            }
+            for (b, s) in layer.biases.iter_mut().zip(sums.iter()) {
+                *b -= lr * s;
             }
         }
         cost
