@@ -124,6 +124,42 @@ impl Mnist {
         checksums::is_mnist(&self.sha256)
     }
 
+    /// Writes the four IDX files into `dir` (created if needed), gzipped as `stem.gz` or raw as
+    /// `stem`, each atomically: for fixtures and for converting a data set.
+    pub fn save(&self, dir: &Path, gzip: bool) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+        let contents = [
+            idx::encode_images(
+                self.train.len(),
+                self.train.rows,
+                self.train.cols,
+                &self.train.images,
+            ),
+            idx::encode_labels(&self.train.labels),
+            idx::encode_images(
+                self.test.len(),
+                self.test.rows,
+                self.test.cols,
+                &self.test.images,
+            ),
+            idx::encode_labels(&self.test.labels),
+        ];
+        for (stem, content) in FILE_STEMS.into_iter().zip(contents) {
+            if gzip {
+                let path = dir.join(format!("{stem}.gz"));
+                crate::atomic_file::write_atomic_with(&path, |file| {
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(file, flate2::Compression::default());
+                    std::io::Write::write_all(&mut encoder, &content)?;
+                    encoder.finish().map(|_| ())
+                })?;
+            } else {
+                crate::atomic_file::write_atomic(&dir.join(stem), &content)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and validates the four files in `dir`.
     pub fn load(dir: &Path) -> Result<Mnist> {
         if !dir.is_dir() {
