@@ -313,8 +313,13 @@ fn downloads_verifies_and_then_skips() {
 
     // A second run fetches nothing.
     let hits = server.hits.load(Ordering::SeqCst);
-    let outcomes =
-        download(&target, &[server.base.clone()], expected(&data), &mut Quiet).expect("second run");
+    let outcomes = download(
+        &target,
+        std::slice::from_ref(&server.base),
+        expected(&data),
+        &mut Quiet,
+    )
+    .expect("second run");
     assert!(
         outcomes
             .iter()
@@ -406,7 +411,7 @@ fn a_different_file_in_the_way_is_never_overwritten() {
     std::fs::write(&own, b"the user's own file").expect("write");
     let err = download(
         dir.path(),
-        &[server.base.clone()],
+        std::slice::from_ref(&server.base),
         expected(&data),
         &mut Quiet,
     )
