@@ -259,8 +259,8 @@ fn routes(
         .collect()
 }
 
-fn expected(data: &Mnist) -> [&str; 4] {
-    [0, 1, 2, 3].map(|i| data.sha256[i].as_str())
+fn expected(data: &Mnist) -> [Option<&str>; 4] {
+    [0, 1, 2, 3].map(|i| Some(data.sha256[i].as_str()))
 }
 
 /// Counts the bytes reported, to check the progress callbacks.
@@ -268,6 +268,7 @@ fn expected(data: &Mnist) -> [&str; 4] {
 struct Recorder {
     urls: Vec<String>,
     bytes: u64,
+    done: Vec<String>,
 }
 
 impl Progress for Recorder {
@@ -278,6 +279,9 @@ impl Progress for Recorder {
         self.bytes += bytes;
     }
     fn finish(&mut self) {}
+    fn file_done(&mut self, stem: &str, _outcome: &Outcome) {
+        self.done.push(stem.to_string());
+    }
 }
 
 #[test]
@@ -307,6 +311,12 @@ fn downloads_verifies_and_then_skips() {
         }
     }
     assert_eq!(recorder.bytes, total, "progress saw every byte");
+    assert_eq!(recorder.done, FILE_STEMS.map(String::from));
+    assert!(
+        recorder.urls.iter().all(|u| u.starts_with(&server.base)),
+        "{:?}",
+        recorder.urls
+    );
     let loaded = Mnist::load(&target).expect("load downloaded");
     assert_eq!(loaded.sha256, data.sha256);
     assert_eq!(loaded.train, data.train);
@@ -416,7 +426,39 @@ fn a_different_file_in_the_way_is_never_overwritten() {
         &mut Quiet,
     )
     .expect_err("must not overwrite");
-    assert!(err.to_string().contains("other content"), "{err}");
+    assert!(err.to_string().contains("not the expected file"), "{err}");
     assert_eq!(std::fs::read(&own).expect("read"), b"the user's own file");
     assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn without_checksums_any_well_formed_idx_is_accepted() {
+    // Another data set in MNIST's format (Fashion-MNIST...): no checksums, but the content
+    // must still be a valid IDX file of its kind.
+    let data = fixture();
+    let mut all = routes(
+        "/bad",
+        &data,
+        |i, body| if i == 2 { gzip(b"garbage") } else { body },
+    );
+    all.extend(routes("/good", &data, |_, body| body));
+    let server = serve(all);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mirrors = [
+        format!("{}/bad", server.base),
+        format!("{}/good", server.base),
+    ];
+    let outcomes = download(dir.path(), &mirrors, [None; 4], &mut Quiet).expect("download");
+    for (i, (stem, outcome)) in outcomes.iter().enumerate() {
+        let Outcome::Downloaded { url, rejected, .. } = outcome else {
+            panic!("{stem}: {outcome:?}");
+        };
+        if i == 2 {
+            assert!(url.contains("/good/"), "{url}");
+            assert!(rejected[0].contains("not a valid IDX file"), "{rejected:?}");
+        } else {
+            assert!(url.contains("/bad/"), "{url}");
+        }
+    }
+    assert_eq!(Mnist::load(dir.path()).expect("load").sha256, data.sha256);
 }

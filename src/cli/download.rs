@@ -19,6 +19,10 @@ pub struct DownloadArgs {
     /// default PyTorch, TensorFlow and yann.lecun.com mirrors).
     #[arg(long = "mirror", value_name = "URL")]
     pub mirrors: Vec<String>,
+    /// Accept any well-formed IDX files instead of only MNIST's (checked by SHA-256), to fetch
+    /// another data set in MNIST's format, e.g. Fashion-MNIST, from its --mirror.
+    #[arg(long, requires = "mirrors")]
+    pub any_content: bool,
 }
 
 pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
@@ -33,36 +37,29 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
     } else {
         args.mirrors
     };
-    fetch_mnist(&dir, &mirrors)?;
-    println!("MNIST is ready in {}", dir.display());
+    let expected = if args.any_content {
+        [None; 4]
+    } else {
+        MNIST_SHA256.map(Some)
+    };
+    fetch(&dir, &mirrors, expected)?;
+    let what = if args.any_content {
+        "the data"
+    } else {
+        "MNIST"
+    };
+    println!("{what} is ready in {}", dir.display());
     Ok(())
 }
 
 /// Downloads whatever MNIST files `dir` lacks and says what it did, one line per file.
 pub fn fetch_mnist(dir: &Path, mirrors: &[String]) -> anyhow::Result<()> {
-    let mut progress = TransferProgress::new();
-    let outcomes = download(dir, mirrors, MNIST_SHA256, &mut progress)?;
-    for (stem, outcome) in outcomes {
-        match outcome {
-            Outcome::AlreadyPresent { path } => {
-                println!("{stem}: already present and verified ({})", path.display())
-            }
-            Outcome::Downloaded {
-                path,
-                url,
-                bytes,
-                rejected,
-            } => {
-                for reason in rejected {
-                    println!("  skipped {reason}");
-                }
-                println!(
-                    "{stem}: {bytes} bytes from {url}, SHA-256 verified, saved as {}",
-                    path.display()
-                );
-            }
-        }
-    }
+    fetch(dir, mirrors, MNIST_SHA256.map(Some))
+}
+
+fn fetch(dir: &Path, mirrors: &[String], expected: [Option<&str>; 4]) -> anyhow::Result<()> {
+    let mut progress = TransferProgress::new(expected[0].is_some());
+    download(dir, mirrors, expected, &mut progress)?;
     Ok(())
 }
 
@@ -70,13 +67,16 @@ pub fn fetch_mnist(dir: &Path, mirrors: &[String]) -> anyhow::Result<()> {
 struct TransferProgress {
     terminal: bool,
     bar: Option<ProgressBar>,
+    /// Whether downloads are checked against checksums (else only as well-formed IDX).
+    checksums: bool,
 }
 
 impl TransferProgress {
-    fn new() -> Self {
+    fn new(checksums: bool) -> Self {
         TransferProgress {
             terminal: std::io::stderr().is_terminal(),
             bar: None,
+            checksums,
         }
     }
 }
@@ -115,6 +115,33 @@ impl Progress for TransferProgress {
     fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+    }
+
+    fn file_done(&mut self, stem: &str, outcome: &Outcome) {
+        match outcome {
+            Outcome::AlreadyPresent { path } => {
+                println!("{stem}: already present and valid ({})", path.display())
+            }
+            Outcome::Downloaded {
+                path,
+                url,
+                bytes,
+                rejected,
+            } => {
+                for reason in rejected {
+                    println!("  skipped {reason}");
+                }
+                let check = if self.checksums {
+                    "SHA-256 verified"
+                } else {
+                    "valid IDX"
+                };
+                println!(
+                    "{stem}: {bytes} bytes from {url}, {check}, saved as {}",
+                    path.display()
+                );
+            }
         }
     }
 }

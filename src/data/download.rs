@@ -32,6 +32,8 @@ pub trait Progress {
     fn advance(&mut self, bytes: u64);
     /// The transfer ended (successfully or not).
     fn finish(&mut self);
+    /// A file is settled (already there, or downloaded and verified), as soon as it is.
+    fn file_done(&mut self, _stem: &str, _outcome: &Outcome) {}
 }
 
 /// Progress that shows nothing.
@@ -57,13 +59,14 @@ pub enum Outcome {
     },
 }
 
-/// Makes sure `dir` holds the four files whose decompressed contents have the SHA-256
-/// checksums `expected` (in [`FILE_STEMS`] order), fetching each missing one as
-/// `mirror + stem + ".gz"` from the first mirror that serves valid content.
+/// Makes sure `dir` holds the four files, fetching each missing one as
+/// `mirror + stem + ".gz"` from the first mirror that serves valid content: a well-formed IDX
+/// file of its kind whose decompressed content has the SHA-256 checksum given in `expected`
+/// (in [`FILE_STEMS`] order; `None` accepts any well-formed content, for other data sets).
 pub fn download(
     dir: &Path,
     mirrors: &[String],
-    expected: [&str; 4],
+    expected: [Option<&str>; 4],
     progress: &mut dyn Progress,
 ) -> Result<Vec<(&'static str, Outcome)>> {
     if mirrors.is_empty() {
@@ -79,6 +82,7 @@ pub fn download(
                 Some(path) => Outcome::AlreadyPresent { path },
                 None => fetch_file(&agent, dir, stem, sha256, mirrors, progress)?,
             };
+            progress.file_done(stem, &outcome);
             Ok((stem, outcome))
         })
         .collect()
@@ -96,15 +100,17 @@ fn agent() -> ureq::Agent {
 
 /// The path of a valid copy of `stem` in `dir`, if there is one. A copy with other content
 /// is an error: it may be the user's own data, so it is never overwritten.
-fn present(dir: &Path, stem: &str, sha256: &str) -> Result<Option<PathBuf>> {
+fn present(dir: &Path, stem: &str, sha256: Option<&str>) -> Result<Option<PathBuf>> {
     let Ok(path) = idx::find_file(dir, stem) else {
         return Ok(None);
     };
     let content = idx::read_bytes(&path)?;
-    if checksums::sha256_hex(&content) != sha256 {
+    if let Err(reason) = check_content(stem, &content, sha256) {
         return Err(Error::bad_file(
             &path,
-            "already exists with other content than expected; move it away or download into another folder",
+            format!(
+                "already exists but is not the expected file ({reason}); move it away or download into another folder"
+            ),
         ));
     }
     Ok(Some(path))
@@ -114,7 +120,7 @@ fn fetch_file(
     agent: &ureq::Agent,
     dir: &Path,
     stem: &str,
-    sha256: &str,
+    sha256: Option<&str>,
     mirrors: &[String],
     progress: &mut dyn Progress,
 ) -> Result<Outcome> {
@@ -122,7 +128,7 @@ fn fetch_file(
     for mirror in mirrors {
         let url = format!("{}/{stem}.gz", mirror.trim_end_matches('/'));
         progress.start(&url, None);
-        let fetched = fetch(agent, &url, progress).and_then(|body| verify(body, sha256));
+        let fetched = fetch(agent, &url, progress).and_then(|body| verify(stem, body, sha256));
         progress.finish();
         match fetched {
             Ok(body) => {
@@ -181,23 +187,44 @@ fn fetch(
     Ok(body)
 }
 
-/// `body` itself when its decompressed content has checksum `sha256`.
-fn verify(body: Vec<u8>, sha256: &str) -> std::result::Result<Vec<u8>, String> {
-    let content = if body.starts_with(&GZIP_MAGIC) {
-        let mut content = Vec::new();
-        flate2::read::GzDecoder::new(&body[..])
-            .take(MAX_CONTENT_BYTES)
-            .read_to_end(&mut content)
-            .map_err(|e| format!("corrupt gzip data ({e})"))?;
-        content
-    } else {
-        body.clone()
-    };
-    let found = checksums::sha256_hex(&content);
-    if found != sha256 {
-        return Err(format!(
-            "wrong content (SHA-256 {found}, expected {sha256})"
-        ));
+/// `body` itself when its decompressed content is valid (see [`check_content`]).
+fn verify(stem: &str, body: Vec<u8>, sha256: Option<&str>) -> std::result::Result<Vec<u8>, String> {
+    if !body.starts_with(&GZIP_MAGIC) {
+        check_content(stem, &body, sha256)?;
+        return Ok(body);
     }
+    let mut content = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .take(MAX_CONTENT_BYTES)
+        .read_to_end(&mut content)
+        .map_err(|e| format!("corrupt gzip data ({e})"))?;
+    check_content(stem, &content, sha256)?;
     Ok(body)
+}
+
+/// Whether `content` is a well-formed IDX file of the kind `stem` names and, when `sha256` is
+/// given, has that checksum; the reason as one line when not.
+fn check_content(
+    stem: &str,
+    content: &[u8],
+    sha256: Option<&str>,
+) -> std::result::Result<(), String> {
+    if let Some(sha256) = sha256 {
+        let found = checksums::sha256_hex(content);
+        if found != sha256 {
+            return Err(format!(
+                "wrong content (SHA-256 {found}, expected {sha256})"
+            ));
+        }
+    }
+    let path = Path::new(stem);
+    let parsed = if stem.contains("images") {
+        idx::parse_images(path, content).map(|_| ())
+    } else {
+        idx::parse_labels(path, content).map(|_| ())
+    };
+    parsed.map_err(|e| match e {
+        Error::BadFile { reason, .. } => format!("not a valid IDX file ({reason})"),
+        other => other.to_string(),
+    })
 }
