@@ -2,6 +2,8 @@
 
 mod backend;
 mod data;
+mod download;
+mod paths;
 mod train;
 
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Train a network and report cost and test accuracy per round.
     Train(train::TrainArgs),
+    /// Download MNIST (four .gz files, checksums verified) into the cache folder or --dir.
+    Download(download::DownloadArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -41,5 +45,6 @@ pub struct DataArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Download(args) => download::run(args),
     }
 }

@@ -29,7 +29,12 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch_size: usize,
     /// Learning rate of plain gradient descent.
-    #[arg(long, default_value_t = 2.0, value_name = "RATE")]
+    #[arg(
+        long,
+        default_value_t = 2.0,
+        value_name = "RATE",
+        allow_negative_numbers = true
+    )]
     pub lr: f32,
     /// Seed of the initial weights (and of --shuffle's orders).
     #[arg(long, default_value_t = 42)]
@@ -48,16 +53,21 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    // Every setting is checked before the data is loaded (or downloaded) and training starts.
     let hidden = parse_hidden(&args.hidden)?;
     if args.rounds == 0 {
         anyhow::bail!("--rounds must be at least 1");
     }
-    let data = super::data::load(&args.data)?;
-    let net = Network::new(&hidden, args.seed)?;
     let hyper = Hyper {
         batch_size: args.batch_size,
         learning_rate: args.lr,
     };
+    check_hyper(hyper)?;
+    if let Some(path) = &args.metrics {
+        super::paths::check_output_file(path, "--metrics")?;
+    }
+    let data = super::data::load(&args.data)?;
+    let net = Network::new(&hidden, args.seed)?;
     let mut engine = build_engine(&args.backend, net.clone(), &data, hyper)?;
     let mut metrics = args.metrics.as_deref().map(MetricsFile::new);
 
@@ -121,6 +131,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     if let Some(path) = &args.metrics {
         println!("metrics written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn check_hyper(hyper: Hyper) -> anyhow::Result<()> {
+    if hyper.batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+    if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
+        anyhow::bail!(
+            "--lr must be a positive number, got {}",
+            hyper.learning_rate
+        );
     }
     Ok(())
 }

@@ -117,13 +117,36 @@ pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<Images> {
             format!("images are {rows}×{cols}, expected {ROWS}×{COLS}"),
         ));
     }
-    check_length(path, bytes, 16, count * rows * cols)?;
+    let data = count
+        .checked_mul(rows * cols)
+        .ok_or_else(|| Error::bad_file(path, format!("image count {count} is too large")))?;
+    check_length(path, bytes, 16, data)?;
     Ok(Images {
         count,
         rows,
         cols,
         pixels: bytes[16..].to_vec(),
     })
+}
+
+/// The IDX bytes of an image file: header then pixels (the inverse of [`parse_images`]).
+pub fn encode_images(count: usize, rows: usize, cols: usize, pixels: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(16 + pixels.len());
+    for word in [IMAGE_MAGIC as usize, count, rows, cols] {
+        bytes.extend_from_slice(&(word as u32).to_be_bytes());
+    }
+    bytes.extend_from_slice(pixels);
+    bytes
+}
+
+/// The IDX bytes of a label file (the inverse of [`parse_labels`]).
+pub fn encode_labels(labels: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 + labels.len());
+    for word in [LABEL_MAGIC as usize, labels.len()] {
+        bytes.extend_from_slice(&(word as u32).to_be_bytes());
+    }
+    bytes.extend_from_slice(labels);
+    bytes
 }
 
 pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {

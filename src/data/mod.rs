@@ -4,7 +4,10 @@
 //! `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`,
 //! `t10k-labels-idx1-ubyte`, each optionally with a `.gz` suffix.
 
+pub mod checksums;
+pub mod download;
 pub mod idx;
+pub mod locate;
 
 use std::path::{Path, PathBuf};
 
@@ -91,9 +94,24 @@ pub struct Mnist {
     pub test: Dataset,
     /// The folder it was read from.
     pub dir: PathBuf,
+    /// SHA-256 of each file's decompressed content, in [`FILE_STEMS`] order.
+    pub sha256: [String; 4],
 }
 
 impl Mnist {
+    /// A data set built in memory (tests, fixtures); its checksums are those of the IDX files
+    /// that would hold it.
+    pub fn new(train: Dataset, test: Dataset, dir: PathBuf) -> Mnist {
+        let [train_images, train_labels] = train.idx_sha256();
+        let [test_images, test_labels] = test.idx_sha256();
+        Mnist {
+            train,
+            test,
+            dir,
+            sha256: [train_images, train_labels, test_images, test_labels],
+        }
+    }
+
     pub fn split(&self, split: Split) -> &Dataset {
         match split {
             Split::Train => &self.train,
@@ -101,23 +119,92 @@ impl Mnist {
         }
     }
 
+    /// Whether the content is exactly MNIST's (not Fashion-MNIST or another IDX data set).
+    pub fn is_mnist(&self) -> bool {
+        checksums::is_mnist(&self.sha256)
+    }
+
+    /// Writes the four IDX files into `dir` (created if needed), gzipped as `stem.gz` or raw as
+    /// `stem`, each atomically: for fixtures and for converting a data set.
+    pub fn save(&self, dir: &Path, gzip: bool) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+        let contents = [
+            idx::encode_images(
+                self.train.len(),
+                self.train.rows,
+                self.train.cols,
+                &self.train.images,
+            ),
+            idx::encode_labels(&self.train.labels),
+            idx::encode_images(
+                self.test.len(),
+                self.test.rows,
+                self.test.cols,
+                &self.test.images,
+            ),
+            idx::encode_labels(&self.test.labels),
+        ];
+        for (stem, content) in FILE_STEMS.into_iter().zip(contents) {
+            if gzip {
+                let path = dir.join(format!("{stem}.gz"));
+                crate::atomic_file::write_atomic_with(&path, |file| {
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(file, flate2::Compression::default());
+                    std::io::Write::write_all(&mut encoder, &content)?;
+                    encoder.finish().map(|_| ())
+                })?;
+            } else {
+                crate::atomic_file::write_atomic(&dir.join(stem), &content)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and validates the four files in `dir`.
     pub fn load(dir: &Path) -> Result<Mnist> {
+        if !dir.is_dir() {
+            return Err(crate::Error::DataMissing(format!(
+                "{}: no such folder",
+                dir.display()
+            )));
+        }
+        let (train, [train_images, train_labels]) = load_split_hashed(dir, Split::Train)?;
+        let (test, [test_images, test_labels]) = load_split_hashed(dir, Split::Test)?;
         Ok(Mnist {
-            train: load_split(dir, Split::Train)?,
-            test: load_split(dir, Split::Test)?,
+            train,
+            test,
             dir: dir.to_path_buf(),
+            sha256: [train_images, train_labels, test_images, test_labels],
         })
+    }
+}
+
+impl Dataset {
+    /// SHA-256 of the IDX image and label files holding this split.
+    pub fn idx_sha256(&self) -> [String; 2] {
+        let images = idx::encode_images(self.len(), self.rows, self.cols, &self.images);
+        let labels = idx::encode_labels(&self.labels);
+        [
+            checksums::sha256_hex(&images),
+            checksums::sha256_hex(&labels),
+        ]
     }
 }
 
 /// Reads one split's images and labels and checks that they agree.
 pub fn load_split(dir: &Path, split: Split) -> Result<Dataset> {
+    Ok(load_split_hashed(dir, split)?.0)
+}
+
+/// [`load_split`] plus the content checksums of its image and label files.
+fn load_split_hashed(dir: &Path, split: Split) -> Result<(Dataset, [String; 2])> {
     let (image_stem, label_stem) = split.stems();
     let image_path = idx::find_file(dir, image_stem)?;
     let label_path = idx::find_file(dir, label_stem)?;
-    let images = idx::read_images(&image_path)?;
-    let labels = idx::read_labels(&label_path)?;
+    let image_bytes = idx::read_bytes(&image_path)?;
+    let label_bytes = idx::read_bytes(&label_path)?;
+    let images = idx::parse_images(&image_path, &image_bytes)?;
+    let labels = idx::parse_labels(&label_path, &label_bytes)?;
     if images.count != labels.len() {
         return Err(crate::Error::bad_file(
             &label_path,
@@ -129,10 +216,15 @@ pub fn load_split(dir: &Path, split: Split) -> Result<Dataset> {
             ),
         ));
     }
-    Ok(Dataset {
+    let sha256 = [
+        checksums::sha256_hex(&image_bytes),
+        checksums::sha256_hex(&label_bytes),
+    ];
+    let dataset = Dataset {
         images: images.pixels,
         labels,
         rows: images.rows,
         cols: images.cols,
-    })
+    };
+    Ok((dataset, sha256))
 }

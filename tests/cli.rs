@@ -1,0 +1,195 @@
+//! The binary on bad input: a non-zero exit and exactly one clear line on stderr, never a panic
+//! or a backtrace, and no training started for a bad setting.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mnist_gpu::data::{Dataset, FILE_STEMS, Mnist, idx};
+
+/// A tiny valid data set (not MNIST) saved raw into `dir`.
+fn write_fixture(dir: &Path) {
+    let dataset = |count: usize| Dataset {
+        images: (0..count * 784).map(|i| (i * 7 % 256) as u8).collect(),
+        labels: (0..count).map(|i| (i % 10) as u8).collect(),
+        rows: 28,
+        cols: 28,
+    };
+    Mnist::new(dataset(20), dataset(10), dir.to_path_buf())
+        .save(dir, false)
+        .expect("save fixture");
+}
+
+/// Runs the binary with `args` in a clean environment: no MNIST_GPU_DATA, and HOME and the
+/// cache folder inside `home`, so nothing can touch (or download into) the real user cache.
+fn run(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+        .args(args)
+        .env_remove("MNIST_GPU_DATA")
+        .env_remove("RUST_BACKTRACE")
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .output()
+        .expect("run mnist-gpu")
+}
+
+/// Asserts a failure with one `error: ` line on stderr containing every one of `needles`,
+/// and returns stdout.
+fn assert_one_line_error(output: &Output, needles: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        !output.status.success(),
+        "must fail; stderr: {stderr}; stdout: {stdout}"
+    );
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].len() > "error: ".len(), "{stderr}");
+    for banned in ["panicked", "RUST_BACKTRACE", "internal error"] {
+        assert!(!stderr.contains(banned), "{banned}: {stderr}");
+    }
+    for needle in needles {
+        assert!(stderr.contains(needle), "'{needle}' not in: {stderr}");
+    }
+    stdout
+}
+
+/// A fixture folder with file `stem` (raw) replaced by `bytes`.
+fn fixture_with(stem: &str, bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path());
+    std::fs::write(dir.path().join(stem), bytes).expect("write bad file");
+    dir
+}
+
+fn train_on(dir: &Path, extra: &[&str]) -> Output {
+    let data = dir.to_str().expect("utf-8 path");
+    let mut args = vec!["train", "--cpu", "--data", data];
+    args.extend_from_slice(extra);
+    run(dir, &args)
+}
+
+#[test]
+fn a_good_fixture_trains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path());
+    let metrics = dir.path().join("m.jsonl");
+    let output = train_on(
+        dir.path(),
+        &[
+            "--rounds",
+            "2",
+            "--batch-size",
+            "5",
+            "--metrics",
+            metrics.to_str().expect("utf-8"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // The fixture is not MNIST: accepted with a one-line notice.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not the standard MNIST"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("round 2/2"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&metrics)
+            .expect("metrics")
+            .lines()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn wrong_magic() {
+    let mut bytes = idx::encode_images(20, 28, 28, &[0; 20 * 784]);
+    bytes[3] = 0x01;
+    let dir = fixture_with(FILE_STEMS[0], &bytes);
+    let output = train_on(dir.path(), &[]);
+    assert_one_line_error(&output, &[FILE_STEMS[0], "magic 2049, expected 2051"]);
+}
+
+#[test]
+fn truncated_file() {
+    let bytes = idx::encode_images(10, 28, 28, &[0; 10 * 784]);
+    let dir = fixture_with(FILE_STEMS[2], &bytes[..bytes.len() - 1]);
+    let output = train_on(dir.path(), &[]);
+    assert_one_line_error(&output, &[FILE_STEMS[2], "truncated"]);
+}
+
+#[test]
+fn count_mismatch() {
+    let dir = fixture_with(FILE_STEMS[1], &idx::encode_labels(&[1; 19]));
+    let output = train_on(dir.path(), &[]);
+    assert_one_line_error(&output, &[FILE_STEMS[1], "19 labels but", "20 images"]);
+}
+
+#[test]
+fn explicit_folder_missing_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path());
+    std::fs::remove_file(dir.path().join(FILE_STEMS[3])).expect("rm");
+    let output = train_on(dir.path(), &[]);
+    assert_one_line_error(&output, &[FILE_STEMS[3]]);
+    // Nothing was downloaded into the user's folder.
+    assert!(!dir.path().join(format!("{}.gz", FILE_STEMS[3])).exists());
+}
+
+#[test]
+fn missing_data_offline() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = run(home.path(), &["train", "--cpu", "--offline"]);
+    assert_one_line_error(&output, &["--offline", "mnist-gpu download", "--data"]);
+}
+
+#[test]
+fn bad_settings_fail_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path());
+    let cases: [(&[&str], &str); 7] = [
+        (&["--hidden", "0"], "--hidden"),
+        (&["--hidden", "x"], "--hidden"),
+        (&["--hidden", "16,"], "--hidden"),
+        (&["--batch-size", "0"], "--batch-size"),
+        (&["--lr", "-1"], "--lr"),
+        (&["--lr", "NaN"], "--lr"),
+        (&["--rounds", "0"], "--rounds"),
+    ];
+    for (flags, needle) in cases {
+        let output = train_on(dir.path(), flags);
+        let stdout = assert_one_line_error(&output, &[needle]);
+        assert!(stdout.is_empty(), "{flags:?} started: {stdout}");
+    }
+}
+
+#[test]
+fn unwritable_metrics_fails_before_training() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path());
+    let output = train_on(dir.path(), &["--metrics", "/nonexistent/dir/m.jsonl"]);
+    let stdout = assert_one_line_error(&output, &["--metrics", "/nonexistent/dir"]);
+    assert!(stdout.is_empty(), "training started: {stdout}");
+    let folder = dir.path().to_str().expect("utf-8");
+    let output = train_on(dir.path(), &["--metrics", folder]);
+    assert_one_line_error(&output, &["--metrics", "is a folder"]);
+}
+
+#[test]
+fn download_with_refused_connection() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let target = home.path().join("data");
+    let output = run(
+        home.path(),
+        &[
+            "download",
+            "--dir",
+            target.to_str().expect("utf-8"),
+            "--mirror",
+            "http://127.0.0.1:1/",
+        ],
+    );
+    assert_one_line_error(&output, &["download failed", "127.0.0.1:1", FILE_STEMS[0]]);
+    assert_eq!(std::fs::read_dir(&target).expect("ls").count(), 0);
+}
