@@ -29,11 +29,7 @@ fn synthetic_mnist() -> Mnist {
         rows: 28,
         cols: 28,
     };
-    Mnist {
-        train: split(IMAGES),
-        test: split(1000),
-        dir: "synthetic".into(),
-    }
+    Mnist::new(split(IMAGES), split(1000), "synthetic".into())
 }
 
 fn cpu_products(c: &mut Criterion) {

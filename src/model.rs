@@ -188,8 +188,9 @@ mod tests {
     #[test]
     fn flops_of_the_tutorial_round() {
         let net = Network::new(&[128], 0).expect("net");
-        // 60000 · 2 · (3·(784·128 + 128·10) − 784·128) = 24.63 GFLOP, the figure in the notes.
+        // 60000 · 2 · (3·(784·128 + 128·10) − 784·128) = 24.545 GFLOP: the products only
+        // (the lavapipe notes' 24.63 also counts element-wise work).
         let gflop = net.flops_per_round(60_000) / 1e9;
-        assert!((gflop - 24.63).abs() < 0.01, "{gflop}");
+        assert!((gflop - 24.545).abs() < 0.001, "{gflop}");
     }
 }

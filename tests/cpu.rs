@@ -21,11 +21,7 @@ fn synthetic(train: usize, test: usize, rows: usize, cols: usize, seed: u64) -> 
         rows,
         cols,
     };
-    Mnist {
-        train: split(train),
-        test: split(test),
-        dir: "synthetic".into(),
-    }
+    Mnist::new(split(train), split(test), "synthetic".into())
 }
 
 fn inputs(set: &Dataset, indices: impl Iterator<Item = usize>) -> (Vec<Vec<f64>>, Vec<u8>) {
