@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_gpu::data::{Mnist, Split};
@@ -43,6 +44,9 @@ pub struct TrainArgs {
     /// Write one JSON object per round to FILE (round, cost, seconds, test_accuracy).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+    /// Draw the cost and test accuracy per round into a PNG after training.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
@@ -121,6 +125,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     if let Some(path) = &args.metrics {
         println!("metrics written to {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        mnist_gpu::report::plot::curves_png(&records, path)
+            .with_context(|| format!("cannot write the plot {}", path.display()))?;
+        println!("curves drawn in {}", path.display());
     }
     Ok(())
 }
