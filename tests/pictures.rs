@@ -8,6 +8,7 @@ use mnist_gpu::report::canvas::{Canvas, Rgb, WHITE, luminance};
 use mnist_gpu::report::confusion::{CELL, cell_origin, confusion_png, size as confusion_size};
 use mnist_gpu::report::grid::{
     DIGIT_SCALE, DIGIT_SIDE, GridLayout, digit_grid_png, misclassified_caption,
+    titled_digit_grid_png,
 };
 use mnist_gpu::report::plot::{ACCURACY_COLOUR, COST_COLOUR, HEIGHT, WIDTH, curves_png, plot_area};
 use mnist_gpu::train::RoundRecord;
@@ -134,6 +135,32 @@ fn grid_places_each_digit_and_its_caption() {
     let (x, y) = layout.digit_origin(3);
     assert_eq!(picture.ink_in((x, y, side, side), WHITE), 0);
     assert_eq!(picture.ink_in(layout.caption_box(3), WHITE), 0);
+}
+
+#[test]
+fn titled_grid_makes_room_for_its_heading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("titled.png");
+    let digit = patterned_digit(5);
+    let captions = vec![misclassified_caption(4, 9)];
+    let title = "misclassified test digits: true→predicted";
+    titled_digit_grid_png(title, &[&digit], &captions, 10, &path).expect("grid written");
+    let picture = Picture::read(&path);
+    let plain = GridLayout::new(&captions, 10);
+    let layout = plain.with_title(title);
+    assert_eq!(
+        (picture.width, picture.height),
+        (layout.width(), layout.height())
+    );
+    // The heading is wider than one digit, and sits above it.
+    assert!(layout.width() > plain.width() && layout.height() > plain.height());
+    let (x, y) = layout.digit_origin(0);
+    assert!(picture.ink_in((0, 0, picture.width, y - 1), WHITE) > 200);
+    // Source pixel (1, 1) is the block one block right of and below the digit's corner.
+    assert_eq!(
+        picture.at(x + DIGIT_SCALE, y + DIGIT_SCALE),
+        [255 - digit[DIGIT_SIDE + 1]; 3]
+    );
 }
 
 #[test]

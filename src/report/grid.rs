@@ -13,6 +13,7 @@ pub const DIGIT_SIDE: usize = 28;
 pub const DIGIT_SCALE: usize = 4;
 /// Caption glyph pixels: 21 px capitals when the captions fit under the digit, else 14 px.
 const CAPTION_SCALES: [usize; 2] = [3, 2];
+const TITLE_SCALE: usize = 2;
 
 const MARGIN: usize = 16;
 const GAP: usize = 16;
@@ -29,6 +30,8 @@ pub struct GridLayout {
     pub cell_width: usize,
     /// Size of the caption glyph pixels.
     pub caption_scale: usize,
+    /// Width of the heading above the grid (0 without one).
+    pub title_width: usize,
 }
 
 impl GridLayout {
@@ -50,6 +53,24 @@ impl GridLayout {
             columns: columns.clamp(1, captions.len().max(1)),
             cell_width: widest(caption_scale).max(digit_width),
             caption_scale,
+            title_width: 0,
+        }
+    }
+
+    /// The same grid under a heading of `title`.
+    pub fn with_title(self, title: &str) -> GridLayout {
+        GridLayout {
+            title_width: text_width(title, TITLE_SCALE),
+            ..self
+        }
+    }
+
+    /// Top of the first row of digits: under the heading if there is one.
+    fn grid_top(&self) -> usize {
+        if self.title_width == 0 {
+            MARGIN
+        } else {
+            MARGIN + text_height(TITLE_SCALE) + 2 * TITLE_SCALE + GAP
         }
     }
 
@@ -66,11 +87,13 @@ impl GridLayout {
     }
 
     pub fn width(&self) -> usize {
-        2 * MARGIN + self.columns * self.cell_width + (self.columns - 1) * GAP
+        let cells = self.columns * self.cell_width + (self.columns - 1) * GAP;
+        2 * MARGIN + cells.max(self.title_width)
     }
 
     pub fn height(&self) -> usize {
-        2 * MARGIN + self.rows() * self.cell_height() + self.rows().saturating_sub(1) * GAP
+        let rows = self.rows() * self.cell_height() + self.rows().saturating_sub(1) * GAP;
+        self.grid_top() + rows + MARGIN
     }
 
     /// Top-left corner of cell `index`.
@@ -78,7 +101,7 @@ impl GridLayout {
         let (col, row) = (index % self.columns, index / self.columns);
         (
             MARGIN + col * (self.cell_width + GAP),
-            MARGIN + row * (self.cell_height() + GAP),
+            self.grid_top() + row * (self.cell_height() + GAP),
         )
     }
 
@@ -104,6 +127,25 @@ impl GridLayout {
 /// Draws the digits (784 grey bytes each) in rows of `columns`, dark on white, each with its
 /// caption under it.
 pub fn digit_grid(images: &[&[u8]], captions: &[String], columns: usize) -> Result<Canvas> {
+    draw_grid(None, images, captions, columns)
+}
+
+/// [`digit_grid`] under a one-line heading (e.g. `misclassified: true→predicted`).
+pub fn titled_digit_grid(
+    title: &str,
+    images: &[&[u8]],
+    captions: &[String],
+    columns: usize,
+) -> Result<Canvas> {
+    draw_grid(Some(title), images, captions, columns)
+}
+
+fn draw_grid(
+    title: Option<&str>,
+    images: &[&[u8]],
+    captions: &[String],
+    columns: usize,
+) -> Result<Canvas> {
     if images.is_empty() {
         return Err(Error::Config("no digits to draw".into()));
     }
@@ -123,8 +165,20 @@ pub fn digit_grid(images: &[&[u8]], captions: &[String], columns: usize) -> Resu
     if columns == 0 {
         return Err(Error::Config("a grid needs at least one column".into()));
     }
-    let layout = GridLayout::new(captions, columns);
+    let mut layout = GridLayout::new(captions, columns);
+    if let Some(title) = title {
+        layout = layout.with_title(title);
+    }
     let mut canvas = Canvas::new(layout.width(), layout.height(), WHITE);
+    if let Some(title) = title {
+        canvas.text(
+            MARGIN as i64,
+            MARGIN as i64,
+            title,
+            TITLE_SCALE,
+            CAPTION_COLOUR,
+        );
+    }
     let side = DIGIT_SIDE * DIGIT_SCALE;
     for (index, (image, caption)) in images.iter().zip(captions).enumerate() {
         let (x, y) = layout.digit_origin(index);
@@ -158,6 +212,17 @@ pub fn digit_grid_png(
     path: &Path,
 ) -> Result<()> {
     digit_grid(images, captions, columns)?.save_png(path)
+}
+
+/// [`titled_digit_grid`] saved as a PNG at `path`.
+pub fn titled_digit_grid_png(
+    title: &str,
+    images: &[&[u8]],
+    captions: &[String],
+    columns: usize,
+    path: &Path,
+) -> Result<()> {
+    titled_digit_grid(title, images, captions, columns)?.save_png(path)
 }
 
 /// The caption of a misclassified digit: true label, arrow, predicted label.
