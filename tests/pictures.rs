@@ -485,3 +485,47 @@ fn show_rejects_bad_ranges_with_one_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(folder_is_empty(out_dir.path()));
 }
+
+#[test]
+fn train_plot_draws_the_run_and_checks_its_folder_first() {
+    let data = tempfile::tempdir().expect("tempdir");
+    write_fixture(data.path(), 3, 2);
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let plot = out_dir.path().join("curves.png");
+    let data_arg = data.path().to_str().expect("utf-8 path");
+    let train = |plot: &Path| {
+        mnist_gpu(&[
+            "train",
+            "--cpu",
+            "--data",
+            data_arg,
+            "--hidden",
+            "4",
+            "--rounds",
+            "3",
+            "--batch-size",
+            "3",
+            "--eval-every",
+            "1",
+            "--plot",
+            plot.to_str().expect("utf-8 path"),
+        ])
+    };
+    let run = train(&plot);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let picture = Picture::read(&plot);
+    assert_eq!((picture.width, picture.height), (WIDTH, HEIGHT));
+    assert!(!picture.find(COST_COLOUR).is_empty());
+    assert!(!picture.find(ACCURACY_COLOUR).is_empty());
+
+    // A plot that could not be written is refused before training, not after.
+    let run = train(&out_dir.path().join("nowhere").join("curves.png"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&run.stdout).contains("round"));
+}

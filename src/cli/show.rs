@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mnist_gpu::data::Split;
+use mnist_gpu::report::canvas::check_output_folder;
 use mnist_gpu::report::grid::digit_grid_png;
 
 use super::DataArgs;
@@ -54,6 +55,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
             args.count
         );
     }
+    check_output_folder(&args.out)?;
     let data = super::data::load(&args.data)?;
     let split = Split::from(args.split);
     let images = data.split(split);
@@ -71,8 +73,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
     let captions: Vec<String> = (args.start..end)
         .map(|i| images.labels[i].to_string())
         .collect();
-    digit_grid_png(&digits, &captions, COLUMNS, &args.out)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    digit_grid_png(&digits, &captions, COLUMNS, &args.out).context("cannot write the picture")?;
     let shown = end - args.start;
     let note = if shown < args.count {
         format!(" (only {shown} of the {} asked for exist)", args.count)

@@ -56,6 +56,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.rounds == 0 {
         anyhow::bail!("--rounds must be at least 1");
     }
+    if let Some(path) = &args.plot {
+        mnist_gpu::report::canvas::check_output_folder(path)?;
+    }
     let data = super::data::load(&args.data)?;
     let net = Network::new(&hidden, args.seed)?;
     let hyper = Hyper {
@@ -127,8 +130,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         println!("metrics written to {}", path.display());
     }
     if let Some(path) = &args.plot {
-        mnist_gpu::report::plot::curves_png(&records, path)
-            .with_context(|| format!("cannot write the plot {}", path.display()))?;
+        mnist_gpu::report::plot::curves_png(&records, path).context("cannot write the plot")?;
         println!("curves drawn in {}", path.display());
     }
     Ok(())

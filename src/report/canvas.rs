@@ -223,6 +223,26 @@ impl Canvas {
     }
 }
 
+/// Checks, before a long run, that `path`'s folder exists, so a picture drawn at the end of it
+/// does not fail then.
+pub fn check_output_folder(path: &Path) -> Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if folder.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("folder {} does not exist", folder.display()),
+            ),
+        ))
+    }
+}
+
 /// Width in pixels of `text` drawn at `scale` (no trailing spacing column).
 pub fn text_width(text: &str, scale: usize) -> usize {
     let chars = text.chars().count();
