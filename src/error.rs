@@ -11,11 +11,11 @@ pub enum Error {
     BadFile { path: PathBuf, reason: String },
 
     /// An operating-system error on a named file.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// Printed in the message itself (not as an error source, which would print it twice).
+        cause: std::io::Error,
     },
 
     /// The data set could not be found where it was looked for.
@@ -47,10 +47,10 @@ impl Error {
         }
     }
 
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

@@ -4,6 +4,7 @@ mod backend;
 mod data;
 mod download;
 mod paths;
+mod show;
 mod train;
 
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Download MNIST (four .gz files, checksums verified) into the cache folder or --dir.
     Download(download::DownloadArgs),
+    /// Draw digits with their labels into a PNG (the first ten training digits by default).
+    Show(show::ShowArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -46,5 +49,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Download(args) => download::run(args),
+        Command::Show(args) => show::run(args),
     }
 }

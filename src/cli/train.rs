@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_gpu::data::{Mnist, Split};
@@ -48,6 +49,9 @@ pub struct TrainArgs {
     /// Write one JSON object per round to FILE (round, cost, seconds, test_accuracy).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
+    /// Draw the cost and test accuracy per round into a PNG after training.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
@@ -57,6 +61,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let hidden = parse_hidden(&args.hidden)?;
     if args.rounds == 0 {
         anyhow::bail!("--rounds must be at least 1");
+    }
+    if let Some(path) = &args.plot {
+        super::paths::check_output_file(path, "--plot")?;
     }
     let hyper = Hyper {
         batch_size: args.batch_size,
@@ -131,6 +138,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     if let Some(path) = &args.metrics {
         println!("metrics written to {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        mnist_gpu::report::plot::curves_png(&records, path).context("cannot write the plot")?;
+        println!("curves drawn in {}", path.display());
     }
     Ok(())
 }

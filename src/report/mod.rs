@@ -1,3 +1,8 @@
 //! What a run shows people: metrics files and pictures.
 
+pub mod canvas;
+pub mod confusion;
+pub mod font;
+pub mod grid;
 pub mod metrics;
+pub mod plot;
