@@ -14,6 +14,8 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod model_file;
+pub mod predict;
 pub mod reference;
 pub mod report;
 pub mod train;

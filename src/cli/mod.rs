@@ -2,6 +2,8 @@
 
 mod backend;
 mod data;
+mod eval;
+mod predict;
 mod train;
 
 use std::path::PathBuf;
@@ -24,6 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Train a network and report cost and test accuracy per round.
     Train(train::TrainArgs),
+    /// Accuracy, per-digit precision/recall and the confusion matrix of a saved model.
+    Eval(eval::EvalArgs),
+    /// Classify your own digit pictures (PNG) with a saved model.
+    Predict(predict::PredictArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -41,5 +47,7 @@ pub struct DataArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }

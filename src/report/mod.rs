@@ -1,3 +1,4 @@
 //! What a run shows people: metrics files and pictures.
 
+pub mod evaluation;
 pub mod metrics;
