@@ -1,8 +1,8 @@
 //! Your own digit: any PNG turned into an MNIST-like 28×28 input, the way the data set was
 //! made, and the network's top classes for it.
 //!
-//! The steps ([`mnist_input`]): grey with alpha composited on white; inverted when the
-//! background (the image's border) is light, so ink is bright as in MNIST; background level
+//! The steps ([`mnist_input`]): grey with alpha composited on white; inverted when the ink is
+//! darker than the background (the image's border), so ink is bright as in MNIST; background level
 //! subtracted and ink stretched to full strength; cropped to the ink's bounding box; scaled to
 //! fit 20×20 keeping the aspect ratio with area averaging (anti-aliased grey levels); placed in
 //! 28×28 with its centre of mass at the centre.
@@ -133,18 +133,21 @@ pub fn mnist_input(path: &Path, image: &GreyImage) -> Result<Vec<f32>> {
     Ok(input)
 }
 
-/// Ink per pixel in `[0, 1]` above the background: inverted when the background is light,
-/// the background's level (median of the border) subtracted.
+/// Ink per pixel in `[0, 1]` away from the background (the median of the border): the ink is
+/// dark when the darkest pixel lies further below the background than the brightest lies above
+/// it (so black on red paper works as well as black on white), bright otherwise.
 fn ink_levels(image: &GreyImage) -> Vec<f32> {
     let mut border = border_values(image);
     border.sort_by(f32::total_cmp);
     let background = border[border.len() / 2];
-    let light_background = background > 0.5;
+    let darkest = image.values.iter().copied().fold(1.0f32, f32::min);
+    let brightest = image.values.iter().copied().fold(0.0f32, f32::max);
+    let dark_ink = background - darkest > brightest - background;
     image
         .values
         .iter()
         .map(|&v| {
-            let ink = if light_background {
+            let ink = if dark_ink {
                 background - v
             } else {
                 v - background

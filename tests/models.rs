@@ -745,3 +745,125 @@ fn bad_pictures_give_clear_errors() {
     let err = run_fails(&["predict", "--model", model, "/no/such/picture.png"]);
     assert!(err.contains("/no/such/picture.png"), "{err}");
 }
+
+#[test]
+fn every_png_kind_reads_as_the_same_grey() {
+    // 16×16: a black 8×8 square on white (1 = white in the decoded grey).
+    const SIDE: usize = 16;
+    let dark = |i: usize| (4..12).contains(&(i % SIDE)) && (4..12).contains(&(i / SIDE));
+    let expected: Vec<f32> = (0..SIDE * SIDE)
+        .map(|i| if dark(i) { 0.0 } else { 1.0 })
+        .collect();
+    let level = |i: usize| if dark(i) { 0u8 } else { 255 };
+    let all = 0..SIDE * SIDE;
+    use png::{BitDepth, ColorType};
+    let one_bit: Vec<u8> = (0..SIDE)
+        .flat_map(|y| {
+            (0..SIDE / 8).map(move |byte| {
+                (0..8).fold(0u8, |acc, bit| {
+                    let i = y * SIDE + byte * 8 + bit;
+                    acc | (u8::from(!dark(i)) << (7 - bit))
+                })
+            })
+        })
+        .collect();
+    let palette = |transparent_background: bool| {
+        let mut out = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut out, SIDE as u32, SIDE as u32);
+            encoder.set_color(ColorType::Indexed);
+            encoder.set_depth(BitDepth::Eight);
+            // Entry 0: black ink; entry 1: red paper, or fully transparent (→ white).
+            encoder.set_palette(vec![0, 0, 0, 255, 0, 0]);
+            let paper = if transparent_background {
+                vec![255, 0]
+            } else {
+                vec![255, 255]
+            };
+            encoder.set_trns(paper);
+            let mut writer = encoder.write_header().expect("header");
+            let px: Vec<u8> = (0..SIDE * SIDE).map(|i| u8::from(!dark(i))).collect();
+            writer.write_image_data(&px).expect("data");
+            writer.finish().expect("finish");
+        }
+        out
+    };
+    let kinds: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "grey 1-bit",
+            png_bytes(SIDE, SIDE, ColorType::Grayscale, BitDepth::One, &one_bit),
+        ),
+        (
+            "grey 8-bit",
+            png_bytes(
+                SIDE,
+                SIDE,
+                ColorType::Grayscale,
+                BitDepth::Eight,
+                &all.clone().map(level).collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "grey 16-bit",
+            png_bytes(
+                SIDE,
+                SIDE,
+                ColorType::Grayscale,
+                BitDepth::Sixteen,
+                &all.clone().flat_map(|i| [level(i); 2]).collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "RGB",
+            png_bytes(
+                SIDE,
+                SIDE,
+                ColorType::Rgb,
+                BitDepth::Eight,
+                &all.clone().flat_map(|i| [level(i); 3]).collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            // Black ink opaque, background black but transparent: composited on white.
+            "RGBA",
+            png_bytes(
+                SIDE,
+                SIDE,
+                ColorType::Rgba,
+                BitDepth::Eight,
+                &all.clone()
+                    .flat_map(|i| [0, 0, 0, 255 - level(i)])
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "grey+alpha",
+            png_bytes(
+                SIDE,
+                SIDE,
+                ColorType::GrayscaleAlpha,
+                BitDepth::Eight,
+                &all.clone()
+                    .flat_map(|i| [0, 255 - level(i)])
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        ("palette, transparent paper", palette(true)),
+    ];
+    for (name, bytes) in kinds {
+        let image = mnist_gpu::predict::decode_png(Path::new(name), &bytes).expect(name);
+        assert_eq!((image.width, image.height), (SIDE, SIDE), "{name}");
+        assert_eq!(image.values, expected, "{name}");
+    }
+    // Opaque red paper reads as its luma (0.299): darker than mid-grey, yet the black square
+    // on it is still found as dark ink, the same input as black on white.
+    let red = mnist_gpu::predict::decode_png(Path::new("red"), &palette(false)).expect("red");
+    assert!((red.values[0] - 0.299).abs() < 1e-6, "{}", red.values[0]);
+    let on_white = mnist_gpu::predict::GreyImage {
+        width: SIDE,
+        height: SIDE,
+        values: expected.clone(),
+    };
+    let input = |image| mnist_input(Path::new("square"), image).expect("input");
+    assert_eq!(input(&red), input(&on_white));
+}
