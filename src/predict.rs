@@ -40,7 +40,12 @@ pub fn read_png(path: &Path) -> Result<GreyImage> {
 
 /// Decodes PNG bytes; `path` names the image in errors.
 pub fn decode_png(path: &Path, bytes: &[u8]) -> Result<GreyImage> {
-    let bad = |e: png::DecodingError| Error::bad_file(path, format!("not a readable PNG ({e})"));
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if !bytes.starts_with(SIGNATURE) {
+        return Err(Error::bad_file(path, "not a PNG file (no PNG signature)"));
+    }
+    let bad =
+        |e: png::DecodingError| Error::bad_file(path, format!("corrupt or truncated PNG ({e})"));
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // Palette → RGB(A), low bit depths → 8 bits, tRNS → alpha, 16 bits → 8 bits.
     decoder.set_transformations(png::Transformations::normalize_to_color8());

@@ -735,8 +735,8 @@ fn bad_pictures_give_clear_errors() {
         );
     }
     for (path, expected) in [
-        (&text, "not a readable PNG"),
-        (&truncated, "not a readable PNG"),
+        (&text, "not a PNG file"),
+        (&truncated, "corrupt or truncated PNG"),
         (&blank, "blank"),
     ] {
         let err = run_fails(&["predict", "--model", model, path.to_str().expect("utf-8")]);
