@@ -7,6 +7,8 @@
 //! [`train`] (the round loop) → [`report`] (printed lines, metrics, pictures).
 //! [`cpu`] holds the plain CPU twin of every WGSL kernel in `shaders/`, name for name, and
 //! [`reference`] a plain f64 implementation of the whole network that the tests trust.
+//! [`model_file`] saves and loads trained networks (safetensors), and [`predict`] turns a
+//! picture of a digit into the network's MNIST-like input.
 
 pub mod atomic_file;
 pub mod cpu;
@@ -14,6 +16,8 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod model_file;
+pub mod predict;
 pub mod reference;
 pub mod report;
 pub mod train;

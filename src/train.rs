@@ -61,6 +61,23 @@ pub fn train(
     test_images: usize,
     on_round: &mut dyn FnMut(&RoundRecord) -> Result<()>,
 ) -> Result<Vec<RoundRecord>> {
+    train_with(
+        engine,
+        schedule,
+        train_images,
+        test_images,
+        &mut |_, record| on_round(record),
+    )
+}
+
+/// Like [`train`], with the engine lent to `on_round` too (to save checkpoints of the network).
+pub fn train_with(
+    engine: &mut dyn Engine,
+    schedule: &Schedule,
+    train_images: usize,
+    test_images: usize,
+    on_round: &mut dyn FnMut(&mut dyn Engine, &RoundRecord) -> Result<()>,
+) -> Result<Vec<RoundRecord>> {
     let mut records = Vec::new();
     for round in schedule.first_round..=schedule.rounds {
         let order = schedule
@@ -82,7 +99,7 @@ pub fn train(
             seconds,
             test_accuracy,
         };
-        on_round(&record)?;
+        on_round(engine, &record)?;
         records.push(record);
     }
     Ok(records)

@@ -3,7 +3,9 @@
 mod backend;
 mod data;
 mod download;
+mod eval;
 mod paths;
+mod predict;
 mod show;
 mod train;
 
@@ -31,6 +33,10 @@ pub enum Command {
     Download(download::DownloadArgs),
     /// Draw digits with their labels into a PNG (the first ten training digits by default).
     Show(show::ShowArgs),
+    /// Accuracy, per-digit precision/recall and the confusion matrix of a saved model.
+    Eval(eval::EvalArgs),
+    /// Classify your own digit pictures (PNG) with a saved model.
+    Predict(predict::PredictArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -50,5 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Download(args) => download::run(args),
         Command::Show(args) => show::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
     }
 }

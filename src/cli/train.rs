@@ -10,36 +10,36 @@ use mnist_gpu::data::{Mnist, Split};
 use mnist_gpu::engine::cpu::argmax;
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{Network, parse_hidden};
+use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
 use mnist_gpu::report::metrics::MetricsFile;
-use mnist_gpu::train::{RoundRecord, Schedule, accuracy, train};
+use mnist_gpu::train::{RoundRecord, Schedule, accuracy, train_with};
 
 use super::DataArgs;
 use super::backend::{BackendArgs, build_engine};
+use super::paths::check_output_file;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Hidden layer sizes, comma-separated: 128, or 16,16 for two layers.
-    #[arg(long, default_value = "128", value_name = "SIZES")]
-    pub hidden: String,
-    /// Rounds (passes over all training images).
+    /// Hidden layer sizes, comma-separated: 128, or 16,16 for two layers [default: 128; with
+    /// --resume: the model's]
+    #[arg(long, value_name = "SIZES")]
+    pub hidden: Option<String>,
+    /// Rounds (passes over all training images); with --resume, the round to stop after.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub rounds: usize,
-    /// Images per gradient step (60000: pure full-batch gradient descent).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub batch_size: usize,
-    /// Learning rate of plain gradient descent.
-    #[arg(
-        long,
-        default_value_t = 2.0,
-        value_name = "RATE",
-        allow_negative_numbers = true
-    )]
-    pub lr: f32,
-    /// Seed of the initial weights (and of --shuffle's orders).
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Images per gradient step (60000: pure full-batch gradient descent) [default: 1000; with
+    /// --resume: the model's]
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Learning rate of plain gradient descent [default: 2; with --resume: the model's]
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
+    pub lr: Option<f32>,
+    /// Seed of the initial weights (and of --shuffle's orders) [default: 42; with --resume: the
+    /// model's]
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Visit the training images in a new seeded random order every round.
     #[arg(long)]
     pub shuffle: bool,
@@ -52,29 +52,54 @@ pub struct TrainArgs {
     /// Draw the cost and test accuracy per round into a PNG after training.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
+    /// Save the trained network to FILE (safetensors) after the last round.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Also save to the --save FILE every K rounds (each save replaces the last, atomically).
+    #[arg(long, default_value_t = 0, value_name = "K", requires = "save")]
+    pub checkpoint_every: usize,
+    /// Continue training a saved network: runs its next rounds up to --rounds, with its layer
+    /// sizes and (unless given) its batch size, learning rate, seed and shuffling.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    // Every setting is checked before the data is loaded (or downloaded) and training starts.
-    let hidden = parse_hidden(&args.hidden)?;
     if args.rounds == 0 {
         anyhow::bail!("--rounds must be at least 1");
     }
-    if let Some(path) = &args.plot {
-        super::paths::check_output_file(path, "--plot")?;
+    // Every setting and output path is checked before the data is loaded and training starts.
+    for (flag, path) in [
+        ("--save", &args.save),
+        ("--metrics", &args.metrics),
+        ("--plot", &args.plot),
+    ] {
+        if let Some(path) = path {
+            check_output_file(path, flag)?;
+        }
     }
-    let hyper = Hyper {
-        batch_size: args.batch_size,
-        learning_rate: args.lr,
-    };
-    check_hyper(hyper)?;
-    if let Some(path) = &args.metrics {
-        super::paths::check_output_file(path, "--metrics")?;
-    }
+    let plan = Plan::new(&args)?;
+    check_hyper(plan.batch_size, plan.lr)?;
     let data = super::data::load(&args.data)?;
-    let net = Network::new(&hidden, args.seed)?;
+    // Hashing the training set costs a fraction of a second: only when a model file needs it.
+    let fingerprint =
+        (args.save.is_some() || plan.resumed.is_some()).then(|| data_fingerprint(&data));
+    if let (Some(saved), Some(now)) = (&plan.resumed, &fingerprint) {
+        if saved.data_fingerprint != *now {
+            eprintln!(
+                "warning: the model was trained on other data than {} (fingerprints differ)",
+                data.dir.display()
+            );
+        }
+    }
+    let net = plan.network.clone();
+    let (batch_size, lr, seed, shuffle) = (plan.batch_size, plan.lr, plan.seed, plan.shuffle);
+    let hyper = Hyper {
+        batch_size,
+        learning_rate: lr,
+    };
     let mut engine = build_engine(&args.backend, net.clone(), &data, hyper)?;
     let mut metrics = args.metrics.as_deref().map(MetricsFile::new);
 
@@ -88,10 +113,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     println!(
         "network {} (sigmoid layers, quadratic cost), batch {}, lr {}, seed {}, {}",
         net.shape_name(),
-        args.batch_size,
-        args.lr,
-        args.seed,
-        if args.shuffle {
+        batch_size,
+        lr,
+        seed,
+        if shuffle {
             "shuffled every round"
         } else {
             "in order"
@@ -99,25 +124,56 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     print_first_output(engine.as_mut(), &data)?;
     let initial = accuracy(engine.as_mut(), Split::Test, data.test.len())?;
-    println!("test accuracy after initialisation: {initial:.2}%");
+    match (&args.resume, &plan.resumed) {
+        (Some(path), Some(saved)) => {
+            println!(
+                "resumed from {} after round {}: test accuracy {initial:.2}%; running rounds {}..={}",
+                path.display(),
+                saved.rounds_completed,
+                plan.first_round,
+                args.rounds
+            );
+        }
+        _ => println!("test accuracy after initialisation: {initial:.2}%"),
+    }
 
     let schedule = Schedule {
         rounds: args.rounds,
-        first_round: 1,
+        first_round: plan.first_round,
         eval_every: args.eval_every,
-        shuffle: args.shuffle,
-        seed: args.seed,
+        shuffle,
+        seed,
     };
-    let progress = Progress::new(args.rounds);
-    let records = train(
+    let progress = Progress::new(args.rounds + 1 - plan.first_round);
+    let records = train_with(
         engine.as_mut(),
         &schedule,
         data.train.len(),
         data.test.len(),
-        &mut |record| {
+        &mut |engine, record| {
             progress.line(&round_line(record, args.rounds));
             if let Some(metrics) = metrics.as_mut() {
                 metrics.push(record)?;
+            }
+            let last = record.round == args.rounds;
+            let checkpoint = args.checkpoint_every > 0 && record.round % args.checkpoint_every == 0;
+            if let (Some(path), true) = (&args.save, last || checkpoint) {
+                let test_accuracy = match record.test_accuracy {
+                    Some(acc) => acc,
+                    None => accuracy(engine, Split::Test, data.test.len())?,
+                };
+                let training = TrainingInfo {
+                    rounds_completed: record.round,
+                    batch_size,
+                    learning_rate: lr,
+                    seed,
+                    shuffle,
+                    engine: engine.describe(),
+                    data_fingerprint: fingerprint.clone().unwrap_or_default(),
+                    test_accuracy: Some(test_accuracy),
+                };
+                let network = engine.network()?;
+                model_file::save(path, &SavedModel { network, training })?;
             }
             Ok(())
         },
@@ -139,6 +195,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.metrics {
         println!("metrics written to {}", path.display());
     }
+    if let Some(path) = &args.save {
+        println!("model saved to {}", path.display());
+    }
     if let Some(path) = &args.plot {
         mnist_gpu::report::plot::curves_png(&records, path).context("cannot write the plot")?;
         println!("curves drawn in {}", path.display());
@@ -146,15 +205,95 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_hyper(hyper: Hyper) -> anyhow::Result<()> {
-    if hyper.batch_size == 0 {
+/// The network to train and the settings to train it with: fresh from the flags, or the saved
+/// run's, continued (flags given explicitly win, with a warning when they change the run).
+struct Plan {
+    network: Network,
+    batch_size: usize,
+    lr: f32,
+    seed: u64,
+    shuffle: bool,
+    first_round: usize,
+    /// How the resumed model was trained, when resuming.
+    resumed: Option<TrainingInfo>,
+}
+
+impl Plan {
+    fn new(args: &TrainArgs) -> anyhow::Result<Plan> {
+        let Some(path) = &args.resume else {
+            let hidden = parse_hidden(args.hidden.as_deref().unwrap_or("128"))?;
+            let seed = args.seed.unwrap_or(42);
+            return Ok(Plan {
+                network: Network::new(&hidden, seed)?,
+                batch_size: args.batch_size.unwrap_or(1000),
+                lr: args.lr.unwrap_or(2.0),
+                seed,
+                shuffle: args.shuffle,
+                first_round: 1,
+                resumed: None,
+            });
+        };
+        let saved = model_file::load(path).context("cannot resume")?;
+        let info = saved.training;
+        let sizes = saved.network.sizes();
+        if let Some(text) = &args.hidden {
+            let hidden = parse_hidden(text)?;
+            if hidden != sizes[1..sizes.len() - 1] {
+                anyhow::bail!(
+                    "--hidden {text} disagrees with the saved network {} in {}: leave --hidden out when resuming",
+                    saved.network.shape_name(),
+                    path.display()
+                );
+            }
+        }
+        if args.rounds <= info.rounds_completed {
+            anyhow::bail!(
+                "{} has already completed {} rounds: pass --rounds N with N > {} to train further",
+                path.display(),
+                info.rounds_completed,
+                info.rounds_completed
+            );
+        }
+        let batch_size = overridden("--batch-size", args.batch_size, info.batch_size);
+        let lr = overridden("--lr", args.lr, info.learning_rate);
+        let seed = overridden("--seed", args.seed, info.seed);
+        if args.shuffle && !info.shuffle {
+            eprintln!("warning: the saved run visited images in order; continuing shuffled");
+        }
+        Ok(Plan {
+            network: saved.network,
+            batch_size,
+            lr,
+            seed,
+            shuffle: args.shuffle || info.shuffle,
+            first_round: info.rounds_completed + 1,
+            resumed: Some(info),
+        })
+    }
+}
+
+/// The flag's value when given (warning when it differs from the saved run's), else the saved.
+fn overridden<T: PartialEq + std::fmt::Display + Copy>(
+    flag: &str,
+    given: Option<T>,
+    saved: T,
+) -> T {
+    match given {
+        Some(value) if value != saved => {
+            eprintln!("warning: {flag} {value} differs from the saved run's {saved}");
+            value
+        }
+        Some(value) => value,
+        None => saved,
+    }
+}
+
+fn check_hyper(batch_size: usize, lr: f32) -> anyhow::Result<()> {
+    if batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
-        anyhow::bail!(
-            "--lr must be a positive number, got {}",
-            hyper.learning_rate
-        );
+    if !(lr.is_finite() && lr > 0.0) {
+        anyhow::bail!("--lr must be a positive number, got {lr}");
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod canvas;
 pub mod confusion;
+pub mod evaluation;
 pub mod font;
 pub mod grid;
 pub mod metrics;

@@ -1,0 +1,159 @@
+//! `mnist-gpu eval`: accuracy, per-digit precision and recall, and the confusion matrix of a
+//! saved model on one split.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use mnist_gpu::data::Split;
+use mnist_gpu::engine::Hyper;
+use mnist_gpu::model::CLASSES;
+use mnist_gpu::model_file::{self, data_fingerprint};
+use mnist_gpu::report::confusion::confusion_png;
+use mnist_gpu::report::evaluation::Confusion;
+use mnist_gpu::report::grid::{misclassified_caption, titled_digit_grid_png};
+
+use super::DataArgs;
+use super::backend::{BackendArgs, build_engine};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Test,
+    Train,
+}
+
+impl From<SplitArg> for Split {
+    fn from(split: SplitArg) -> Split {
+        match split {
+            SplitArg::Test => Split::Test,
+            SplitArg::Train => Split::Train,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Model file written by `train --save`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Which images to classify.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Also draw the confusion matrix as a picture.
+    #[arg(long, value_name = "FILE.png")]
+    pub confusion: Option<PathBuf>,
+    /// Also draw the first --count misclassified images with their labels.
+    #[arg(long, value_name = "FILE.png")]
+    pub misclassified: Option<PathBuf>,
+    /// How many misclassified images --misclassified draws.
+    #[arg(
+        long,
+        default_value_t = 50,
+        value_name = "N",
+        requires = "misclassified"
+    )]
+    pub count: usize,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    for (flag, path) in [
+        ("--confusion", &args.confusion),
+        ("--misclassified", &args.misclassified),
+    ] {
+        if let Some(path) = path {
+            super::paths::check_output_file(path, flag)?;
+        }
+    }
+    let saved = model_file::load(&args.model).context("cannot load the model")?;
+    let data = super::data::load(&args.data)?;
+    let split = Split::from(args.split);
+    let info = &saved.training;
+    println!(
+        "model: {} ({}, {} rounds, batch {}, lr {}, seed {}, {}; trained on {})",
+        args.model.display(),
+        saved.network.shape_name(),
+        info.rounds_completed,
+        info.batch_size,
+        info.learning_rate,
+        info.seed,
+        if info.shuffle { "shuffled" } else { "in order" },
+        info.engine
+    );
+    if info.data_fingerprint != data_fingerprint(&data) {
+        println!(
+            "note: the model was trained on other training data than {}",
+            data.dir.display()
+        );
+    }
+    let hyper = Hyper {
+        batch_size: info.batch_size,
+        learning_rate: info.learning_rate,
+    };
+    let mut engine = build_engine(&args.backend, saved.network.clone(), &data, hyper)?;
+    println!("engine: {}", engine.describe());
+    let labels = &data.split(split).labels;
+    let predictions = engine.predictions(split)?;
+    let confusion = Confusion::new(labels, &predictions, CLASSES)?;
+    println!(
+        "{} split: {} of {} images classified correctly: accuracy {:.2}%",
+        split.name(),
+        confusion.correct(),
+        confusion.total(),
+        confusion.accuracy()
+    );
+    if let (Split::Test, Some(saved_acc)) = (split, info.test_accuracy) {
+        println!("(training measured {saved_acc:.2}% on the test split)");
+    }
+    println!();
+    print!("{}", confusion.class_table());
+    println!();
+    println!("confusion matrix (rows: real digit, columns: predicted digit):");
+    print!("{}", confusion.matrix_table());
+    if let Some(path) = &args.confusion {
+        let mut matrix = [[0usize; 10]; 10];
+        for (truth, row) in matrix.iter_mut().enumerate() {
+            for (predicted, cell) in row.iter_mut().enumerate() {
+                *cell = confusion.count(truth, predicted);
+            }
+        }
+        confusion_png(&matrix, path).context("cannot draw the confusion matrix")?;
+        println!("confusion matrix drawn in {}", path.display());
+    }
+    if let Some(path) = &args.misclassified {
+        let set = data.split(split);
+        let wrong: Vec<usize> = (0..set.len())
+            .filter(|&i| predictions[i] != set.labels[i])
+            .take(args.count)
+            .collect();
+        if wrong.is_empty() {
+            println!(
+                "no misclassified digits in the {} split: {} not drawn",
+                split.name(),
+                path.display()
+            );
+            return Ok(());
+        }
+        let images: Vec<&[u8]> = wrong.iter().map(|&i| set.image(i)).collect();
+        let captions: Vec<String> = wrong
+            .iter()
+            .map(|&i| misclassified_caption(set.labels[i], predictions[i]))
+            .collect();
+        let title = format!(
+            "first {} misclassified {} digits (true→predicted)",
+            wrong.len(),
+            split.name()
+        );
+        titled_digit_grid_png(&title, &images, &captions, 10, path)
+            .context("cannot draw the misclassified digits")?;
+        println!(
+            "{} misclassified digits drawn in {}",
+            wrong.len(),
+            path.display()
+        );
+    }
+    Ok(())
+}
