@@ -2,6 +2,7 @@
 
 mod backend;
 mod data;
+mod devices;
 mod train;
 
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Train a network and report cost and test accuracy per round.
     Train(train::TrainArgs),
+    /// List the GPU adapters wgpu finds (name, backend, type, driver, key limits).
+    Devices(devices::DevicesArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -41,5 +44,6 @@ pub struct DataArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Devices(args) => devices::run(args),
     }
 }
