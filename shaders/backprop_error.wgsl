@@ -16,6 +16,21 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
+// Writes acc ⊙ a(1 − a) for the inputs i0..i0+3 of row r that exist.
+fn store(r: u32, i0: u32, acc: vec4<f32>) {
+    if r >= batch.rows {
+        return;
+    }
+    for (var c = 0u; c < 4u; c++) {
+        let i = i0 + c;
+        if i < layer.inputs {
+            let a = activations_in[r * layer.inputs + i];
+            deltas_in[r * layer.inputs + i] = acc[c] * (a * (1.0 - a));
+        }
+    }
+}
+
+// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let i0 = id.x * 4u;
@@ -23,29 +38,29 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if i0 >= layer.inputs || r0 >= batch.rows {
         return;
     }
-    var delta_base: array<u32, 4>;
-    var columns: array<u32, 4>;
-    for (var j = 0u; j < 4u; j++) {
-        delta_base[j] = min(r0 + j, batch.rows - 1u) * layer.outputs;
-        columns[j] = min(i0 + j, layer.inputs - 1u);
-    }
-    var acc: array<vec4<f32>, 4>;
+    let last_row = batch.rows - 1u;
+    let d0 = r0 * layer.outputs;
+    let d1 = min(r0 + 1u, last_row) * layer.outputs;
+    let d2 = min(r0 + 2u, last_row) * layer.outputs;
+    let d3 = min(r0 + 3u, last_row) * layer.outputs;
+    let last_in = layer.inputs - 1u;
+    let i1 = min(i0 + 1u, last_in);
+    let i2 = min(i0 + 2u, last_in);
+    let i3 = min(i0 + 3u, last_in);
+    var acc0 = vec4<f32>();
+    var acc1 = vec4<f32>();
+    var acc2 = vec4<f32>();
+    var acc3 = vec4<f32>();
     for (var o = 0u; o < layer.outputs; o++) {
         let row = o * layer.inputs;
-        let wv = vec4<f32>(weights[row + columns[0]], weights[row + columns[1]],
-                           weights[row + columns[2]], weights[row + columns[3]]);
-        for (var j = 0u; j < 4u; j++) {
-            acc[j] += deltas[delta_base[j] + o] * wv;
-        }
+        let v = vec4<f32>(weights[row + i0], weights[row + i1], weights[row + i2], weights[row + i3]);
+        acc0 += deltas[d0 + o] * v;
+        acc1 += deltas[d1 + o] * v;
+        acc2 += deltas[d2 + o] * v;
+        acc3 += deltas[d3 + o] * v;
     }
-    for (var j = 0u; j < 4u; j++) {
-        let r = r0 + j;
-        for (var c = 0u; c < 4u; c++) {
-            let i = i0 + c;
-            if r < batch.rows && i < layer.inputs {
-                let a = activations_in[r * layer.inputs + i];
-                deltas_in[r * layer.inputs + i] = acc[j][c] * (a * (1.0 - a));
-            }
-        }
-    }
+    store(r0, i0, acc0);
+    store(r0 + 1u, i0, acc1);
+    store(r0 + 2u, i0, acc2);
+    store(r0 + 3u, i0, acc3);
 }

@@ -15,6 +15,20 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
+// Writes σ(acc + bias) for the outputs o0..o0+3 of row r that exist.
+fn store(r: u32, o0: u32, acc: vec4<f32>) {
+    if r >= batch.rows {
+        return;
+    }
+    for (var c = 0u; c < 4u; c++) {
+        let o = o0 + c;
+        if o < layer.outputs {
+            outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(acc[c] + biases[o])));
+        }
+    }
+}
+
+// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let o0 = id.x * 4u;
@@ -22,27 +36,29 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if o0 >= layer.outputs || r0 >= batch.rows {
         return;
     }
-    var input_base: array<u32, 4>;
-    var weight_base: array<u32, 4>;
-    for (var j = 0u; j < 4u; j++) {
-        input_base[j] = min(r0 + j, batch.rows - 1u) * layer.inputs;
-        weight_base[j] = min(o0 + j, layer.outputs - 1u) * layer.inputs;
-    }
-    var acc: array<vec4<f32>, 4>;
+    let last_row = batch.rows - 1u;
+    let a0 = r0 * layer.inputs;
+    let a1 = min(r0 + 1u, last_row) * layer.inputs;
+    let a2 = min(r0 + 2u, last_row) * layer.inputs;
+    let a3 = min(r0 + 3u, last_row) * layer.inputs;
+    let last_out = layer.outputs - 1u;
+    let w0 = o0 * layer.inputs;
+    let w1 = min(o0 + 1u, last_out) * layer.inputs;
+    let w2 = min(o0 + 2u, last_out) * layer.inputs;
+    let w3 = min(o0 + 3u, last_out) * layer.inputs;
+    var acc0 = vec4<f32>();
+    var acc1 = vec4<f32>();
+    var acc2 = vec4<f32>();
+    var acc3 = vec4<f32>();
     for (var k = 0u; k < layer.inputs; k++) {
-        let wv = vec4<f32>(weights[weight_base[0] + k], weights[weight_base[1] + k],
-                           weights[weight_base[2] + k], weights[weight_base[3] + k]);
-        for (var j = 0u; j < 4u; j++) {
-            acc[j] += inputs[input_base[j] + k] * wv;
-        }
+        let v = vec4<f32>(weights[w0 + k], weights[w1 + k], weights[w2 + k], weights[w3 + k]);
+        acc0 += inputs[a0 + k] * v;
+        acc1 += inputs[a1 + k] * v;
+        acc2 += inputs[a2 + k] * v;
+        acc3 += inputs[a3 + k] * v;
     }
-    for (var j = 0u; j < 4u; j++) {
-        let r = r0 + j;
-        for (var c = 0u; c < 4u; c++) {
-            let o = o0 + c;
-            if r < batch.rows && o < layer.outputs {
-                outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(acc[j][c] + biases[o])));
-            }
-        }
-    }
+    store(r0, o0, acc0);
+    store(r0 + 1u, o0, acc1);
+    store(r0 + 2u, o0, acc2);
+    store(r0 + 3u, o0, acc3);
 }

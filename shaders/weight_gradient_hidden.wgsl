@@ -15,6 +15,21 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
+// Writes the partial sums of output o, inputs i0..i0+3, that exist.
+fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
+    if o >= layer.outputs {
+        return;
+    }
+    let base = (split * layer.outputs + o) * layer.inputs;
+    for (var c = 0u; c < 4u; c++) {
+        let i = i0 + c;
+        if i < layer.inputs {
+            partials[base + i] = acc[c];
+        }
+    }
+}
+
+// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let i0 = id.x * 4u;
@@ -23,32 +38,32 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if i0 >= layer.inputs || o0 >= layer.outputs || split >= batch.splits {
         return;
     }
-    var outs: array<u32, 4>;
-    var ins: array<u32, 4>;
-    for (var j = 0u; j < 4u; j++) {
-        outs[j] = min(o0 + j, layer.outputs - 1u);
-        ins[j] = min(i0 + j, layer.inputs - 1u);
-    }
+    let last_out = layer.outputs - 1u;
+    let o1 = min(o0 + 1u, last_out);
+    let o2 = min(o0 + 2u, last_out);
+    let o3 = min(o0 + 3u, last_out);
+    let last_in = layer.inputs - 1u;
+    let i1 = min(i0 + 1u, last_in);
+    let i2 = min(i0 + 2u, last_in);
+    let i3 = min(i0 + 3u, last_in);
     let first = split * batch.chunk;
     let end = min(first + batch.chunk, batch.rows);
-    var acc: array<vec4<f32>, 4>;
+    var acc0 = vec4<f32>();
+    var acc1 = vec4<f32>();
+    var acc2 = vec4<f32>();
+    var acc3 = vec4<f32>();
     for (var r = first; r < end; r++) {
         let d = r * layer.outputs;
         let a = r * layer.inputs;
-        let av = vec4<f32>(activations_in[a + ins[0]], activations_in[a + ins[1]],
-                           activations_in[a + ins[2]], activations_in[a + ins[3]]);
-        for (var j = 0u; j < 4u; j++) {
-            acc[j] += deltas[d + outs[j]] * av;
-        }
+        let v = vec4<f32>(activations_in[a + i0], activations_in[a + i1],
+                          activations_in[a + i2], activations_in[a + i3]);
+        acc0 += deltas[d + o0] * v;
+        acc1 += deltas[d + o1] * v;
+        acc2 += deltas[d + o2] * v;
+        acc3 += deltas[d + o3] * v;
     }
-    let base = split * layer.outputs * layer.inputs;
-    for (var j = 0u; j < 4u; j++) {
-        let o = o0 + j;
-        for (var c = 0u; c < 4u; c++) {
-            let i = i0 + c;
-            if o < layer.outputs && i < layer.inputs {
-                partials[base + o * layer.inputs + i] = acc[j][c];
-            }
-        }
-    }
+    store(split, o0, i0, acc0);
+    store(split, o0 + 1u, i0, acc1);
+    store(split, o0 + 2u, i0, acc2);
+    store(split, o0 + 3u, i0, acc3);
 }

@@ -22,6 +22,21 @@ fn unpack_pixels(word: u32) -> vec4<f32> {
     return vec4<f32>(bytes) / 255.0;
 }
 
+// Writes the partial sums of output o, inputs i0..i0+3, that exist.
+fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
+    if o >= layer.outputs {
+        return;
+    }
+    let base = (split * layer.outputs + o) * layer.inputs;
+    for (var c = 0u; c < 4u; c++) {
+        let i = i0 + c;
+        if i < layer.inputs {
+            partials[base + i] = acc[c];
+        }
+    }
+}
+
+// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let word = id.x;
@@ -30,29 +45,27 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     if word >= layer.words || o0 >= layer.outputs || split >= batch.splits {
         return;
     }
-    var outs: array<u32, 4>;
-    for (var j = 0u; j < 4u; j++) {
-        outs[j] = min(o0 + j, layer.outputs - 1u);
-    }
+    let last_out = layer.outputs - 1u;
+    let o1 = min(o0 + 1u, last_out);
+    let o2 = min(o0 + 2u, last_out);
+    let o3 = min(o0 + 3u, last_out);
     let first = split * batch.chunk;
     let end = min(first + batch.chunk, batch.rows);
-    var acc: array<vec4<f32>, 4>;
+    var acc0 = vec4<f32>();
+    var acc1 = vec4<f32>();
+    var acc2 = vec4<f32>();
+    var acc3 = vec4<f32>();
     for (var r = first; r < end; r++) {
         let x = unpack_pixels(images[order[batch.first + r] * layer.words + word]);
         let d = r * layer.outputs;
-        for (var j = 0u; j < 4u; j++) {
-            acc[j] += deltas[d + outs[j]] * x;
-        }
+        acc0 += deltas[d + o0] * x;
+        acc1 += deltas[d + o1] * x;
+        acc2 += deltas[d + o2] * x;
+        acc3 += deltas[d + o3] * x;
     }
-    let base = split * layer.outputs * layer.inputs;
     let i0 = word * 4u;
-    for (var j = 0u; j < 4u; j++) {
-        let o = o0 + j;
-        for (var c = 0u; c < 4u; c++) {
-            let i = i0 + c;
-            if o < layer.outputs && i < layer.inputs {
-                partials[base + o * layer.inputs + i] = acc[j][c];
-            }
-        }
-    }
+    store(split, o0, i0, acc0);
+    store(split, o0 + 1u, i0, acc1);
+    store(split, o0 + 2u, i0, acc2);
+    store(split, o0 + 3u, i0, acc3);
 }
