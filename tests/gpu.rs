@@ -23,7 +23,7 @@ fn context() -> Option<Arc<GpuContext>> {
     static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let context = CONTEXT.get_or_init(|| {
         match GpuContext::new(AdapterRequest {
-            backends: wgpu::Backends::all(),
+            backends: wgpu::Backends::PRIMARY,
             allow_software: true,
         }) {
             Ok(context) => Some(Arc::new(context)),

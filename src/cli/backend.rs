@@ -26,7 +26,9 @@ pub enum Backend {
 impl Backend {
     pub fn request(self) -> AdapterRequest {
         let (backends, allow_software) = match self {
-            Backend::Auto => (wgpu::Backends::all(), false),
+            // GL only when asked for: it is the weakest API, and probing it makes Mesa print
+            // EGL warnings on headless machines.
+            Backend::Auto => (wgpu::Backends::PRIMARY, false),
             Backend::Vulkan => (wgpu::Backends::VULKAN, true),
             Backend::Metal => (wgpu::Backends::METAL, true),
             Backend::Dx12 => (wgpu::Backends::DX12, true),

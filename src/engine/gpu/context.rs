@@ -136,12 +136,12 @@ impl GpuContext {
             required_limits: limits.clone(),
             ..Default::default()
         }))
-        .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", info.name)))?;
+        .map_err(|e| Error::Gpu(one_line(&format!("cannot open {}: {e}", info.name))))?;
 
         let errors = Arc::new(ErrorSlot::default());
         let uncaptured = Arc::clone(&errors);
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            uncaptured.record(e.to_string());
+            uncaptured.record(one_line(&e.to_string()));
         }));
         let lost = Arc::clone(&errors);
         device.set_device_lost_callback(move |reason, message| {
@@ -222,7 +222,10 @@ impl GpuContext {
                 cache: None,
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("kernel {}: {e}", kernel.name())));
+            return Err(Error::Gpu(one_line(&format!(
+                "kernel {}: {e}",
+                kernel.name()
+            ))));
         }
         Ok(Pipeline { layout, pipeline })
     }
@@ -421,7 +424,7 @@ impl GpuContext {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let value = record();
         match pollster::block_on(scope.pop()) {
-            Some(e) => Err(Error::Gpu(format!("allocating {what}: {e}"))),
+            Some(e) => Err(Error::Gpu(one_line(&format!("allocating {what}: {e}")))),
             None => Ok(value),
         }
     }
@@ -482,6 +485,16 @@ pub struct UniformSlots {
     pub stride: u64,
     /// Bytes of one block.
     pub size: u64,
+}
+
+/// wgpu's errors span several indented lines; the CLI prints one.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn uniform_entry(binding: u32, dynamic: bool) -> wgpu::BindGroupLayoutEntry {

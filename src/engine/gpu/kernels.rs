@@ -8,6 +8,10 @@ pub const WORKGROUP_SIDE: u32 = 8;
 pub const BLOCK: u32 = 4;
 /// Rows or columns covered by one 2-D workgroup.
 pub const TILE: u32 = WORKGROUP_SIDE * BLOCK;
+/// The first layer's kernels (the bulk of a round's FLOPs) use 8×8 blocks: more FMAs per load.
+pub const WIDE_BLOCK: u32 = 8;
+/// Rows or columns covered by one 2-D workgroup of the 8×8-block kernels.
+pub const WIDE_TILE: u32 = WORKGROUP_SIDE * WIDE_BLOCK;
 /// Invocations per workgroup of the 1-D kernels (override `WG`).
 pub const WORKGROUP_1D: u32 = 64;
 /// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
@@ -133,13 +137,17 @@ impl Kernel {
     pub fn workgroups(self, batch: &BatchParams, layer: &LayerParams) -> [u32; 3] {
         let rows = batch.rows;
         match self {
-            Kernel::ForwardInput | Kernel::ForwardHidden => {
-                [layer.outputs.div_ceil(TILE), rows.div_ceil(TILE), 1]
-            }
+            Kernel::ForwardInput => [
+                layer.outputs.div_ceil(WIDE_TILE),
+                rows.div_ceil(WIDE_TILE),
+                1,
+            ],
+            Kernel::ForwardHidden => [layer.outputs.div_ceil(TILE), rows.div_ceil(TILE), 1],
             Kernel::BackpropError => [layer.inputs.div_ceil(TILE), rows.div_ceil(TILE), 1],
+            // Two words (8 pixels) per invocation along x.
             Kernel::WeightGradientInput => [
-                layer.words.div_ceil(WORKGROUP_SIDE),
-                layer.outputs.div_ceil(TILE),
+                layer.words.div_ceil(2 * WORKGROUP_SIDE),
+                layer.outputs.div_ceil(WIDE_TILE),
                 batch.splits,
             ],
             Kernel::WeightGradientHidden => [
