@@ -23,7 +23,7 @@ fn context() -> Option<Arc<GpuContext>> {
     static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let context = CONTEXT.get_or_init(|| {
         match GpuContext::new(AdapterRequest {
-            backends: wgpu::Backends::PRIMARY,
+            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
             allow_software: true,
         }) {
             Ok(context) => Some(Arc::new(context)),
@@ -662,4 +662,26 @@ fn every_shader_validates_with_naga() {
         seen += 1;
     }
     assert_eq!(seen, Kernel::ALL.len(), "one shader per kernel");
+}
+
+/// An API with no adapter on this machine is a one-line error that says what to do.
+#[test]
+fn a_missing_backend_is_a_clear_error() {
+    let missing = if cfg!(target_os = "macos") {
+        wgpu::Backends::DX12
+    } else {
+        wgpu::Backends::METAL
+    };
+    let err = GpuContext::new(AdapterRequest {
+        backends: missing,
+        allow_software: true,
+    })
+    .err()
+    .expect("no adapter for a foreign API");
+    let message = err.to_string();
+    assert!(matches!(err, mnist_gpu::Error::NoAdapter(_)), "{message}");
+    assert!(
+        message.contains("--cpu") && !message.contains('\n'),
+        "{message}"
+    );
 }

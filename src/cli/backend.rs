@@ -28,7 +28,11 @@ impl Backend {
         let (backends, allow_software) = match self {
             // GL only when asked for: it is the weakest API, and probing it makes Mesa print
             // EGL warnings on headless machines.
-            Backend::Auto => (wgpu::Backends::PRIMARY, false),
+            // WGPU_BACKEND picks the APIs `auto` searches; an explicit --backend wins over it.
+            Backend::Auto => (
+                wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+                false,
+            ),
             Backend::Vulkan => (wgpu::Backends::VULKAN, true),
             Backend::Metal => (wgpu::Backends::METAL, true),
             Backend::Dx12 => (wgpu::Backends::DX12, true),

@@ -16,7 +16,7 @@ const GPU_TIMEOUT: Duration = Duration::from_secs(600);
 /// What to ask for when choosing an adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AdapterRequest {
-    /// The APIs to search (`WGPU_BACKEND`, when set, replaces them).
+    /// The APIs to search, exactly (callers apply `WGPU_BACKEND` where it should win).
     pub backends: wgpu::Backends,
     /// Whether a software adapter (`DeviceType::Cpu`, e.g. lavapipe) may be chosen.
     pub allow_software: bool,
@@ -31,8 +31,9 @@ pub struct AdapterSummary {
 
 /// Every adapter the given backends expose (`WGPU_BACKEND` honoured).
 pub fn list_adapters(backends: wgpu::Backends) -> Vec<AdapterSummary> {
+    let backends = backends.with_env();
     let instance = instance(backends);
-    pollster::block_on(instance.enumerate_adapters(backends.with_env()))
+    pollster::block_on(instance.enumerate_adapters(backends))
         .into_iter()
         .map(|adapter| AdapterSummary {
             info: adapter.get_info(),
@@ -43,7 +44,7 @@ pub fn list_adapters(backends: wgpu::Backends) -> Vec<AdapterSummary> {
 
 fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
-    desc.backends = backends.with_env();
+    desc.backends = backends;
     wgpu::Instance::new(desc)
 }
 
@@ -64,7 +65,7 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 /// `wgpu::util::initialize_adapter_from_env` matches it, without its panic when none matches),
 /// else the best ranked one.
 fn choose_adapter(instance: &wgpu::Instance, request: AdapterRequest) -> Result<wgpu::Adapter> {
-    let backends = request.backends.with_env();
+    let backends = request.backends;
     let mut adapters = pollster::block_on(instance.enumerate_adapters(backends));
     let found = adapters.len();
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
