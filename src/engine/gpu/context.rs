@@ -247,8 +247,14 @@ impl GpuContext {
         }
     }
 
-    /// Creates a labelled buffer holding `contents`, usable as storage and copy source/target.
+    /// Creates a labelled buffer holding `contents`, usable as storage and copy source/target
+    /// (4 zero bytes when empty: a binding may not be empty).
     pub fn buffer_with(&self, name: &str, contents: &[u8]) -> wgpu::Buffer {
+        let contents = if contents.is_empty() {
+            &[0u8; 4][..]
+        } else {
+            contents
+        };
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(&format!("mnist.{name}")),
