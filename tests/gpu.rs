@@ -685,3 +685,25 @@ fn a_missing_backend_is_a_clear_error() {
         "{message}"
     );
 }
+
+/// A full batch needs only the layers' outputs resident (not rows×784 f32): the size checks
+/// must let it through and the round must run.
+#[test]
+fn a_full_batch_round_runs() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(11);
+    let full = Hyper {
+        batch_size: data.train.len(),
+        learning_rate: 2.0,
+    };
+    let net = Network::new(&[16], 1).expect("network");
+    let mut gpu = GpuEngine::new(Arc::clone(&ctx), net.clone(), &data, full).expect("gpu engine");
+    let mut cpu_engine = CpuEngine::new(net, &data, full).expect("cpu engine");
+    let gpu_cost = gpu.train_round(None).expect("gpu round");
+    let cpu_cost = cpu_engine.train_round(None).expect("cpu round");
+    // One 300-row batch: f32 sums in another order, far below 1e-4 relative.
+    assert!(
+        relative(gpu_cost, cpu_cost) <= 1e-4,
+        "gpu {gpu_cost} vs cpu {cpu_cost}"
+    );
+}

@@ -117,9 +117,10 @@ impl GpuEngine {
             &[
                 ("the training images", train_n * words * 4),
                 ("the test images", test_n * words * 4),
+                ("the weights of a layer", widest * 4),
                 (
                     "the activations of a batch",
-                    rows * sizes.iter().max().unwrap_or(&1) * 4,
+                    rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
                 ),
                 ("the weight-gradient partial sums", splits * widest * 4),
             ],
