@@ -707,3 +707,67 @@ fn a_full_batch_round_runs() {
         "gpu {gpu_cost} vs cpu {cpu_cost}"
     );
 }
+
+/// Per-kernel times at the default training shapes (784-128-10, batch 1000), for kernel work:
+/// `cargo test --release --test gpu kernel_times -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn kernel_times() {
+    let Some(ctx) = context() else { return };
+    let rows = 1000usize;
+    let batch = BatchParams::new(0, 0, rows);
+    let (l0, l1) = (
+        LayerParams::new(784, 128, 2.0),
+        LayerParams::new(128, 10, 2.0),
+    );
+    let zeros = |n: usize| ctx.buffer("zeros", (n * 4) as u64);
+    let order: Vec<u32> = (0..rows as u32).collect();
+    let order = ctx.buffer_with("order", bytemuck::cast_slice(&order));
+    let (images, w0, b0, a0, d0) = (
+        zeros(rows * 196),
+        zeros(784 * 128),
+        zeros(128),
+        zeros(rows * 128),
+        zeros(rows * 128),
+    );
+    let (w1, b1, a1, d1) = (zeros(1280), zeros(10), zeros(rows * 10), zeros(rows * 10));
+    let (partials, labels, row_costs, costs) =
+        (zeros(32 * 784 * 128), zeros(rows), zeros(rows), zeros(64));
+    let cases: Vec<(Kernel, LayerParams, Vec<&wgpu::Buffer>)> = vec![
+        (
+            Kernel::ForwardInput,
+            l0,
+            vec![&images, &order, &w0, &b0, &a0],
+        ),
+        (Kernel::ForwardHidden, l1, vec![&a0, &w1, &b1, &a1]),
+        (
+            Kernel::OutputError,
+            l1,
+            vec![&a1, &labels, &order, &d1, &row_costs],
+        ),
+        (Kernel::BatchCost, l1, vec![&row_costs, &costs]),
+        (Kernel::BackpropError, l1, vec![&d1, &w1, &a0, &d0]),
+        (Kernel::WeightGradientHidden, l1, vec![&d1, &a0, &partials]),
+        (Kernel::WeightUpdate, l1, vec![&partials, &w1]),
+        (Kernel::BiasUpdate, l1, vec![&d1, &b1]),
+        (
+            Kernel::WeightGradientInput,
+            l0,
+            vec![&d0, &images, &order, &partials],
+        ),
+        (Kernel::WeightUpdate, l0, vec![&partials, &w0]),
+        (Kernel::BiasUpdate, l0, vec![&d0, &b0]),
+    ];
+    for (kernel, layer, storage) in cases {
+        ctx.run_once(kernel, batch, layer, &storage)
+            .expect("warm-up");
+        let start = std::time::Instant::now();
+        for _ in 0..3 {
+            ctx.run_once(kernel, batch, layer, &storage)
+                .expect("dispatch");
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / 3.0;
+        let grid = kernel.workgroups(&batch, &layer);
+        println!("{:>24} {grid:?}: {ms:.2} ms", kernel.name());
+    }
+}
