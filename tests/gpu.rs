@@ -771,3 +771,31 @@ fn kernel_times() {
         println!("{:>24} {grid:?}: {ms:.2} ms", kernel.name());
     }
 }
+
+/// A lost device (here destroyed on purpose) turns into an `Error::Gpu`, never a hang or panic.
+#[test]
+fn a_lost_device_is_a_gpu_error() {
+    if context().is_none() {
+        return;
+    }
+    let ctx = Arc::new(
+        GpuContext::new(AdapterRequest {
+            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+            allow_software: true,
+        })
+        .expect("a second context"),
+    );
+    let data = synthetic(12);
+    let net = Network::new(&[16], 1).expect("network");
+    let mut gpu = GpuEngine::new(Arc::clone(&ctx), net, &data, HYPER).expect("gpu engine");
+    ctx.device.destroy();
+    let err = gpu
+        .train_round(None)
+        .expect_err("a round on a destroyed device");
+    println!("a round on a destroyed device: {err}");
+    assert!(matches!(err, mnist_gpu::Error::Gpu(_)), "{err}");
+    let err = gpu
+        .correct(Split::Test)
+        .expect_err("evaluation on a destroyed device");
+    assert!(matches!(err, mnist_gpu::Error::Gpu(_)), "{err}");
+}
