@@ -5,20 +5,24 @@
 //! buffer, bind group and per-batch uniform block, so a round only records dispatches, and
 //! reads back one f32 per batch. `docs/kernels.md` shows how a round flows through the kernels.
 
+mod buffers;
 pub mod context;
+mod groups;
 pub mod kernels;
 pub mod params;
 
 use std::sync::Arc;
 
+use buffers::{Buffers, Resident, Shape, check_fits};
 use context::UniformSlots;
 pub use context::{AdapterRequest, AdapterSummary, GpuContext, list_adapters};
+use groups::Groups;
 use kernels::Kernel;
-use params::{BatchParams, LayerParams, pack_images, split_count, words_per_image};
+use params::{BatchParams, LayerParams, split_count, words_per_image};
 
 use super::cpu::{check_order, validate};
 use super::{Engine, Hyper, batches};
-use crate::data::{Dataset, Mnist, Split};
+use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
 use crate::{Error, Result};
 
@@ -43,25 +47,10 @@ enum Source {
     Test = 2,
 }
 
-/// One split resident on the GPU.
-struct Resident {
-    images: wgpu::Buffer,
-    labels: wgpu::Buffer,
-    len: usize,
-}
-
 pub struct GpuEngine {
     context: Arc<GpuContext>,
     sizes: Vec<usize>,
-    train: Resident,
-    test: Resident,
-    order: wgpu::Buffer,
-    weights: Vec<wgpu::Buffer>,
-    biases: Vec<wgpu::Buffer>,
-    activations: Vec<wgpu::Buffer>,
-    costs: wgpu::Buffer,
-    correct_count: wgpu::Buffer,
-    predicted: wgpu::Buffer,
+    buffers: Buffers,
     /// Batch blocks: the round's batches, then the test and training evaluation chunks, then
     /// one scratch slot for single-image outputs.
     slots: UniformSlots,
@@ -74,31 +63,10 @@ pub struct GpuEngine {
     readbacks: ReadbackStats,
 }
 
-/// Every bind group, created once.
-struct Groups {
-    /// `forward_input` per [`Source`].
-    forward_input: Vec<wgpu::BindGroup>,
-    /// `forward_hidden` per layer (index 0 unused: `None`).
-    forward_hidden: Vec<Option<wgpu::BindGroup>>,
-    /// `output_error` for TrainShuffled and TrainInOrder.
-    output_error: Vec<wgpu::BindGroup>,
-    batch_cost: wgpu::BindGroup,
-    backprop_error: Vec<Option<wgpu::BindGroup>>,
-    /// `weight_gradient_input` for TrainShuffled and TrainInOrder.
-    weight_gradient_input: Vec<wgpu::BindGroup>,
-    weight_gradient_hidden: Vec<Option<wgpu::BindGroup>>,
-    weight_update: Vec<wgpu::BindGroup>,
-    bias_update: Vec<wgpu::BindGroup>,
-    /// `evaluate` for the training and the test split.
-    evaluate_train: wgpu::BindGroup,
-    evaluate_test: wgpu::BindGroup,
-}
-
 impl GpuEngine {
     pub fn new(context: Arc<GpuContext>, net: Network, data: &Mnist, hyper: Hyper) -> Result<Self> {
         validate(&net, data, hyper)?;
         let ctx = context.as_ref();
-        let layers = net.layers.len();
         let sizes = net.sizes();
         let train_n = data.train.len();
         let test_n = data.test.len();
@@ -126,81 +94,6 @@ impl GpuEngine {
             ],
         )?;
 
-        let upload = || -> Result<_> {
-            let train = resident(ctx, "train", &data.train)?;
-            let test = resident(ctx, "test", &data.test)?;
-            let identity: Vec<u32> = (0..train_n.max(test_n) as u32).collect();
-            let identity = ctx.buffer_with("identity_order", bytemuck::cast_slice(&identity));
-            let order = ctx.buffer("order", train_n as u64 * 4);
-            let weights: Vec<_> = net
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(l, layer)| {
-                    ctx.buffer_with(
-                        &format!("weights.{l}"),
-                        bytemuck::cast_slice(&layer.weights),
-                    )
-                })
-                .collect();
-            let biases: Vec<_> = net
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(l, layer)| {
-                    ctx.buffer_with(&format!("biases.{l}"), bytemuck::cast_slice(&layer.biases))
-                })
-                .collect();
-            let activations: Vec<_> = net
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(l, layer)| {
-                    ctx.buffer(
-                        &format!("activations.{l}"),
-                        (rows * layer.outputs) as u64 * 4,
-                    )
-                })
-                .collect();
-            let deltas: Vec<_> = net
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(l, layer)| {
-                    ctx.buffer(
-                        &format!("deltas.{l}"),
-                        (batch_rows * layer.outputs) as u64 * 4,
-                    )
-                })
-                .collect();
-            let row_costs = ctx.buffer("row_costs", batch_rows as u64 * 4);
-            let partials = ctx.buffer("partials", (splits * widest) as u64 * 4);
-            Ok((
-                train,
-                test,
-                identity,
-                order,
-                weights,
-                biases,
-                activations,
-                deltas,
-                row_costs,
-                partials,
-            ))
-        };
-        let (
-            train,
-            test,
-            identity,
-            order,
-            weights,
-            biases,
-            activations,
-            deltas,
-            row_costs,
-            partials,
-        ) = ctx.allocating("the network and data buffers", upload)??;
-
         let train_batches: Vec<BatchParams> = batches(train_n, hyper.batch_size)
             .enumerate()
             .map(|(i, (first, rows))| BatchParams::new(i, first, rows))
@@ -218,10 +111,16 @@ impl GpuEngine {
         let scratch_slot = all_slots.len();
         all_slots.push(BatchParams::new(0, 0, 1));
         let slots = ctx.uniform_slots("batches", &all_slots);
-        let costs = ctx.buffer("costs", train_batches.len() as u64 * 4);
-        let correct_count = ctx.buffer("correct", 4);
-        let predicted = ctx.buffer("predictions", train_n.max(test_n) as u64 * 4);
 
+        let shape = Shape {
+            batch_rows,
+            rows,
+            partials: splits * widest,
+            batches: train_batches.len(),
+        };
+        let buffers = ctx.allocating("the network and data buffers", || {
+            Buffers::new(ctx, &net, data, shape)
+        })?;
         let layer_params: Vec<LayerParams> = net
             .layers
             .iter()
@@ -232,120 +131,13 @@ impl GpuEngine {
             .enumerate()
             .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
             .collect();
-        let last = layers - 1;
-        let group = |kernel, l: usize, storage: &[&wgpu::Buffer]| {
-            ctx.bind_group(kernel, &slots, &blocks[l], storage)
-        };
-        let per_hidden_layer = |make: &dyn Fn(usize) -> Result<wgpu::BindGroup>| {
-            (0..layers)
-                .map(|l| if l == 0 { Ok(None) } else { make(l).map(Some) })
-                .collect::<Result<Vec<_>>>()
-        };
-        let sources = [
-            (&train.images, &order),
-            (&train.images, &identity),
-            (&test.images, &identity),
-        ];
-        let groups = Groups {
-            forward_input: sources
-                .iter()
-                .map(|(images, order)| {
-                    group(
-                        Kernel::ForwardInput,
-                        0,
-                        &[images, order, &weights[0], &biases[0], &activations[0]],
-                    )
-                })
-                .collect::<Result<_>>()?,
-            forward_hidden: per_hidden_layer(&|l| {
-                group(
-                    Kernel::ForwardHidden,
-                    l,
-                    &[
-                        &activations[l - 1],
-                        &weights[l],
-                        &biases[l],
-                        &activations[l],
-                    ],
-                )
-            })?,
-            output_error: [&order, &identity]
-                .iter()
-                .map(|order| {
-                    group(
-                        Kernel::OutputError,
-                        last,
-                        &[
-                            &activations[last],
-                            &train.labels,
-                            order,
-                            &deltas[last],
-                            &row_costs,
-                        ],
-                    )
-                })
-                .collect::<Result<_>>()?,
-            batch_cost: group(Kernel::BatchCost, last, &[&row_costs, &costs])?,
-            backprop_error: per_hidden_layer(&|l| {
-                group(
-                    Kernel::BackpropError,
-                    l,
-                    &[&deltas[l], &weights[l], &activations[l - 1], &deltas[l - 1]],
-                )
-            })?,
-            weight_gradient_input: [&order, &identity]
-                .iter()
-                .map(|order| {
-                    group(
-                        Kernel::WeightGradientInput,
-                        0,
-                        &[&deltas[0], &train.images, order, &partials],
-                    )
-                })
-                .collect::<Result<_>>()?,
-            weight_gradient_hidden: per_hidden_layer(&|l| {
-                group(
-                    Kernel::WeightGradientHidden,
-                    l,
-                    &[&deltas[l], &activations[l - 1], &partials],
-                )
-            })?,
-            weight_update: (0..layers)
-                .map(|l| group(Kernel::WeightUpdate, l, &[&partials, &weights[l]]))
-                .collect::<Result<_>>()?,
-            bias_update: (0..layers)
-                .map(|l| group(Kernel::BiasUpdate, l, &[&deltas[l], &biases[l]]))
-                .collect::<Result<_>>()?,
-            evaluate_train: group(
-                Kernel::Evaluate,
-                last,
-                &[
-                    &activations[last],
-                    &train.labels,
-                    &predicted,
-                    &correct_count,
-                ],
-            )?,
-            evaluate_test: group(
-                Kernel::Evaluate,
-                last,
-                &[&activations[last], &test.labels, &predicted, &correct_count],
-            )?,
-        };
+        let groups = Groups::new(ctx, &buffers, &slots, &blocks)?;
         ctx.check()?;
 
         Ok(GpuEngine {
             context,
             sizes,
-            train,
-            test,
-            order,
-            weights,
-            biases,
-            activations,
-            costs,
-            correct_count,
-            predicted,
+            buffers,
             slots,
             train_batches,
             test_chunks,
@@ -498,7 +290,7 @@ impl GpuEngine {
             ),
         };
         let mut encoder = ctx.encoder();
-        encoder.clear_buffer(&self.correct_count, 0, None);
+        encoder.clear_buffer(&self.buffers.correct_count, 0, None);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("mnist.evaluate"),
@@ -522,8 +314,8 @@ impl GpuEngine {
 
     fn resident(&self, split: Split) -> &Resident {
         match split {
-            Split::Train => &self.train,
-            Split::Test => &self.test,
+            Split::Train => &self.buffers.train,
+            Split::Test => &self.buffers.test,
         }
     }
 }
@@ -536,10 +328,12 @@ impl Engine for GpuEngine {
     fn train_round(&mut self, order: Option<&[u32]>) -> Result<f64> {
         let source = match order {
             Some(order) => {
-                check_order(order, self.train.len)?;
-                self.context
-                    .queue
-                    .write_buffer(&self.order, 0, bytemuck::cast_slice(order));
+                check_order(order, self.buffers.train.len)?;
+                self.context.queue.write_buffer(
+                    &self.buffers.order,
+                    0,
+                    bytemuck::cast_slice(order),
+                );
                 Source::TrainShuffled
             }
             None => Source::TrainInOrder,
@@ -554,7 +348,7 @@ impl Engine for GpuEngine {
                 self.record_step(&mut pass, source, slot)?;
             }
         }
-        let costs = self.costs.clone();
+        let costs = self.buffers.costs.clone();
         let bytes = self.read(encoder, &costs, self.train_batches.len() as u64 * 4)?;
         let costs: &[f32] = bytemuck::cast_slice(&bytes);
         let total: f64 = costs.iter().map(|&c| f64::from(c)).sum();
@@ -563,7 +357,7 @@ impl Engine for GpuEngine {
 
     fn correct(&mut self, split: Split) -> Result<usize> {
         let encoder = self.record_evaluation(split)?;
-        let counter = self.correct_count.clone();
+        let counter = self.buffers.correct_count.clone();
         let bytes = self.read(encoder, &counter, 4)?;
         let count: &[u32] = bytemuck::cast_slice(&bytes);
         Ok(count.first().copied().unwrap_or(0) as usize)
@@ -572,7 +366,7 @@ impl Engine for GpuEngine {
     fn predictions(&mut self, split: Split) -> Result<Vec<u8>> {
         let images = self.resident(split).len;
         let encoder = self.record_evaluation(split)?;
-        let predicted = self.predicted.clone();
+        let predicted = self.buffers.predicted.clone();
         let bytes = self.read(encoder, &predicted, images as u64 * 4)?;
         let classes: &[u32] = bytemuck::cast_slice(&bytes);
         Ok(classes.iter().map(|&c| c as u8).collect())
@@ -604,17 +398,20 @@ impl Engine for GpuEngine {
             });
             self.record_forward(&mut pass, source, self.scratch_slot, &batch)?;
         }
-        let top = self.activations[self.activations.len() - 1].clone();
+        let top = self.buffers.activations[self.buffers.activations.len() - 1].clone();
         let classes = self.sizes[self.sizes.len() - 1];
         let bytes = self.read(encoder, &top, classes as u64 * 4)?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 
     fn network(&mut self) -> Result<Network> {
-        let mut layers = Vec::with_capacity(self.weights.len());
-        for l in 0..self.weights.len() {
+        let mut layers = Vec::with_capacity(self.buffers.weights.len());
+        for l in 0..self.buffers.weights.len() {
             let (inputs, outputs) = (self.sizes[l], self.sizes[l + 1]);
-            let (weights, biases) = (self.weights[l].clone(), self.biases[l].clone());
+            let (weights, biases) = (
+                self.buffers.weights[l].clone(),
+                self.buffers.biases[l].clone(),
+            );
             let encoder = self.context.encoder();
             let w = self.read(encoder, &weights, (inputs * outputs) as u64 * 4)?;
             let encoder = self.context.encoder();
@@ -628,33 +425,4 @@ impl Engine for GpuEngine {
         }
         Ok(Network { layers })
     }
-}
-
-/// Uploads one split: packed images and u32 labels.
-fn resident(ctx: &GpuContext, name: &str, split: &Dataset) -> Result<Resident> {
-    let packed = pack_images(&split.images, split.pixels());
-    let labels: Vec<u32> = split.labels.iter().map(|&l| u32::from(l)).collect();
-    Ok(Resident {
-        images: ctx.buffer_with(&format!("{name}.images"), bytemuck::cast_slice(&packed)),
-        labels: ctx.buffer_with(&format!("{name}.labels"), bytemuck::cast_slice(&labels)),
-        len: split.len(),
-    })
-}
-
-/// Fails with a clear message when a buffer would not fit the adapter's limits.
-fn check_fits(ctx: &GpuContext, buffers: &[(&str, usize)]) -> Result<()> {
-    let binding = ctx.limits.max_storage_buffer_binding_size;
-    let buffer = ctx.limits.max_buffer_size;
-    for &(what, bytes) in buffers {
-        let bytes = bytes as u64;
-        if bytes > binding.min(buffer) {
-            return Err(Error::Gpu(format!(
-                "{what} need {:.1} MiB, over this adapter's {:.1} MiB per storage buffer; \
-                 use a smaller --batch-size or network, or --cpu",
-                bytes as f64 / 1048576.0,
-                binding.min(buffer) as f64 / 1048576.0
-            )));
-        }
-    }
-    Ok(())
 }
