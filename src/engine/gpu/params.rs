@@ -87,3 +87,29 @@ pub fn pack_images(images: &[u8], pixels: usize) -> Vec<u32> {
     }
     packed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_pack_little_endian_with_zero_padding() {
+        // Two images of 5 pixels: 2 words each, the second word padded with zeros.
+        let packed = pack_images(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5);
+        assert_eq!(packed, vec![0x0403_0201, 0x05, 0x0908_0706, 0x0a]);
+        assert_eq!(crate::cpu::pixel(&packed, 2, 4), 10.0 / 255.0);
+    }
+
+    #[test]
+    fn splits_cover_every_row_once() {
+        for rows in [1, 37, 512, 513, 1000, 60_000] {
+            let batch = BatchParams::new(0, 0, rows);
+            let (splits, chunk) = (batch.splits as usize, batch.chunk as usize);
+            assert!((1..=MAX_SPLITS).contains(&splits));
+            assert!(
+                splits * chunk >= rows && (splits - 1) * chunk < rows,
+                "{rows}"
+            );
+        }
+    }
+}
