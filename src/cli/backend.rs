@@ -1,21 +1,48 @@
 //! Choosing the engine from `--cpu` / `--backend` (shared by every command that runs a network).
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use mnist_gpu::Error;
 use mnist_gpu::data::Mnist;
 use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::Network;
 
 /// Which GPU API to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// The best hardware adapter; the CPU path when there is none.
+    /// The best hardware adapter; the CPU path when there is none (software adapters such as
+    /// lavapipe are far slower than the CPU path, so auto skips them).
     Auto,
     Vulkan,
     Metal,
     Dx12,
     Gl,
+}
+
+impl Backend {
+    pub fn request(self) -> AdapterRequest {
+        let (backends, allow_software) = match self {
+            // GL only when asked for: it is the weakest API, and probing it makes Mesa print
+            // EGL warnings on headless machines.
+            // WGPU_BACKEND picks the APIs `auto` searches; an explicit --backend wins over it.
+            Backend::Auto => (
+                wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+                false,
+            ),
+            Backend::Vulkan => (wgpu::Backends::VULKAN, true),
+            Backend::Metal => (wgpu::Backends::METAL, true),
+            Backend::Dx12 => (wgpu::Backends::DX12, true),
+            Backend::Gl => (wgpu::Backends::GL, true),
+        };
+        AdapterRequest {
+            backends,
+            allow_software,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -36,7 +63,17 @@ pub fn build_engine(
     hyper: Hyper,
 ) -> anyhow::Result<Box<dyn Engine>> {
     if !args.cpu {
-        eprintln!("notice: the GPU engine is not built yet; running on the CPU");
+        match GpuContext::new(args.backend.request()) {
+            Ok(context) => {
+                let engine = GpuEngine::new(Arc::new(context), net, data, hyper)
+                    .context("cannot set up the GPU engine")?;
+                return Ok(Box::new(engine));
+            }
+            Err(Error::NoAdapter(why)) if args.backend == Backend::Auto => {
+                eprintln!("notice: {why}; running on the CPU");
+            }
+            Err(e) => return Err(e).context("cannot open the GPU"),
+        }
     }
     Ok(Box::new(
         CpuEngine::new(net, data, hyper).context("cannot set up the CPU engine")?,

@@ -2,6 +2,7 @@
 
 mod backend;
 mod data;
+mod devices;
 mod download;
 mod eval;
 mod paths;
@@ -37,6 +38,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify your own digit pictures (PNG) with a saved model.
     Predict(predict::PredictArgs),
+    /// List the GPU adapters wgpu finds (name, backend, type, driver, key limits).
+    Devices(devices::DevicesArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -58,5 +61,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
+        Command::Devices(args) => devices::run(args),
     }
 }

@@ -1,2 +1,22 @@
 //! CPU twins of the WGSL kernels in `shaders/`, name for name: plain loops that compute exactly
-//! what each kernel computes, so kernel tests can compare the two on the same inputs.
+//! what each kernel computes, on the same inputs (packed u8 pixels, order buffer, the same
+//! [`BatchParams`] and [`LayerParams`] blocks), so kernel tests can compare the two.
+
+pub mod backprop_error;
+pub mod batch_cost;
+pub mod bias_update;
+pub mod evaluate;
+pub mod forward_hidden;
+pub mod forward_input;
+pub mod output_error;
+pub mod weight_gradient_hidden;
+pub mod weight_gradient_input;
+pub mod weight_update;
+
+pub use crate::engine::gpu::params::{BatchParams, LayerParams};
+
+/// Pixel `i` (as `pixel / 255`) of the packed image starting at word `base`.
+pub fn pixel(images: &[u32], base: usize, i: usize) -> f32 {
+    let byte = (images[base + i / 4] >> (8 * (i % 4))) & 0xff;
+    byte as f32 / 255.0
+}

@@ -1,1 +1,428 @@
 //! The wgpu engine: WGSL compute kernels over data resident in GPU buffers.
+//!
+//! [`GpuContext`] is built once (adapter, device, one pipeline per kernel in `shaders/`);
+//! [`GpuEngine::new`] uploads both splits (images packed 4 pixels per u32) and creates every
+//! buffer, bind group and per-batch uniform block, so a round only records dispatches, and
+//! reads back one f32 per batch. `docs/kernels.md` shows how a round flows through the kernels.
+
+mod buffers;
+pub mod context;
+mod groups;
+pub mod kernels;
+pub mod params;
+
+use std::sync::Arc;
+
+use buffers::{Buffers, Resident, Shape, check_fits};
+use context::UniformSlots;
+pub use context::{AdapterRequest, AdapterSummary, GpuContext, list_adapters};
+use groups::Groups;
+use kernels::Kernel;
+use params::{BatchParams, LayerParams, split_count, words_per_image};
+
+use super::cpu::{check_order, validate};
+use super::{Engine, Hyper, batches};
+use crate::data::{Mnist, Split};
+use crate::model::{Layer, Network};
+use crate::{Error, Result};
+
+/// Images per forward chunk when evaluating a whole split.
+const EVAL_CHUNK: usize = 2000;
+
+/// What the engine has read back from the GPU so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadbackStats {
+    pub calls: u64,
+    pub bytes: u64,
+}
+
+/// Where a forward pass takes its images from: which images buffer and which order buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// Training images in the round's order (written when a round is shuffled).
+    TrainShuffled = 0,
+    /// Training images in storage order (the identity order).
+    TrainInOrder = 1,
+    /// Test images in storage order.
+    Test = 2,
+}
+
+pub struct GpuEngine {
+    context: Arc<GpuContext>,
+    sizes: Vec<usize>,
+    buffers: Buffers,
+    /// Batch blocks: the round's batches, then the test and training evaluation chunks, then
+    /// one scratch slot for single-image outputs.
+    slots: UniformSlots,
+    train_batches: Vec<BatchParams>,
+    test_chunks: Vec<BatchParams>,
+    train_chunks: Vec<BatchParams>,
+    scratch_slot: usize,
+    layer_params: Vec<LayerParams>,
+    groups: Groups,
+    readbacks: ReadbackStats,
+}
+
+impl GpuEngine {
+    pub fn new(context: Arc<GpuContext>, net: Network, data: &Mnist, hyper: Hyper) -> Result<Self> {
+        validate(&net, data, hyper)?;
+        let ctx = context.as_ref();
+        let sizes = net.sizes();
+        let train_n = data.train.len();
+        let test_n = data.test.len();
+        let batch_rows = hyper.batch_size.min(train_n).max(1);
+        let rows = batch_rows.max(EVAL_CHUNK.min(train_n.max(test_n)).max(1));
+        let widest = net
+            .layers
+            .iter()
+            .map(|l| l.inputs * l.outputs)
+            .max()
+            .unwrap_or(1);
+        let splits = split_count(batch_rows);
+        let words = words_per_image(net.inputs());
+        check_fits(
+            ctx,
+            &[
+                ("the training images", train_n * words * 4),
+                ("the test images", test_n * words * 4),
+                ("the weights of a layer", widest * 4),
+                (
+                    "the activations of a batch",
+                    rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
+                ),
+                ("the weight-gradient partial sums", splits * widest * 4),
+            ],
+        )?;
+
+        let train_batches: Vec<BatchParams> = batches(train_n, hyper.batch_size)
+            .enumerate()
+            .map(|(i, (first, rows))| BatchParams::new(i, first, rows))
+            .collect();
+        let chunks = |n: usize| -> Vec<BatchParams> {
+            batches(n, EVAL_CHUNK)
+                .map(|(first, rows)| BatchParams::new(0, first, rows))
+                .collect()
+        };
+        let test_chunks = chunks(test_n);
+        let train_chunks = chunks(train_n);
+        let mut all_slots = train_batches.clone();
+        all_slots.extend(&test_chunks);
+        all_slots.extend(&train_chunks);
+        let scratch_slot = all_slots.len();
+        all_slots.push(BatchParams::new(0, 0, 1));
+        let slots = ctx.uniform_slots("batches", &all_slots);
+
+        let shape = Shape {
+            batch_rows,
+            rows,
+            partials: splits * widest,
+            batches: train_batches.len(),
+        };
+        let buffers = ctx.allocating("the network and data buffers", || {
+            Buffers::new(ctx, &net, data, shape)
+        })?;
+        let layer_params: Vec<LayerParams> = net
+            .layers
+            .iter()
+            .map(|l| LayerParams::new(l.inputs, l.outputs, hyper.learning_rate))
+            .collect();
+        let blocks: Vec<wgpu::Buffer> = layer_params
+            .iter()
+            .enumerate()
+            .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
+            .collect();
+        let groups = Groups::new(ctx, &buffers, &slots, &blocks)?;
+        ctx.check()?;
+
+        Ok(GpuEngine {
+            context,
+            sizes,
+            buffers,
+            slots,
+            train_batches,
+            test_chunks,
+            train_chunks,
+            scratch_slot,
+            layer_params,
+            groups,
+            readbacks: ReadbackStats::default(),
+        })
+    }
+
+    /// Calls and bytes read back from the GPU since the engine was built.
+    pub fn readback_stats(&self) -> ReadbackStats {
+        self.readbacks
+    }
+
+    fn read(
+        &mut self,
+        encoder: wgpu::CommandEncoder,
+        source: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Vec<u8>> {
+        self.readbacks.calls += 1;
+        self.readbacks.bytes += bytes;
+        self.context.submit_and_read(encoder, source, 0, bytes)
+    }
+
+    /// Records the forward pass of batch slot `slot` (`rows` rows) from `source`.
+    fn record_forward(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        source: Source,
+        slot: usize,
+        batch: &BatchParams,
+    ) -> Result<()> {
+        let ctx = self.context.as_ref();
+        for (l, layer) in self.layer_params.iter().enumerate() {
+            let (kernel, group) = match &self.groups.forward_hidden[l] {
+                Some(group) => (Kernel::ForwardHidden, group),
+                None => (
+                    Kernel::ForwardInput,
+                    &self.groups.forward_input[source as usize],
+                ),
+            };
+            ctx.dispatch(
+                pass,
+                kernel,
+                group,
+                &self.slots,
+                slot,
+                kernel.workgroups(batch, layer),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Records one gradient-descent step on training batch `slot`.
+    fn record_step(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        source: Source,
+        slot: usize,
+    ) -> Result<()> {
+        let ctx = self.context.as_ref();
+        let batch = &self.train_batches[slot];
+        let ordered = source as usize; // 0 shuffled, 1 in order
+        self.record_forward(pass, source, slot, batch)?;
+        let last = self.layer_params.len() - 1;
+        let top = &self.layer_params[last];
+        let g = &self.groups;
+        ctx.dispatch(
+            pass,
+            Kernel::OutputError,
+            &g.output_error[ordered],
+            &self.slots,
+            slot,
+            Kernel::OutputError.workgroups(batch, top),
+        )?;
+        ctx.dispatch(
+            pass,
+            Kernel::BatchCost,
+            &g.batch_cost,
+            &self.slots,
+            slot,
+            Kernel::BatchCost.workgroups(batch, top),
+        )?;
+        for l in (0..=last).rev() {
+            let layer = &self.layer_params[l];
+            // δ[l-1] from W[l] before W[l] changes.
+            if let Some(group) = &g.backprop_error[l] {
+                ctx.dispatch(
+                    pass,
+                    Kernel::BackpropError,
+                    group,
+                    &self.slots,
+                    slot,
+                    Kernel::BackpropError.workgroups(batch, layer),
+                )?;
+            }
+            let (kernel, group) = match &g.weight_gradient_hidden[l] {
+                Some(group) => (Kernel::WeightGradientHidden, group),
+                None => (
+                    Kernel::WeightGradientInput,
+                    &g.weight_gradient_input[ordered],
+                ),
+            };
+            ctx.dispatch(
+                pass,
+                kernel,
+                group,
+                &self.slots,
+                slot,
+                kernel.workgroups(batch, layer),
+            )?;
+            ctx.dispatch(
+                pass,
+                Kernel::WeightUpdate,
+                &g.weight_update[l],
+                &self.slots,
+                slot,
+                Kernel::WeightUpdate.workgroups(batch, layer),
+            )?;
+            ctx.dispatch(
+                pass,
+                Kernel::BiasUpdate,
+                &g.bias_update[l],
+                &self.slots,
+                slot,
+                Kernel::BiasUpdate.workgroups(batch, layer),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Forward passes and `evaluate` over a whole split: fills the predictions and the count.
+    fn record_evaluation(&self, split: Split) -> Result<wgpu::CommandEncoder> {
+        let ctx = self.context.as_ref();
+        let (chunks, first_slot, source, group) = match split {
+            Split::Train => (
+                &self.train_chunks,
+                self.train_batches.len() + self.test_chunks.len(),
+                Source::TrainInOrder,
+                &self.groups.evaluate_train,
+            ),
+            Split::Test => (
+                &self.test_chunks,
+                self.train_batches.len(),
+                Source::Test,
+                &self.groups.evaluate_test,
+            ),
+        };
+        let mut encoder = ctx.encoder();
+        encoder.clear_buffer(&self.buffers.correct_count, 0, None);
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("mnist.evaluate"),
+                timestamp_writes: None,
+            });
+            let top = &self.layer_params[self.layer_params.len() - 1];
+            for (i, chunk) in chunks.iter().enumerate() {
+                self.record_forward(&mut pass, source, first_slot + i, chunk)?;
+                ctx.dispatch(
+                    &mut pass,
+                    Kernel::Evaluate,
+                    group,
+                    &self.slots,
+                    first_slot + i,
+                    Kernel::Evaluate.workgroups(chunk, top),
+                )?;
+            }
+        }
+        Ok(encoder)
+    }
+
+    fn resident(&self, split: Split) -> &Resident {
+        match split {
+            Split::Train => &self.buffers.train,
+            Split::Test => &self.buffers.test,
+        }
+    }
+}
+
+impl Engine for GpuEngine {
+    fn describe(&self) -> String {
+        self.context.describe()
+    }
+
+    fn train_round(&mut self, order: Option<&[u32]>) -> Result<f64> {
+        let source = match order {
+            Some(order) => {
+                check_order(order, self.buffers.train.len)?;
+                self.context.queue.write_buffer(
+                    &self.buffers.order,
+                    0,
+                    bytemuck::cast_slice(order),
+                );
+                Source::TrainShuffled
+            }
+            None => Source::TrainInOrder,
+        };
+        let mut encoder = self.context.encoder();
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("mnist.round"),
+                timestamp_writes: None,
+            });
+            for slot in 0..self.train_batches.len() {
+                self.record_step(&mut pass, source, slot)?;
+            }
+        }
+        let costs = self.buffers.costs.clone();
+        let bytes = self.read(encoder, &costs, self.train_batches.len() as u64 * 4)?;
+        let costs: &[f32] = bytemuck::cast_slice(&bytes);
+        let total: f64 = costs.iter().map(|&c| f64::from(c)).sum();
+        Ok(total / costs.len().max(1) as f64)
+    }
+
+    fn correct(&mut self, split: Split) -> Result<usize> {
+        let encoder = self.record_evaluation(split)?;
+        let counter = self.buffers.correct_count.clone();
+        let bytes = self.read(encoder, &counter, 4)?;
+        let count: &[u32] = bytemuck::cast_slice(&bytes);
+        Ok(count.first().copied().unwrap_or(0) as usize)
+    }
+
+    fn predictions(&mut self, split: Split) -> Result<Vec<u8>> {
+        let images = self.resident(split).len;
+        let encoder = self.record_evaluation(split)?;
+        let predicted = self.buffers.predicted.clone();
+        let bytes = self.read(encoder, &predicted, images as u64 * 4)?;
+        let classes: &[u32] = bytemuck::cast_slice(&bytes);
+        Ok(classes.iter().map(|&c| c as u8).collect())
+    }
+
+    fn outputs(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
+        let images = self.resident(split).len;
+        if index >= images {
+            return Err(Error::Config(format!(
+                "image {index} is out of range: the split has {images} images"
+            )));
+        }
+        let batch = BatchParams::new(0, index, 1);
+        let ctx = Arc::clone(&self.context);
+        ctx.queue.write_buffer(
+            &self.slots.buffer,
+            self.scratch_slot as u64 * self.slots.stride,
+            bytemuck::bytes_of(&batch),
+        );
+        let source = match split {
+            Split::Train => Source::TrainInOrder,
+            Split::Test => Source::Test,
+        };
+        let mut encoder = ctx.encoder();
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("mnist.outputs"),
+                timestamp_writes: None,
+            });
+            self.record_forward(&mut pass, source, self.scratch_slot, &batch)?;
+        }
+        let top = self.buffers.activations[self.buffers.activations.len() - 1].clone();
+        let classes = self.sizes[self.sizes.len() - 1];
+        let bytes = self.read(encoder, &top, classes as u64 * 4)?;
+        Ok(bytemuck::cast_slice(&bytes).to_vec())
+    }
+
+    fn network(&mut self) -> Result<Network> {
+        let mut layers = Vec::with_capacity(self.buffers.weights.len());
+        for l in 0..self.buffers.weights.len() {
+            let (inputs, outputs) = (self.sizes[l], self.sizes[l + 1]);
+            let (weights, biases) = (
+                self.buffers.weights[l].clone(),
+                self.buffers.biases[l].clone(),
+            );
+            let encoder = self.context.encoder();
+            let w = self.read(encoder, &weights, (inputs * outputs) as u64 * 4)?;
+            let encoder = self.context.encoder();
+            let b = self.read(encoder, &biases, outputs as u64 * 4)?;
+            layers.push(Layer {
+                inputs,
+                outputs,
+                weights: bytemuck::cast_slice(&w).to_vec(),
+                biases: bytemuck::cast_slice(&b).to_vec(),
+            });
+        }
+        Ok(Network { layers })
+    }
+}

@@ -1,0 +1,69 @@
+// weight_gradient_hidden: split-K partial sums of the weight gradient on f32 activations.
+//   partials[s][o][i] = Σ_{r in split s} deltas[r][o]·activations_in[r][i], split s covering
+//   rows [s·chunk, min((s+1)·chunk, rows)).
+// Shapes: deltas (rows × layer.outputs), activations_in (rows × layer.inputs),
+//   partials (splits × outputs × inputs). One invocation: 4 outputs × 4 inputs of one split.
+struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
+struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
+
+@group(0) @binding(0) var<uniform> batch: Batch;
+@group(0) @binding(1) var<uniform> layer: Layer;
+@group(0) @binding(2) var<storage, read> deltas: array<f32>;
+@group(0) @binding(3) var<storage, read> activations_in: array<f32>;
+@group(0) @binding(4) var<storage, read_write> partials: array<f32>;
+
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
+
+// Writes the partial sums of output o, inputs i0..i0+3, that exist.
+fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
+    if o >= layer.outputs {
+        return;
+    }
+    let base = (split * layer.outputs + o) * layer.inputs;
+    for (var c = 0u; c < 4u; c++) {
+        let i = i0 + c;
+        if i < layer.inputs {
+            partials[base + i] = acc[c];
+        }
+    }
+}
+
+// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    let i0 = id.x * 4u;
+    let o0 = id.y * 4u;
+    let split = id.z;
+    if i0 >= layer.inputs || o0 >= layer.outputs || split >= batch.splits {
+        return;
+    }
+    let last_out = layer.outputs - 1u;
+    let o1 = min(o0 + 1u, last_out);
+    let o2 = min(o0 + 2u, last_out);
+    let o3 = min(o0 + 3u, last_out);
+    let last_in = layer.inputs - 1u;
+    let i1 = min(i0 + 1u, last_in);
+    let i2 = min(i0 + 2u, last_in);
+    let i3 = min(i0 + 3u, last_in);
+    let first = split * batch.chunk;
+    let end = min(first + batch.chunk, batch.rows);
+    var acc0 = vec4<f32>();
+    var acc1 = vec4<f32>();
+    var acc2 = vec4<f32>();
+    var acc3 = vec4<f32>();
+    for (var r = first; r < end; r++) {
+        let d = r * layer.outputs;
+        let a = r * layer.inputs;
+        let v = vec4<f32>(activations_in[a + i0], activations_in[a + i1],
+                          activations_in[a + i2], activations_in[a + i3]);
+        acc0 += deltas[d + o0] * v;
+        acc1 += deltas[d + o1] * v;
+        acc2 += deltas[d + o2] * v;
+        acc3 += deltas[d + o3] * v;
+    }
+    store(split, o0, i0, acc0);
+    store(split, o0 + 1u, i0, acc1);
+    store(split, o0 + 2u, i0, acc2);
+    store(split, o0 + 3u, i0, acc3);
+}

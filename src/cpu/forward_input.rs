@@ -1,0 +1,31 @@
+//! Twin of `shaders/forward_input.wgsl`:
+//! `outputs[r][o] = σ(Σ_i x[order[first + r]][i]·weights[o][i] + biases[o])`, x = pixel / 255.
+
+use super::{BatchParams, LayerParams, pixel};
+use crate::model::sigmoid;
+
+pub fn forward_input(
+    batch: &BatchParams,
+    layer: &LayerParams,
+    images: &[u32],
+    order: &[u32],
+    weights: &[f32],
+    biases: &[f32],
+    outputs: &mut [f32],
+) {
+    let (inputs, outs, words) = (
+        layer.inputs as usize,
+        layer.outputs as usize,
+        layer.words as usize,
+    );
+    for r in 0..batch.rows as usize {
+        let base = order[batch.first as usize + r] as usize * words;
+        for o in 0..outs {
+            let mut z = 0.0f32;
+            for i in 0..inputs {
+                z += pixel(images, base, i) * weights[o * inputs + i];
+            }
+            outputs[r * outs + o] = sigmoid(z + biases[o]);
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! The GPU context, built once: instance, adapter, device, queue, one pipeline per kernel, the
+//! error slots that turn wgpu's asynchronous errors into [`Error::Gpu`], and the readback helper.
+
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use wgpu::util::DeviceExt;
+
+use super::kernels::{Access, Kernel};
+use super::params::{BatchParams, LayerParams};
+use crate::{Error, Result};
+
+/// How long a readback may wait for the GPU before it is reported as hung.
+const GPU_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What to ask for when choosing an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdapterRequest {
+    /// The APIs to search, exactly (callers apply `WGPU_BACKEND` where it should win).
+    pub backends: wgpu::Backends,
+    /// Whether a software adapter (`DeviceType::Cpu`, e.g. lavapipe) may be chosen.
+    pub allow_software: bool,
+}
+
+/// One adapter as `mnist-gpu devices` lists it.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+}
+
+/// Every adapter the given backends expose (`WGPU_BACKEND` honoured).
+pub fn list_adapters(backends: wgpu::Backends) -> Vec<AdapterSummary> {
+    let backends = backends.with_env();
+    let instance = instance(backends);
+    pollster::block_on(instance.enumerate_adapters(backends))
+        .into_iter()
+        .map(|adapter| AdapterSummary {
+            info: adapter.get_info(),
+            limits: adapter.limits(),
+        })
+        .collect()
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+    desc.backends = backends;
+    wgpu::Instance::new(desc)
+}
+
+/// Best first: real GPUs, then virtual ones, then software; native APIs before GL.
+fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let device = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let api = u8::from(info.backend == wgpu::Backend::Gl);
+    (device, api)
+}
+
+/// Chooses an adapter: the one named by `WGPU_ADAPTER_NAME` (a case-insensitive substring, as
+/// `wgpu::util::initialize_adapter_from_env` matches it, without its panic when none matches),
+/// else the best ranked one.
+fn choose_adapter(instance: &wgpu::Instance, request: AdapterRequest) -> Result<wgpu::Adapter> {
+    let backends = request.backends;
+    let mut adapters = pollster::block_on(instance.enumerate_adapters(backends));
+    let found = adapters.len();
+    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+        let wanted = wanted.to_lowercase();
+        adapters.retain(|a| a.get_info().name.to_lowercase().contains(&wanted));
+        if adapters.is_empty() {
+            return Err(Error::NoAdapter(format!(
+                "no GPU adapter matches WGPU_ADAPTER_NAME={wanted:?} ({found} found); \
+                 `mnist-gpu devices` lists them"
+            )));
+        }
+    } else if !request.allow_software {
+        adapters.retain(|a| a.get_info().device_type != wgpu::DeviceType::Cpu);
+    }
+    adapters.sort_by_key(|a| rank(&a.get_info()));
+    adapters.into_iter().next().ok_or_else(|| {
+        Error::NoAdapter(format!(
+            "no {}GPU adapter found for backends {backends:?}; install a driver (for software \
+             Vulkan: apt-get install mesa-vulkan-drivers) or use --cpu",
+            if request.allow_software {
+                ""
+            } else {
+                "hardware "
+            }
+        ))
+    })
+}
+
+/// Errors wgpu reports asynchronously (uncaptured errors, device loss), kept until checked.
+#[derive(Default)]
+struct ErrorSlot(Mutex<Option<String>>);
+
+impl ErrorSlot {
+    fn record(&self, message: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.get_or_insert(message);
+        }
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// A kernel's compiled pipeline and the layout its bind groups follow.
+struct Pipeline {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pipelines: Vec<(Kernel, Pipeline)>,
+    errors: Arc<ErrorSlot>,
+}
+
+impl GpuContext {
+    /// Opens the chosen adapter with its real limits and compiles every kernel.
+    pub fn new(request: AdapterRequest) -> Result<Self> {
+        let instance = instance(request.backends);
+        let adapter = choose_adapter(&instance, request)?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("mnist.device"),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(one_line(&format!("cannot open {}: {e}", info.name))))?;
+
+        let errors = Arc::new(ErrorSlot::default());
+        let uncaptured = Arc::clone(&errors);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            uncaptured.record(one_line(&e.to_string()));
+        }));
+        let lost = Arc::clone(&errors);
+        device.set_device_lost_callback(move |reason, message| {
+            lost.record(format!("device lost ({reason:?}): {message}"));
+        });
+
+        let mut context = GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            pipelines: Vec::new(),
+            errors,
+        };
+        for kernel in Kernel::ALL {
+            let pipeline = context.compile(kernel)?;
+            context.pipelines.push((kernel, pipeline));
+        }
+        Ok(context)
+    }
+
+    /// `name (backend, device type)`, for `engine: ...`.
+    pub fn describe(&self) -> String {
+        format!(
+            "gpu: {} ({:?}, {:?}), f32 WGSL kernels",
+            self.info.name, self.info.backend, self.info.device_type
+        )
+    }
+
+    fn compile(&self, kernel: Kernel) -> Result<Pipeline> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let label = format!("mnist.{}", kernel.name());
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            });
+        let mut entries = vec![uniform_entry(0, true), uniform_entry(1, false)];
+        for (i, access) in kernel.storage().iter().enumerate() {
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: 2 + i as u32,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: *access == Access::Read,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            });
+        }
+        let layout = self
+            .device
+            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(&label),
+                entries: &entries,
+            });
+        let pipeline_layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(&label),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: kernel.constants(),
+                    ..Default::default()
+                },
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(one_line(&format!(
+                "kernel {}: {e}",
+                kernel.name()
+            ))));
+        }
+        Ok(Pipeline { layout, pipeline })
+    }
+
+    fn pipeline(&self, kernel: Kernel) -> Result<&Pipeline> {
+        self.pipelines
+            .iter()
+            .find(|(k, _)| *k == kernel)
+            .map(|(_, p)| p)
+            .ok_or_else(|| Error::Gpu(format!("kernel {} was not compiled", kernel.name())))
+    }
+
+    /// Turns any error wgpu reported asynchronously since the last check into `Error::Gpu`.
+    pub fn check(&self) -> Result<()> {
+        match self.errors.take() {
+            Some(message) => Err(Error::Gpu(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a labelled buffer holding `contents`, usable as storage and copy source/target
+    /// (4 zero bytes when empty: a binding may not be empty).
+    pub fn buffer_with(&self, name: &str, contents: &[u8]) -> wgpu::Buffer {
+        let contents = if contents.is_empty() {
+            &[0u8; 4][..]
+        } else {
+            contents
+        };
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(&format!("mnist.{name}")),
+                contents,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// Creates a zeroed labelled storage buffer of `bytes` bytes (at least 4).
+    pub fn buffer(&self, name: &str, bytes: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("mnist.{name}")),
+            size: bytes.max(4).next_multiple_of(4),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A uniform buffer of `slots` blocks of `T`, each at the dynamic-offset alignment.
+    pub fn uniform_slots<T: bytemuck::Pod>(&self, name: &str, slots: &[T]) -> UniformSlots {
+        let stride = self.uniform_stride::<T>();
+        let mut bytes = vec![0u8; (slots.len().max(1) as u64 * stride) as usize];
+        for (i, slot) in slots.iter().enumerate() {
+            let at = i * stride as usize;
+            bytes[at..at + size_of::<T>()].copy_from_slice(bytemuck::bytes_of(slot));
+        }
+        let buffer = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(&format!("mnist.{name}")),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            });
+        UniformSlots {
+            buffer,
+            stride,
+            size: size_of::<T>() as u64,
+        }
+    }
+
+    fn uniform_stride<T>(&self) -> u64 {
+        let align = u64::from(self.limits.min_uniform_buffer_offset_alignment);
+        (size_of::<T>() as u64).next_multiple_of(align)
+    }
+
+    /// A bind group for `kernel`: the batch slots (dynamic), one layer block, then `storage`.
+    pub fn bind_group(
+        &self,
+        kernel: Kernel,
+        batches: &UniformSlots,
+        layer: &wgpu::Buffer,
+        storage: &[&wgpu::Buffer],
+    ) -> Result<wgpu::BindGroup> {
+        let pipeline = self.pipeline(kernel)?;
+        if storage.len() != kernel.storage().len() {
+            return Err(Error::Gpu(format!(
+                "kernel {} takes {} storage buffers, got {}",
+                kernel.name(),
+                kernel.storage().len(),
+                storage.len()
+            )));
+        }
+        let mut entries = vec![
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &batches.buffer,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(batches.size),
+                }),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: layer.as_entire_binding(),
+            },
+        ];
+        for (i, buffer) in storage.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 2 + i as u32,
+                resource: buffer.as_entire_binding(),
+            });
+        }
+        Ok(self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(&format!("mnist.{}", kernel.name())),
+            layout: &pipeline.layout,
+            entries: &entries,
+        }))
+    }
+
+    /// A uniform buffer holding one layer block.
+    pub fn layer_block(&self, name: &str, layer: LayerParams) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(&format!("mnist.{name}")),
+                contents: bytemuck::bytes_of(&layer),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// Records one dispatch of `kernel` on batch slot `slot`.
+    pub fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        kernel: Kernel,
+        group: &wgpu::BindGroup,
+        slots: &UniformSlots,
+        slot: usize,
+        grid: [u32; 3],
+    ) -> Result<()> {
+        let limit = self.limits.max_compute_workgroups_per_dimension;
+        if grid.iter().any(|&g| g > limit) {
+            return Err(Error::Config(format!(
+                "kernel {} needs a {grid:?} workgroup grid, over this adapter's {limit} per \
+                 dimension; use a smaller --batch-size",
+                kernel.name()
+            )));
+        }
+        if grid.contains(&0) {
+            return Ok(());
+        }
+        pass.set_pipeline(&self.pipeline(kernel)?.pipeline);
+        pass.set_bind_group(0, group, &[(slot as u64 * slots.stride) as u32]);
+        pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
+        Ok(())
+    }
+
+    /// Submits `encoder` after copying `size` bytes of `source` (from `offset`) into a staging
+    /// buffer, waits, and returns those bytes: the only way data comes back from the GPU.
+    pub fn submit_and_read(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        source: &wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    ) -> Result<Vec<u8>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("mnist.readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_buffer_to_buffer(source, offset, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let (sender, receiver) = mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = sender.send(result);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        self.check()?;
+        match receiver.recv_timeout(GPU_TIMEOUT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Error::Gpu(format!("mapping a readback buffer: {e}"))),
+            Err(_) => return Err(Error::Gpu("a readback buffer was never mapped".into())),
+        }
+        let bytes = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+
+    /// Runs `record` inside an out-of-memory error scope, for allocations that may not fit.
+    pub fn allocating<T>(&self, what: &str, record: impl FnOnce() -> T) -> Result<T> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let value = record();
+        match pollster::block_on(scope.pop()) {
+            Some(e) => Err(Error::Gpu(one_line(&format!("allocating {what}: {e}")))),
+            None => Ok(value),
+        }
+    }
+
+    /// Dispatches `kernel` once over `storage` and waits (for kernel tests and one-offs).
+    pub fn run_once(
+        &self,
+        kernel: Kernel,
+        batch: BatchParams,
+        layer: LayerParams,
+        storage: &[&wgpu::Buffer],
+    ) -> Result<()> {
+        let slots = self.uniform_slots("batch", &[batch]);
+        let block = self.layer_block("layer", layer);
+        let group = self.bind_group(kernel, &slots, &block, storage)?;
+        let mut encoder = self.encoder();
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&format!("mnist.{}", kernel.name())),
+                timestamp_writes: None,
+            });
+            self.dispatch(
+                &mut pass,
+                kernel,
+                &group,
+                &slots,
+                0,
+                kernel.workgroups(&batch, &layer),
+            )?;
+        }
+        self.queue.submit([encoder.finish()]);
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        self.check()
+    }
+
+    /// Reads a whole buffer back (tests and one-offs; engines count their own readbacks).
+    pub fn read(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
+        self.submit_and_read(self.encoder(), buffer, 0, buffer.size())
+    }
+
+    pub fn encoder(&self) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("mnist.commands"),
+            })
+    }
+}
+
+/// Per-dispatch uniform blocks, one per slot, selected with a dynamic offset.
+pub struct UniformSlots {
+    pub buffer: wgpu::Buffer,
+    /// Bytes between slots (the adapter's uniform offset alignment).
+    pub stride: u64,
+    /// Bytes of one block.
+    pub size: u64,
+}
+
+/// wgpu's errors span several indented lines; the CLI prints one.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn uniform_entry(binding: u32, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}

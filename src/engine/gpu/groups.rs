@@ -1,0 +1,108 @@
+//! Every bind group of the engine, created once: which buffers each kernel dispatch reads and
+//! writes, per layer and per image source.
+
+use super::buffers::Buffers;
+use super::context::{GpuContext, UniformSlots};
+use super::kernels::Kernel;
+use crate::Result;
+
+pub struct Groups {
+    /// `forward_input` per `Source` (shuffled training, in-order training, test).
+    pub forward_input: Vec<wgpu::BindGroup>,
+    /// `forward_hidden` per layer (`None` for the first layer).
+    pub forward_hidden: Vec<Option<wgpu::BindGroup>>,
+    /// `output_error` for shuffled and in-order training.
+    pub output_error: Vec<wgpu::BindGroup>,
+    pub batch_cost: wgpu::BindGroup,
+    pub backprop_error: Vec<Option<wgpu::BindGroup>>,
+    /// `weight_gradient_input` for shuffled and in-order training.
+    pub weight_gradient_input: Vec<wgpu::BindGroup>,
+    pub weight_gradient_hidden: Vec<Option<wgpu::BindGroup>>,
+    pub weight_update: Vec<wgpu::BindGroup>,
+    pub bias_update: Vec<wgpu::BindGroup>,
+    pub evaluate_train: wgpu::BindGroup,
+    pub evaluate_test: wgpu::BindGroup,
+}
+
+impl Groups {
+    /// `blocks[l]` is layer l's uniform block; `slots` the per-batch blocks.
+    pub fn new(
+        ctx: &GpuContext,
+        b: &Buffers,
+        slots: &UniformSlots,
+        blocks: &[wgpu::Buffer],
+    ) -> Result<Groups> {
+        let layers = blocks.len();
+        let last = layers - 1;
+        let group = |kernel, l: usize, storage: &[&wgpu::Buffer]| {
+            ctx.bind_group(kernel, slots, &blocks[l], storage)
+        };
+        let per_hidden_layer = |make: &dyn Fn(usize) -> Result<wgpu::BindGroup>| {
+            (0..layers)
+                .map(|l| if l == 0 { Ok(None) } else { make(l).map(Some) })
+                .collect::<Result<Vec<_>>>()
+        };
+        let (act, deltas) = (&b.activations, &b.deltas);
+        let training_orders = [&b.order, &b.identity];
+        let sources = [
+            (&b.train.images, &b.order),
+            (&b.train.images, &b.identity),
+            (&b.test.images, &b.identity),
+        ];
+        Ok(Groups {
+            forward_input: (sources.iter())
+                .map(|(images, order)| {
+                    let storage = [*images, *order, &b.weights[0], &b.biases[0], &act[0]];
+                    group(Kernel::ForwardInput, 0, &storage)
+                })
+                .collect::<Result<_>>()?,
+            forward_hidden: per_hidden_layer(&|l| {
+                let storage = [&act[l - 1], &b.weights[l], &b.biases[l], &act[l]];
+                group(Kernel::ForwardHidden, l, &storage)
+            })?,
+            output_error: (training_orders.iter())
+                .map(|order| {
+                    let storage = [
+                        &act[last],
+                        &b.train.labels,
+                        *order,
+                        &deltas[last],
+                        &b.row_costs,
+                    ];
+                    group(Kernel::OutputError, last, &storage)
+                })
+                .collect::<Result<_>>()?,
+            batch_cost: group(Kernel::BatchCost, last, &[&b.row_costs, &b.costs])?,
+            backprop_error: per_hidden_layer(&|l| {
+                let storage = [&deltas[l], &b.weights[l], &act[l - 1], &deltas[l - 1]];
+                group(Kernel::BackpropError, l, &storage)
+            })?,
+            weight_gradient_input: (training_orders.iter())
+                .map(|order| {
+                    let storage = [&deltas[0], &b.train.images, *order, &b.partials];
+                    group(Kernel::WeightGradientInput, 0, &storage)
+                })
+                .collect::<Result<_>>()?,
+            weight_gradient_hidden: per_hidden_layer(&|l| {
+                let storage = [&deltas[l], &act[l - 1], &b.partials];
+                group(Kernel::WeightGradientHidden, l, &storage)
+            })?,
+            weight_update: (0..layers)
+                .map(|l| group(Kernel::WeightUpdate, l, &[&b.partials, &b.weights[l]]))
+                .collect::<Result<_>>()?,
+            bias_update: (0..layers)
+                .map(|l| group(Kernel::BiasUpdate, l, &[&deltas[l], &b.biases[l]]))
+                .collect::<Result<_>>()?,
+            evaluate_train: group(
+                Kernel::Evaluate,
+                last,
+                &[&act[last], &b.train.labels, &b.predicted, &b.correct_count],
+            )?,
+            evaluate_test: group(
+                Kernel::Evaluate,
+                last,
+                &[&act[last], &b.test.labels, &b.predicted, &b.correct_count],
+            )?,
+        })
+    }
+}

@@ -1,0 +1,193 @@
+//! The table of WGSL kernels: source, bindings and dispatch arithmetic, in one place.
+
+use super::params::{BatchParams, LayerParams};
+
+/// Invocations per workgroup side of the 2-D register-blocked kernels (override `WG_X`/`WG_Y`).
+pub const WORKGROUP_SIDE: u32 = 8;
+/// Outputs per invocation side in the register-blocked kernels (4×4 blocks).
+pub const BLOCK: u32 = 4;
+/// Rows or columns covered by one 2-D workgroup.
+pub const TILE: u32 = WORKGROUP_SIDE * BLOCK;
+/// The first layer's kernels (the bulk of a round's FLOPs) use 8×8 blocks: more FMAs per load.
+pub const WIDE_BLOCK: u32 = 8;
+/// Rows or columns covered by one 2-D workgroup of the 8×8-block kernels.
+pub const WIDE_TILE: u32 = WORKGROUP_SIDE * WIDE_BLOCK;
+/// Invocations per workgroup of the 1-D kernels (override `WG`).
+pub const WORKGROUP_1D: u32 = 64;
+/// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
+pub const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
+
+/// One compute kernel: one `shaders/<name>.wgsl` file, one entry point `main`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    ForwardInput,
+    ForwardHidden,
+    OutputError,
+    BatchCost,
+    BackpropError,
+    WeightGradientInput,
+    WeightGradientHidden,
+    WeightUpdate,
+    BiasUpdate,
+    Evaluate,
+}
+
+/// How a storage binding is accessed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    ReadWrite,
+}
+
+use Access::{Read, ReadWrite};
+
+impl Kernel {
+    pub const ALL: [Kernel; 10] = [
+        Kernel::ForwardInput,
+        Kernel::ForwardHidden,
+        Kernel::OutputError,
+        Kernel::BatchCost,
+        Kernel::BackpropError,
+        Kernel::WeightGradientInput,
+        Kernel::WeightGradientHidden,
+        Kernel::WeightUpdate,
+        Kernel::BiasUpdate,
+        Kernel::Evaluate,
+    ];
+
+    /// The file stem in `shaders/` and the twin's module name in `crate::cpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::ForwardInput => "forward_input",
+            Kernel::ForwardHidden => "forward_hidden",
+            Kernel::OutputError => "output_error",
+            Kernel::BatchCost => "batch_cost",
+            Kernel::BackpropError => "backprop_error",
+            Kernel::WeightGradientInput => "weight_gradient_input",
+            Kernel::WeightGradientHidden => "weight_gradient_hidden",
+            Kernel::WeightUpdate => "weight_update",
+            Kernel::BiasUpdate => "bias_update",
+            Kernel::Evaluate => "evaluate",
+        }
+    }
+
+    pub fn source(self) -> &'static str {
+        match self {
+            Kernel::ForwardInput => include_str!("../../../shaders/forward_input.wgsl"),
+            Kernel::ForwardHidden => include_str!("../../../shaders/forward_hidden.wgsl"),
+            Kernel::OutputError => include_str!("../../../shaders/output_error.wgsl"),
+            Kernel::BatchCost => include_str!("../../../shaders/batch_cost.wgsl"),
+            Kernel::BackpropError => include_str!("../../../shaders/backprop_error.wgsl"),
+            Kernel::WeightGradientInput => {
+                include_str!("../../../shaders/weight_gradient_input.wgsl")
+            }
+            Kernel::WeightGradientHidden => {
+                include_str!("../../../shaders/weight_gradient_hidden.wgsl")
+            }
+            Kernel::WeightUpdate => include_str!("../../../shaders/weight_update.wgsl"),
+            Kernel::BiasUpdate => include_str!("../../../shaders/bias_update.wgsl"),
+            Kernel::Evaluate => include_str!("../../../shaders/evaluate.wgsl"),
+        }
+    }
+
+    /// The storage bindings after the two uniforms (`@binding(2)` on), in order.
+    pub fn storage(self) -> &'static [Access] {
+        match self {
+            // images, order, weights, biases → outputs
+            Kernel::ForwardInput => &[Read, Read, Read, Read, ReadWrite],
+            // inputs, weights, biases → outputs
+            Kernel::ForwardHidden => &[Read, Read, Read, ReadWrite],
+            // activations, labels, order → deltas, row_costs
+            Kernel::OutputError => &[Read, Read, Read, ReadWrite, ReadWrite],
+            // row_costs → costs
+            Kernel::BatchCost => &[Read, ReadWrite],
+            // deltas, weights, activations_in → deltas_in
+            Kernel::BackpropError => &[Read, Read, Read, ReadWrite],
+            // deltas, images, order → partials
+            Kernel::WeightGradientInput => &[Read, Read, Read, ReadWrite],
+            // deltas, activations_in → partials
+            Kernel::WeightGradientHidden => &[Read, Read, ReadWrite],
+            // partials → weights
+            Kernel::WeightUpdate => &[Read, ReadWrite],
+            // deltas → biases
+            Kernel::BiasUpdate => &[Read, ReadWrite],
+            // activations, labels → predictions, correct
+            Kernel::Evaluate => &[Read, Read, ReadWrite, ReadWrite],
+        }
+    }
+
+    /// The pipeline-overridable constants each kernel is specialised with.
+    pub fn constants(self) -> &'static [(&'static str, f64)] {
+        const SIDE: f64 = WORKGROUP_SIDE as f64;
+        const LINE: f64 = WORKGROUP_1D as f64;
+        match self {
+            Kernel::ForwardInput
+            | Kernel::ForwardHidden
+            | Kernel::BackpropError
+            | Kernel::WeightGradientInput
+            | Kernel::WeightGradientHidden => &[("WG_X", SIDE), ("WG_Y", SIDE)],
+            Kernel::OutputError | Kernel::WeightUpdate | Kernel::BiasUpdate | Kernel::Evaluate => {
+                &[("WG", LINE)]
+            }
+            Kernel::BatchCost => &[],
+        }
+    }
+
+    /// The workgroup grid of one dispatch of this kernel on `batch` rows of `layer`.
+    pub fn workgroups(self, batch: &BatchParams, layer: &LayerParams) -> [u32; 3] {
+        let rows = batch.rows;
+        match self {
+            Kernel::ForwardInput => [
+                layer.outputs.div_ceil(WIDE_TILE),
+                rows.div_ceil(WIDE_TILE),
+                1,
+            ],
+            Kernel::ForwardHidden => [layer.outputs.div_ceil(TILE), rows.div_ceil(TILE), 1],
+            Kernel::BackpropError => [layer.inputs.div_ceil(TILE), rows.div_ceil(TILE), 1],
+            // Two words (8 pixels) per invocation along x.
+            Kernel::WeightGradientInput => [
+                layer.words.div_ceil(2 * WORKGROUP_SIDE),
+                layer.outputs.div_ceil(WIDE_TILE),
+                batch.splits,
+            ],
+            Kernel::WeightGradientHidden => [
+                layer.inputs.div_ceil(TILE),
+                layer.outputs.div_ceil(TILE),
+                batch.splits,
+            ],
+            Kernel::OutputError | Kernel::Evaluate => linear(rows),
+            Kernel::BatchCost => [1, 1, 1],
+            Kernel::WeightUpdate => linear(layer.outputs * layer.inputs),
+            Kernel::BiasUpdate => linear(layer.outputs),
+        }
+    }
+}
+
+/// A 1-D grid of `WORKGROUP_1D`-wide workgroups covering `items`, wrapped into y past the
+/// per-dimension limit (the kernels index `id.x + id.y · groups.x · WG`).
+fn linear(items: u32) -> [u32; 3] {
+    let groups = items.div_ceil(WORKGROUP_1D).max(1);
+    let x = groups.min(MAX_GROUPS_PER_DIMENSION);
+    [x, groups.div_ceil(x), 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_grids_cover_every_item_within_limits() {
+        for items in [1u32, 63, 64, 65, 10_000_000] {
+            let [x, y, z] = linear(items);
+            assert!(x <= MAX_GROUPS_PER_DIMENSION && y <= MAX_GROUPS_PER_DIMENSION && z == 1);
+            assert!(u64::from(x) * u64::from(y) * u64::from(WORKGROUP_1D) >= u64::from(items));
+        }
+    }
+
+    #[test]
+    fn every_kernel_has_its_own_source() {
+        for kernel in Kernel::ALL {
+            assert!(kernel.source().contains(kernel.name()));
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The two uniform blocks every kernel reads, laid out exactly as the WGSL structs `Batch` and
+//! `Layer` at the top of each shader, and the split-K policy of the weight gradient.
+
+use bytemuck::{Pod, Zeroable};
+
+/// Rows each split of the weight-gradient reduction aims to cover.
+pub const ROWS_PER_SPLIT: usize = 512;
+/// At most this many splits: bounds the partial-sum buffer (`MAX_SPLITS × outputs × inputs`).
+pub const MAX_SPLITS: usize = 32;
+
+/// Which rows a dispatch works on (WGSL `Batch`, 32 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct BatchParams {
+    /// Position in the order buffer (training) or image index (evaluation) of row 0.
+    pub first: u32,
+    pub rows: u32,
+    /// Slot of this batch's cost in the cost-per-batch buffer.
+    pub index: u32,
+    /// Splits of the weight-gradient reduction and rows per split.
+    pub splits: u32,
+    pub chunk: u32,
+    /// `1 / rows`: the cost's mean over the batch.
+    pub scale: f32,
+    pub pad: [u32; 2],
+}
+
+impl BatchParams {
+    pub fn new(index: usize, first: usize, rows: usize) -> Self {
+        let splits = split_count(rows);
+        BatchParams {
+            first: first as u32,
+            rows: rows as u32,
+            index: index as u32,
+            splits: splits as u32,
+            chunk: rows.div_ceil(splits).max(1) as u32,
+            scale: 1.0 / rows.max(1) as f32,
+            pad: [0; 2],
+        }
+    }
+}
+
+/// How many splits the weight-gradient reduction over `rows` rows uses.
+pub fn split_count(rows: usize) -> usize {
+    rows.div_ceil(ROWS_PER_SPLIT).clamp(1, MAX_SPLITS)
+}
+
+/// The layer a dispatch works on (WGSL `Layer`, 16 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct LayerParams {
+    pub inputs: u32,
+    pub outputs: u32,
+    pub learning_rate: f32,
+    /// u32 words per packed image row: `ceil(inputs / 4)`.
+    pub words: u32,
+}
+
+impl LayerParams {
+    pub fn new(inputs: usize, outputs: usize, learning_rate: f32) -> Self {
+        LayerParams {
+            inputs: inputs as u32,
+            outputs: outputs as u32,
+            learning_rate,
+            words: words_per_image(inputs) as u32,
+        }
+    }
+}
+
+/// u32 words holding one image of `pixels` u8 pixels, 4 per word.
+pub fn words_per_image(pixels: usize) -> usize {
+    pixels.div_ceil(4)
+}
+
+/// Packs u8 images (`pixels` bytes each) into little-endian u32 words, each image padded with
+/// zero pixels to a whole number of words.
+pub fn pack_images(images: &[u8], pixels: usize) -> Vec<u32> {
+    let words = words_per_image(pixels);
+    let count = images.len().checked_div(pixels).unwrap_or(0);
+    let mut packed = vec![0u32; count * words];
+    for (image, out) in images.chunks(pixels).zip(packed.chunks_mut(words.max(1))) {
+        for (bytes, word) in image.chunks(4).zip(out.iter_mut()) {
+            let mut le = [0u8; 4];
+            le[..bytes.len()].copy_from_slice(bytes);
+            *word = u32::from_le_bytes(le);
+        }
+    }
+    packed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_pack_little_endian_with_zero_padding() {
+        // Two images of 5 pixels: 2 words each, the second word padded with zeros.
+        let packed = pack_images(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5);
+        assert_eq!(packed, vec![0x0403_0201, 0x05, 0x0908_0706, 0x0a]);
+        assert_eq!(crate::cpu::pixel(&packed, 2, 4), 10.0 / 255.0);
+    }
+
+    #[test]
+    fn splits_cover_every_row_once() {
+        for rows in [1, 37, 512, 513, 1000, 60_000] {
+            let batch = BatchParams::new(0, 0, rows);
+            let (splits, chunk) = (batch.splits as usize, batch.chunk as usize);
+            assert!((1..=MAX_SPLITS).contains(&splits));
+            assert!(
+                splits * chunk >= rows && (splits - 1) * chunk < rows,
+                "{rows}"
+            );
+        }
+    }
+}

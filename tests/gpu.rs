@@ -1,0 +1,797 @@
+//! The GPU engine against its CPU twins, the CPU engine and the f64 reference.
+//!
+//! Tests that need an adapter get it from [`context`]: without one they print
+//! `SKIPPED (no GPU adapter)` and pass, unless `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
+
+use std::sync::{Arc, OnceLock};
+
+use mnist_gpu::cpu;
+use mnist_gpu::data::{Dataset, Mnist, Split};
+use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::gpu::kernels::Kernel;
+use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams, pack_images};
+use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
+use mnist_gpu::engine::{Engine, Hyper, batches};
+use mnist_gpu::model::Network;
+use mnist_gpu::reference::{RefNetwork, input_of};
+use mnist_gpu::train::round_order;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// One shared context (compiling every pipeline on lavapipe takes a while).
+fn context() -> Option<Arc<GpuContext>> {
+    static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
+    let context = CONTEXT.get_or_init(|| {
+        match GpuContext::new(AdapterRequest {
+            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+            allow_software: true,
+        }) {
+            Ok(context) => Some(Arc::new(context)),
+            Err(e) => {
+                if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
+                    panic!("MNIST_GPU_REQUIRE_GPU=1 but no GPU context: {e}");
+                }
+                None
+            }
+        }
+    });
+    if context.is_none() {
+        println!("SKIPPED (no GPU adapter)");
+    }
+    context.clone()
+}
+
+fn uniform(rng: &mut ChaCha8Rng, n: usize, low: f32, high: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(low..high)).collect()
+}
+
+fn f32_bytes(values: &[f32]) -> &[u8] {
+    bytemuck::cast_slice(values)
+}
+
+/// A buffer of `n` NaNs: outputs start poisoned, so anything a kernel fails to write fails.
+fn poisoned(ctx: &GpuContext, n: usize) -> wgpu::Buffer {
+    ctx.buffer_with("poisoned", f32_bytes(&vec![f32::NAN; n]))
+}
+
+fn read_f32(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<f32> {
+    bytemuck::cast_slice(&ctx.read(buffer).expect("readback")).to_vec()
+}
+
+fn read_u32(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<u32> {
+    bytemuck::cast_slice(&ctx.read(buffer).expect("readback")).to_vec()
+}
+
+/// Tolerance of a kernel output against its twin: both are f32 with sums in different
+/// orders. A reordered sum of K ≤ 1100 terms of size ≤ 1 drifts by about √K·ε·|partial sums|
+/// (≈ 33 · 1.2e-7 · 30 ≈ 1e-4 at worst here), exp differs by a few ulp; 2e-4·(1 + |expected|)
+/// leaves a margin while a wrong index or a missed term gives errors of order 0.01–1.
+/// NaN never passes (`!(diff <= tol)`).
+fn assert_close(what: &str, gpu: &[f32], expected: &[f32]) {
+    assert_eq!(gpu.len(), expected.len(), "{what}: lengths differ");
+    for (i, (&g, &e)) in gpu.iter().zip(expected).enumerate() {
+        let tol = 2e-4 * (1.0 + e.abs());
+        assert!(
+            (g - e).abs() <= tol,
+            "{what}[{i}]: gpu {g} vs cpu {e} (tolerance {tol})"
+        );
+    }
+}
+
+/// Shapes (rows, outputs, inputs): tiny, not multiples of the 32-wide tiles, exact tiles, and
+/// a tall batch whose gradient reduction runs over several splits.
+const SHAPES: [(usize, usize, usize); 4] = [(5, 3, 8), (37, 13, 29), (64, 32, 32), (1100, 10, 17)];
+
+fn batch_of(rows: usize) -> BatchParams {
+    BatchParams::new(3, 0, rows)
+}
+
+/// A shuffled order over `images` images, used by the kernels that gather through it.
+fn shuffled(rng: &mut ChaCha8Rng, images: usize) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..images as u32).collect();
+    for i in (1..images).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    order
+}
+
+#[test]
+fn forward_input_matches_twin() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed as u64);
+        let images_n = rows + 7;
+        let pixels: Vec<u8> = (0..images_n * inputs)
+            .map(|_| rng.random_range(1..=255))
+            .collect();
+        let packed = pack_images(&pixels, inputs);
+        let order = shuffled(&mut rng, images_n);
+        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
+        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // Start at position 2 of the order: the kernel must offset by batch.first.
+        let batch = BatchParams::new(0, 2, rows);
+        let layer = LayerParams::new(inputs, outputs, 0.5);
+        let mut expected = vec![0.0; rows * outputs];
+        cpu::forward_input::forward_input(
+            &batch,
+            &layer,
+            &packed,
+            &order,
+            &weights,
+            &biases,
+            &mut expected,
+        );
+        let out = poisoned(&ctx, rows * outputs);
+        let bufs = [
+            ctx.buffer_with("images", bytemuck::cast_slice(&packed)),
+            ctx.buffer_with("order", bytemuck::cast_slice(&order)),
+            ctx.buffer_with("weights", f32_bytes(&weights)),
+            ctx.buffer_with("biases", f32_bytes(&biases)),
+        ];
+        ctx.run_once(
+            Kernel::ForwardInput,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
+        )
+        .expect("dispatch");
+        assert_close(
+            &format!("forward_input {rows}x{outputs}x{inputs}"),
+            &read_f32(&ctx, &out),
+            &expected,
+        );
+    }
+}
+
+#[test]
+fn forward_hidden_matches_twin() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10 + seed as u64);
+        let input = uniform(&mut rng, rows * inputs, 0.01, 1.0);
+        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
+        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        let (batch, layer) = (batch_of(rows), LayerParams::new(inputs, outputs, 0.5));
+        let mut expected = vec![0.0; rows * outputs];
+        cpu::forward_hidden::forward_hidden(
+            &batch,
+            &layer,
+            &input,
+            &weights,
+            &biases,
+            &mut expected,
+        );
+        let out = poisoned(&ctx, rows * outputs);
+        let bufs = [
+            ctx.buffer_with("inputs", f32_bytes(&input)),
+            ctx.buffer_with("weights", f32_bytes(&weights)),
+            ctx.buffer_with("biases", f32_bytes(&biases)),
+        ];
+        ctx.run_once(
+            Kernel::ForwardHidden,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &out],
+        )
+        .expect("dispatch");
+        assert_close("forward_hidden", &read_f32(&ctx, &out), &expected);
+    }
+}
+
+#[test]
+fn output_error_and_batch_cost_match_twins() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, _)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(20 + seed as u64);
+        let images_n = rows + 5;
+        let activations = uniform(&mut rng, rows * outputs, 0.01, 0.99);
+        let labels: Vec<u32> = (0..images_n)
+            .map(|_| rng.random_range(0..outputs as u32))
+            .collect();
+        let order = shuffled(&mut rng, images_n);
+        let batch = BatchParams::new(2, 4, rows);
+        let layer = LayerParams::new(7, outputs, 0.5);
+        let mut deltas = vec![0.0; rows * outputs];
+        let mut row_costs = vec![0.0; rows];
+        cpu::output_error::output_error(
+            &batch,
+            &layer,
+            &activations,
+            &labels,
+            &order,
+            &mut deltas,
+            &mut row_costs,
+        );
+        let mut costs = vec![0.0f32; 4];
+        cpu::batch_cost::batch_cost(&batch, &layer, &row_costs, &mut costs);
+
+        let gpu_deltas = poisoned(&ctx, rows * outputs);
+        let gpu_rows = poisoned(&ctx, rows);
+        let gpu_costs = poisoned(&ctx, 4);
+        let bufs = [
+            ctx.buffer_with("activations", f32_bytes(&activations)),
+            ctx.buffer_with("labels", bytemuck::cast_slice(&labels)),
+            ctx.buffer_with("order", bytemuck::cast_slice(&order)),
+        ];
+        ctx.run_once(
+            Kernel::OutputError,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &gpu_deltas, &gpu_rows],
+        )
+        .expect("dispatch");
+        ctx.run_once(Kernel::BatchCost, batch, layer, &[&gpu_rows, &gpu_costs])
+            .expect("dispatch");
+        assert_close("output_error deltas", &read_f32(&ctx, &gpu_deltas), &deltas);
+        assert_close(
+            "output_error row costs",
+            &read_f32(&ctx, &gpu_rows),
+            &row_costs,
+        );
+        let gpu_cost = read_f32(&ctx, &gpu_costs)[2];
+        assert_close("batch_cost", &[gpu_cost], &costs[2..3]);
+    }
+}
+
+#[test]
+fn backprop_error_matches_twin() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(30 + seed as u64);
+        let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
+        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
+        let activations = uniform(&mut rng, rows * inputs, 0.01, 0.99);
+        let (batch, layer) = (batch_of(rows), LayerParams::new(inputs, outputs, 0.5));
+        let mut expected = vec![0.0; rows * inputs];
+        cpu::backprop_error::backprop_error(
+            &batch,
+            &layer,
+            &deltas,
+            &weights,
+            &activations,
+            &mut expected,
+        );
+        let out = poisoned(&ctx, rows * inputs);
+        let bufs = [
+            ctx.buffer_with("deltas", f32_bytes(&deltas)),
+            ctx.buffer_with("weights", f32_bytes(&weights)),
+            ctx.buffer_with("activations", f32_bytes(&activations)),
+        ];
+        ctx.run_once(
+            Kernel::BackpropError,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &out],
+        )
+        .expect("dispatch");
+        assert_close("backprop_error", &read_f32(&ctx, &out), &expected);
+    }
+}
+
+#[test]
+fn weight_gradients_and_updates_match_twins() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(40 + seed as u64);
+        let batch = BatchParams::new(0, 3, rows);
+        assert!(
+            rows < 1000 || batch.splits > 1,
+            "the tall shape must use several splits"
+        );
+        let layer = LayerParams::new(inputs, outputs, 0.7);
+        let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
+        let activations = uniform(&mut rng, rows * inputs, 0.01, 0.99);
+        let images_n = rows + 3;
+        let pixels: Vec<u8> = (0..images_n * inputs)
+            .map(|_| rng.random_range(1..=255))
+            .collect();
+        let packed = pack_images(&pixels, inputs);
+        let order = shuffled(&mut rng, images_n);
+        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
+        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        let partial_len = batch.splits as usize * outputs * inputs;
+
+        let mut hidden_partials = vec![0.0; partial_len];
+        cpu::weight_gradient_hidden::weight_gradient_hidden(
+            &batch,
+            &layer,
+            &deltas,
+            &activations,
+            &mut hidden_partials,
+        );
+        let mut input_partials = vec![0.0; partial_len];
+        cpu::weight_gradient_input::weight_gradient_input(
+            &batch,
+            &layer,
+            &deltas,
+            &packed,
+            &order,
+            &mut input_partials,
+        );
+        let mut updated = weights.clone();
+        cpu::weight_update::weight_update(&batch, &layer, &hidden_partials, &mut updated);
+        let mut new_biases = biases.clone();
+        cpu::bias_update::bias_update(&batch, &layer, &deltas, &mut new_biases);
+
+        let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));
+        let gpu_hidden = poisoned(&ctx, partial_len);
+        let gpu_input = poisoned(&ctx, partial_len);
+        let gpu_activations = ctx.buffer_with("activations", f32_bytes(&activations));
+        let gpu_images = ctx.buffer_with("images", bytemuck::cast_slice(&packed));
+        let gpu_order = ctx.buffer_with("order", bytemuck::cast_slice(&order));
+        let gpu_weights = ctx.buffer_with("weights", f32_bytes(&weights));
+        let gpu_biases = ctx.buffer_with("biases", f32_bytes(&biases));
+        ctx.run_once(
+            Kernel::WeightGradientHidden,
+            batch,
+            layer,
+            &[&gpu_deltas, &gpu_activations, &gpu_hidden],
+        )
+        .expect("dispatch");
+        ctx.run_once(
+            Kernel::WeightGradientInput,
+            batch,
+            layer,
+            &[&gpu_deltas, &gpu_images, &gpu_order, &gpu_input],
+        )
+        .expect("dispatch");
+        assert_close(
+            "weight_gradient_hidden",
+            &read_f32(&ctx, &gpu_hidden),
+            &hidden_partials,
+        );
+        assert_close(
+            "weight_gradient_input",
+            &read_f32(&ctx, &gpu_input),
+            &input_partials,
+        );
+
+        ctx.run_once(
+            Kernel::WeightUpdate,
+            batch,
+            layer,
+            &[&gpu_hidden, &gpu_weights],
+        )
+        .expect("dispatch");
+        ctx.run_once(
+            Kernel::BiasUpdate,
+            batch,
+            layer,
+            &[&gpu_deltas, &gpu_biases],
+        )
+        .expect("dispatch");
+        assert_close("weight_update", &read_f32(&ctx, &gpu_weights), &updated);
+        assert_close("bias_update", &read_f32(&ctx, &gpu_biases), &new_biases);
+    }
+}
+
+#[test]
+fn evaluate_matches_twin() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, _)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(50 + seed as u64);
+        let images_n = rows + 6;
+        let activations = uniform(&mut rng, rows * outputs, 0.0, 1.0);
+        let labels: Vec<u32> = (0..images_n)
+            .map(|_| rng.random_range(0..outputs as u32))
+            .collect();
+        let batch = BatchParams::new(0, 6, rows);
+        let layer = LayerParams::new(7, outputs, 0.5);
+        let mut predictions = vec![u32::MAX; images_n];
+        let mut correct = 0u32;
+        cpu::evaluate::evaluate(
+            &batch,
+            &layer,
+            &activations,
+            &labels,
+            &mut predictions,
+            &mut correct,
+        );
+
+        let gpu_predictions = ctx.buffer_with(
+            "predictions",
+            bytemuck::cast_slice(&vec![u32::MAX; images_n]),
+        );
+        let gpu_correct = ctx.buffer_with("correct", bytemuck::cast_slice(&[0u32]));
+        let bufs = [
+            ctx.buffer_with("activations", f32_bytes(&activations)),
+            ctx.buffer_with("labels", bytemuck::cast_slice(&labels)),
+        ];
+        ctx.run_once(
+            Kernel::Evaluate,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &gpu_predictions, &gpu_correct],
+        )
+        .expect("dispatch");
+        assert_eq!(
+            read_u32(&ctx, &gpu_predictions),
+            predictions,
+            "predictions {rows}x{outputs}"
+        );
+        assert_eq!(
+            read_u32(&ctx, &gpu_correct),
+            vec![correct],
+            "correct count {rows}x{outputs}"
+        );
+    }
+}
+
+/// 300 random 28×28 images (and 100 test images) with random labels.
+fn synthetic(seed: u64) -> Mnist {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut split = |n: usize| Dataset {
+        images: (0..n * 784).map(|_| rng.random_range(0..=255)).collect(),
+        labels: (0..n).map(|_| rng.random_range(0..10)).collect(),
+        rows: 28,
+        cols: 28,
+    };
+    Mnist::new(split(300), split(100), "synthetic".into())
+}
+
+/// Batches of 64 over 300 images: the last batch has 44 rows.
+const HYPER: Hyper = Hyper {
+    batch_size: 64,
+    learning_rate: 2.0,
+};
+
+/// Relative difference, NaN-safe (NaN compares false, so the caller's `<=` fails).
+fn relative(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-12)
+}
+
+/// Largest parameter difference between two networks of the same shape.
+fn max_parameter_difference(a: &Network, b: &Network) -> f32 {
+    let mut worst = 0.0f32;
+    for (la, lb) in a.layers.iter().zip(&b.layers) {
+        for (x, y) in la
+            .weights
+            .iter()
+            .chain(&la.biases)
+            .zip(lb.weights.iter().chain(&lb.biases))
+        {
+            let d = (x - y).abs();
+            worst = if d.is_nan() {
+                f32::INFINITY
+            } else {
+                worst.max(d)
+            };
+        }
+    }
+    worst
+}
+
+/// The f64 reference over the same round: its mean batch cost and its parameters.
+fn reference_round(net: &Network, data: &Mnist, order: Option<&[u32]>) -> (f64, RefNetwork) {
+    let mut reference = RefNetwork::from_network(net);
+    let mut total = 0.0;
+    let mut count = 0;
+    for (first, rows) in batches(data.train.len(), HYPER.batch_size) {
+        let picked: Vec<usize> = (first..first + rows)
+            .map(|p| order.map_or(p, |o| o[p] as usize))
+            .collect();
+        let inputs: Vec<Vec<f64>> = picked
+            .iter()
+            .map(|&i| input_of(data.train.image(i)))
+            .collect();
+        let labels: Vec<u8> = picked.iter().map(|&i| data.train.labels[i]).collect();
+        total += reference.step(&inputs, &labels, f64::from(HYPER.learning_rate));
+        count += 1;
+    }
+    (total / count as f64, reference)
+}
+
+fn round_matches_cpu_and_reference(shuffle: bool) {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(7);
+    let net = Network::new(&[16, 16], 42).expect("network");
+    let order = shuffle.then(|| round_order(42, 1, data.train.len()));
+    let mut gpu = GpuEngine::new(ctx, net.clone(), &data, HYPER).expect("gpu engine");
+    let mut cpu_engine = CpuEngine::new(net.clone(), &data, HYPER).expect("cpu engine");
+    let gpu_cost = gpu.train_round(order.as_deref()).expect("gpu round");
+    let cpu_cost = cpu_engine.train_round(order.as_deref()).expect("cpu round");
+    let (ref_cost, reference) = reference_round(&net, &data, order.as_deref());
+    // f32 engines against each other and against f64: five batches of ≤ 64 rows through
+    // 784-16-16-10 lose a few f32 ulps per sum; 1e-4 relative is the CLI's promise.
+    assert!(
+        relative(gpu_cost, cpu_cost) <= 1e-4,
+        "cost gpu {gpu_cost} vs cpu {cpu_cost}"
+    );
+    assert!(
+        relative(gpu_cost, ref_cost) <= 1e-4,
+        "cost gpu {gpu_cost} vs reference {ref_cost}"
+    );
+
+    let gpu_net = gpu.network().expect("gpu network");
+    let cpu_net = cpu_engine.network().expect("cpu network");
+    // Parameters are O(0.5) and move by lr·gradient steps; 1e-4 absolute is ~1000 f32 ulps.
+    let diff = max_parameter_difference(&gpu_net, &cpu_net);
+    assert!(
+        diff <= 1e-4,
+        "parameters differ from the CPU engine's by {diff}"
+    );
+    let mut worst = 0.0f64;
+    for (l, layer) in gpu_net.layers.iter().enumerate() {
+        for o in 0..layer.outputs {
+            for i in 0..layer.inputs {
+                let d = (f64::from(layer.weights[o * layer.inputs + i])
+                    - reference.weights[l][o][i])
+                    .abs();
+                worst = if d.is_nan() {
+                    f64::INFINITY
+                } else {
+                    worst.max(d)
+                };
+            }
+            let d = (f64::from(layer.biases[o]) - reference.biases[l][o]).abs();
+            worst = if d.is_nan() {
+                f64::INFINITY
+            } else {
+                worst.max(d)
+            };
+        }
+    }
+    assert!(
+        worst <= 1e-4,
+        "parameters differ from the reference's by {worst}"
+    );
+
+    // Evaluation on the GPU agrees with the CPU engine image by image.
+    for split in [Split::Train, Split::Test] {
+        let gpu_predictions = gpu.predictions(split).expect("gpu predictions");
+        let cpu_predictions = cpu_engine.predictions(split).expect("cpu predictions");
+        assert_eq!(gpu_predictions, cpu_predictions, "{split:?} predictions");
+        let expected = cpu_engine.correct(split).expect("cpu correct");
+        assert_eq!(
+            gpu.correct(split).expect("gpu correct"),
+            expected,
+            "{split:?} correct"
+        );
+    }
+    let gpu_out = gpu.outputs(Split::Test, 3).expect("gpu outputs");
+    let cpu_out = cpu_engine.outputs(Split::Test, 3).expect("cpu outputs");
+    assert_close("outputs of test image 3", &gpu_out, &cpu_out);
+}
+
+#[test]
+fn one_round_matches_cpu_engine_and_reference() {
+    round_matches_cpu_and_reference(false);
+}
+
+#[test]
+fn one_shuffled_round_matches_cpu_engine_and_reference() {
+    round_matches_cpu_and_reference(true);
+}
+
+#[test]
+fn a_round_reads_back_one_f32_per_batch() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(8);
+    let net = Network::new(&[16], 1).expect("network");
+    let mut gpu = GpuEngine::new(ctx, net, &data, HYPER).expect("gpu engine");
+    let batches = data.train.len().div_ceil(HYPER.batch_size) as u64;
+    let before = gpu.readback_stats();
+    gpu.train_round(None).expect("round");
+    let order = round_order(3, 2, data.train.len());
+    gpu.train_round(Some(&order)).expect("shuffled round");
+    let after = gpu.readback_stats();
+    assert_eq!(after.calls - before.calls, 2, "one readback per round");
+    assert_eq!(
+        after.bytes - before.bytes,
+        2 * batches * 4,
+        "one f32 per batch"
+    );
+    gpu.correct(Split::Test).expect("correct");
+    let counted = gpu.readback_stats();
+    assert_eq!(
+        (counted.calls, counted.bytes),
+        (after.calls + 1, after.bytes + 4)
+    );
+}
+
+#[test]
+fn a_bad_order_is_a_clear_error() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(9);
+    let net = Network::new(&[16], 1).expect("network");
+    let mut gpu = GpuEngine::new(ctx, net, &data, HYPER).expect("gpu engine");
+    let err = gpu.train_round(Some(&[0, 1, 2])).expect_err("short order");
+    assert!(err.to_string().contains("order"), "{err}");
+    let err = gpu.outputs(Split::Test, 100).expect_err("out of range");
+    assert!(err.to_string().contains("out of range"), "{err}");
+}
+
+/// Every shader parses and validates with naga, before and after its overrides are applied
+/// with the values the pipelines use.
+#[test]
+fn every_shader_validates_with_naga() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("shaders/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "wgsl") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("name")
+            .to_string();
+        let kernel = Kernel::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .unwrap_or_else(|| panic!("shaders/{name}.wgsl is not in the kernel table"));
+        let source = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(source, kernel.source(), "{name}: embedded source is stale");
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        );
+        let info = validator
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let mut constants = naga::back::PipelineConstants::default();
+        for (key, value) in kernel.constants() {
+            constants.insert((*key).to_string(), *value);
+        }
+        let (resolved, _) = naga::back::pipeline_constants::process_overrides(
+            &module,
+            &info,
+            Some((naga::ShaderStage::Compute, "main")),
+            &constants,
+        )
+        .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
+        // process_overrides re-validates the module with the values substituted; the
+        // workgroup size must then be the one the dispatch arithmetic assumes.
+        let entry = &resolved.entry_points[0];
+        assert!(
+            entry.workgroup_size_overrides.is_none(),
+            "{name}: workgroup size unresolved"
+        );
+        let expected_x = kernel.constants().first().map_or(256, |(_, v)| *v as u32);
+        assert_eq!(
+            entry.workgroup_size[0], expected_x,
+            "{name}: workgroup size"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, Kernel::ALL.len(), "one shader per kernel");
+}
+
+/// An API with no adapter on this machine is a one-line error that says what to do.
+#[test]
+fn a_missing_backend_is_a_clear_error() {
+    let missing = if cfg!(target_os = "macos") {
+        wgpu::Backends::DX12
+    } else {
+        wgpu::Backends::METAL
+    };
+    let err = GpuContext::new(AdapterRequest {
+        backends: missing,
+        allow_software: true,
+    })
+    .err()
+    .expect("no adapter for a foreign API");
+    let message = err.to_string();
+    assert!(matches!(err, mnist_gpu::Error::NoAdapter(_)), "{message}");
+    assert!(
+        message.contains("--cpu") && !message.contains('\n'),
+        "{message}"
+    );
+}
+
+/// A full batch needs only the layers' outputs resident (not rows×784 f32): the size checks
+/// must let it through and the round must run.
+#[test]
+fn a_full_batch_round_runs() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(11);
+    let full = Hyper {
+        batch_size: data.train.len(),
+        learning_rate: 2.0,
+    };
+    let net = Network::new(&[16], 1).expect("network");
+    let mut gpu = GpuEngine::new(Arc::clone(&ctx), net.clone(), &data, full).expect("gpu engine");
+    let mut cpu_engine = CpuEngine::new(net, &data, full).expect("cpu engine");
+    let gpu_cost = gpu.train_round(None).expect("gpu round");
+    let cpu_cost = cpu_engine.train_round(None).expect("cpu round");
+    // One 300-row batch: f32 sums in another order, far below 1e-4 relative.
+    assert!(
+        relative(gpu_cost, cpu_cost) <= 1e-4,
+        "gpu {gpu_cost} vs cpu {cpu_cost}"
+    );
+}
+
+/// Per-kernel times at the default training shapes (784-128-10, batch 1000), for kernel work:
+/// `cargo test --release --test gpu kernel_times -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn kernel_times() {
+    let Some(ctx) = context() else { return };
+    let rows = 1000usize;
+    let batch = BatchParams::new(0, 0, rows);
+    let (l0, l1) = (
+        LayerParams::new(784, 128, 2.0),
+        LayerParams::new(128, 10, 2.0),
+    );
+    let zeros = |n: usize| ctx.buffer("zeros", (n * 4) as u64);
+    let order: Vec<u32> = (0..rows as u32).collect();
+    let order = ctx.buffer_with("order", bytemuck::cast_slice(&order));
+    let (images, w0, b0, a0, d0) = (
+        zeros(rows * 196),
+        zeros(784 * 128),
+        zeros(128),
+        zeros(rows * 128),
+        zeros(rows * 128),
+    );
+    let (w1, b1, a1, d1) = (zeros(1280), zeros(10), zeros(rows * 10), zeros(rows * 10));
+    let (partials, labels, row_costs, costs) =
+        (zeros(32 * 784 * 128), zeros(rows), zeros(rows), zeros(64));
+    let cases: Vec<(Kernel, LayerParams, Vec<&wgpu::Buffer>)> = vec![
+        (
+            Kernel::ForwardInput,
+            l0,
+            vec![&images, &order, &w0, &b0, &a0],
+        ),
+        (Kernel::ForwardHidden, l1, vec![&a0, &w1, &b1, &a1]),
+        (
+            Kernel::OutputError,
+            l1,
+            vec![&a1, &labels, &order, &d1, &row_costs],
+        ),
+        (Kernel::BatchCost, l1, vec![&row_costs, &costs]),
+        (Kernel::BackpropError, l1, vec![&d1, &w1, &a0, &d0]),
+        (Kernel::WeightGradientHidden, l1, vec![&d1, &a0, &partials]),
+        (Kernel::WeightUpdate, l1, vec![&partials, &w1]),
+        (Kernel::BiasUpdate, l1, vec![&d1, &b1]),
+        (
+            Kernel::WeightGradientInput,
+            l0,
+            vec![&d0, &images, &order, &partials],
+        ),
+        (Kernel::WeightUpdate, l0, vec![&partials, &w0]),
+        (Kernel::BiasUpdate, l0, vec![&d0, &b0]),
+    ];
+    for (kernel, layer, storage) in cases {
+        ctx.run_once(kernel, batch, layer, &storage)
+            .expect("warm-up");
+        let start = std::time::Instant::now();
+        for _ in 0..3 {
+            ctx.run_once(kernel, batch, layer, &storage)
+                .expect("dispatch");
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / 3.0;
+        let grid = kernel.workgroups(&batch, &layer);
+        println!("{:>24} {grid:?}: {ms:.2} ms", kernel.name());
+    }
+}
+
+/// A lost device (here destroyed on purpose) turns into an `Error::Gpu`, never a hang or panic.
+#[test]
+fn a_lost_device_is_a_gpu_error() {
+    if context().is_none() {
+        return;
+    }
+    let ctx = Arc::new(
+        GpuContext::new(AdapterRequest {
+            backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+            allow_software: true,
+        })
+        .expect("a second context"),
+    );
+    let data = synthetic(12);
+    let net = Network::new(&[16], 1).expect("network");
+    let mut gpu = GpuEngine::new(Arc::clone(&ctx), net, &data, HYPER).expect("gpu engine");
+    ctx.device.destroy();
+    let err = gpu
+        .train_round(None)
+        .expect_err("a round on a destroyed device");
+    println!("a round on a destroyed device: {err}");
+    assert!(matches!(err, mnist_gpu::Error::Gpu(_)), "{err}");
+    let err = gpu
+        .correct(Split::Test)
+        .expect_err("evaluation on a destroyed device");
+    assert!(matches!(err, mnist_gpu::Error::Gpu(_)), "{err}");
+}
