@@ -66,6 +66,12 @@ pub fn gemm(dst: Mat<'_>, lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: Option<f
         Some(scale) => (true, scale),
         None => (false, 1.0),
     };
+    // Below ~1M multiply-adds, handing work to other threads costs more than it saves.
+    let parallelism = if m * n * k < 1 << 20 {
+        gemm::Parallelism::None
+    } else {
+        gemm::Parallelism::Rayon(0)
+    };
     // SAFETY: the asserts above keep every index the kernel touches inside the three slices
     // (m·n for dst, m·k and k·n for the operands, with the strides of their shapes), and `dst`
     // is a unique borrow that does not alias the operands.
@@ -89,7 +95,7 @@ pub fn gemm(dst: Mat<'_>, lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: Option<f
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            parallelism,
         );
     }
 }
