@@ -312,7 +312,7 @@ pub fn fast_sigmoid(z: f32) -> f32 {
     let n = t.to_bits().wrapping_sub(ROUNDER.to_bits());
     let two_to_n = f32::from_bits(n.wrapping_add(127) << 23);
     let two_to_f = 1.0
-        + f * (0.693_147_2
+        + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 1.540_353e-4)))));
