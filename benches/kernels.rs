@@ -1,11 +1,18 @@
 //! `cargo bench`: the matrix products at the training shapes and whole rounds, on the CPU path
-//! (and, when an adapter is available, on the GPU). Throughput is reported in FLOP (2·M·N·K for a
-//! product), so criterion prints GFLOP/s directly ("Gelem/s" = GFLOP/s).
+//! and, when an adapter is available, on the GPU (any adapter, software ones included: set
+//! `WGPU_BACKEND`/`WGPU_ADAPTER_NAME` to pick one). Throughput is counted in FLOP (2·M·N·K for a
+//! product, `Network::flops_per_round` for a round), so criterion's "Gelem/s" reads GFLOP/s.
+//! `cargo bench --bench kernels -- cpu` or `-- gpu` runs one side.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::gemm::{Mat, MatRef, gemm};
+use mnist_gpu::engine::gpu::kernels::Kernel;
+use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams};
+use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::Network;
 use rand::{Rng, SeedableRng};
@@ -127,5 +134,125 @@ fn cpu_rounds(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cpu_products, cpu_rounds);
+fn gpu_context() -> Option<Arc<GpuContext>> {
+    let request = AdapterRequest {
+        backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+        allow_software: true,
+    };
+    match GpuContext::new(request) {
+        Ok(ctx) => {
+            eprintln!("GPU benches on {}", ctx.describe());
+            Some(Arc::new(ctx))
+        }
+        Err(e) => {
+            eprintln!("SKIPPED GPU benches: {e}");
+            None
+        }
+    }
+}
+
+fn gpu_products(c: &mut Criterion) {
+    let Some(ctx) = gpu_context() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut filled = |name: &str, n: usize| {
+        let values = random(n, &mut rng);
+        ctx.buffer_with(name, bytemuck::cast_slice(&values))
+    };
+    let (w0, b0, w1, b1) = (
+        filled("w0", HIDDEN * PIXELS),
+        filled("b0", HIDDEN),
+        filled("w1", CLASSES * HIDDEN),
+        filled("b1", CLASSES),
+    );
+    let (a0, d0) = (filled("a0", IMAGES * HIDDEN), filled("d0", IMAGES * HIDDEN));
+    let (a1, d1) = (
+        filled("a1", IMAGES * CLASSES),
+        filled("d1", IMAGES * CLASSES),
+    );
+    let partials = filled("partials", 32 * HIDDEN * PIXELS);
+    let pixels: Vec<u32> = (0..IMAGES * PIXELS / 4).map(|_| rng.random()).collect();
+    let images = ctx.buffer_with("images", bytemuck::cast_slice(&pixels));
+    let order: Vec<u32> = (0..IMAGES as u32).collect();
+    let order = ctx.buffer_with("order", bytemuck::cast_slice(&order));
+
+    let batch = BatchParams::new(0, 0, IMAGES);
+    let (l0, l1) = (
+        LayerParams::new(PIXELS, HIDDEN, 0.1),
+        LayerParams::new(HIDDEN, CLASSES, 0.1),
+    );
+    let flop = |m: usize, n: usize, k: usize| Throughput::Elements((2 * m * n * k) as u64);
+    let cases: Vec<(&str, Kernel, LayerParams, Vec<&wgpu::Buffer>, Throughput)> = vec![
+        (
+            "forward_input_60000x128x784",
+            Kernel::ForwardInput,
+            l0,
+            vec![&images, &order, &w0, &b0, &a0],
+            flop(IMAGES, HIDDEN, PIXELS),
+        ),
+        (
+            "forward_hidden_60000x10x128",
+            Kernel::ForwardHidden,
+            l1,
+            vec![&a0, &w1, &b1, &a1],
+            flop(IMAGES, CLASSES, HIDDEN),
+        ),
+        (
+            "weight_gradient_input_128x784_k60000",
+            Kernel::WeightGradientInput,
+            l0,
+            vec![&d0, &images, &order, &partials],
+            flop(HIDDEN, PIXELS, IMAGES),
+        ),
+        (
+            "weight_gradient_hidden_10x128_k60000",
+            Kernel::WeightGradientHidden,
+            l1,
+            vec![&d1, &a0, &partials],
+            flop(CLASSES, HIDDEN, IMAGES),
+        ),
+        (
+            "backprop_error_60000x128x10",
+            Kernel::BackpropError,
+            l1,
+            vec![&d1, &w1, &a0, &d0],
+            flop(IMAGES, HIDDEN, CLASSES),
+        ),
+    ];
+    let mut group = c.benchmark_group("gpu_matmul");
+    // One dispatch takes up to seconds on a software adapter: a flat plan of 10 single runs.
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    for (name, kernel, layer, storage, throughput) in cases {
+        group.throughput(throughput);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                ctx.run_once(kernel, batch, layer, &storage)
+                    .expect("dispatch")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn gpu_rounds(c: &mut Criterion) {
+    let Some(ctx) = gpu_context() else { return };
+    let data = synthetic_mnist();
+    let net = Network::new(&[HIDDEN], 42).expect("network");
+    let mut group = c.benchmark_group("gpu_round");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(net.flops_per_round(IMAGES) as u64));
+    for batch_size in [60_000, 1000] {
+        let hyper = Hyper {
+            batch_size,
+            learning_rate: 0.1,
+        };
+        let mut engine =
+            GpuEngine::new(ctx.clone(), net.clone(), &data, hyper).expect("GPU engine");
+        group.bench_function(format!("784-128-10_batch{batch_size}"), |b| {
+            b.iter(|| engine.train_round(None).expect("round"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cpu_products, cpu_rounds, gpu_products, gpu_rounds);
 criterion_main!(benches);
