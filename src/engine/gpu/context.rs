@@ -78,20 +78,46 @@ fn choose_adapter(instance: &wgpu::Instance, request: AdapterRequest) -> Result<
             )));
         }
     } else if !request.allow_software {
-        adapters.retain(|a| a.get_info().device_type != wgpu::DeviceType::Cpu);
+        let (software, hardware): (Vec<_>, Vec<_>) = adapters
+            .into_iter()
+            .partition(|a| a.get_info().device_type == wgpu::DeviceType::Cpu);
+        if hardware.is_empty() {
+            if let Some(soft) = software.first() {
+                let info = soft.get_info();
+                return Err(Error::NoAdapter(format!(
+                    "only a software GPU adapter was found ({}, {:?}), which trains slower than the CPU path; pass --backend {} to use it anyway",
+                    info.name,
+                    info.backend,
+                    format!("{:?}", info.backend).to_lowercase()
+                )));
+            }
+        }
+        adapters = hardware;
     }
     adapters.sort_by_key(|a| rank(&a.get_info()));
     adapters.into_iter().next().ok_or_else(|| {
         Error::NoAdapter(format!(
-            "no {}GPU adapter found for backends {backends:?}; install a driver (for software \
-             Vulkan: apt-get install mesa-vulkan-drivers) or use --cpu",
-            if request.allow_software {
-                ""
-            } else {
-                "hardware "
-            }
+            "no GPU adapter found for {}; install a driver (for software Vulkan: apt-get install \
+             mesa-vulkan-drivers) or use --cpu",
+            backend_names(backends)
         ))
     })
+}
+
+/// `Vulkan, Metal, DX12` for messages.
+fn backend_names(backends: wgpu::Backends) -> String {
+    let names: Vec<&str> = [
+        (wgpu::Backends::VULKAN, "Vulkan"),
+        (wgpu::Backends::METAL, "Metal"),
+        (wgpu::Backends::DX12, "DX12"),
+        (wgpu::Backends::GL, "GL"),
+        (wgpu::Backends::BROWSER_WEBGPU, "WebGPU"),
+    ]
+    .into_iter()
+    .filter(|(flag, _)| backends.contains(*flag))
+    .map(|(_, name)| name)
+    .collect();
+    names.join(", ")
 }
 
 /// Errors wgpu reports asynchronously (uncaptured errors, device loss), kept until checked.
