@@ -30,6 +30,20 @@ def flops_per_round(sizes, images):
     return images * 2.0 * (3 * sum(macs) - macs[0])
 
 
+def gemm_peak():
+    """This machine's f32 matrix-multiply ceiling: the best of numpy's BLAS on large squares."""
+    import numpy as np
+    best = 0.0
+    for n in (2048, 4096):
+        a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+        a @ a
+        for _ in range(5):
+            start = time.perf_counter()
+            a @ a
+            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
 def run_numpy(args, dtype):
     cmd = [sys.executable, os.path.join(HERE, "numpy_tutorial.py"), "--data", args.data,
            "--hidden", args.hidden, "--rounds", str(args.rounds), "--batch-size", str(args.batch_size),
@@ -93,6 +107,8 @@ def main():
         impls.append((f"mnist-gpu --backend {backend}",
                       lambda b=backend: run_mnist_gpu(args, ["--backend", b])))
 
+    print("measuring the f32 GEMM peak (numpy BLAS, 2048^3 and 4096^3) ...", file=sys.stderr, flush=True)
+    peak_before = gemm_peak()
     runs = {name: [] for name, _ in impls}
     skipped = {}
     for repeat in range(args.repeats):
@@ -107,6 +123,7 @@ def main():
             else:
                 runs[name].append(result)
 
+    peak = max(peak_before, gemm_peak())
     sizes = [784, *[int(h) for h in args.hidden.split(",")], 10]
     flops = flops_per_round(sizes, 60000)
     base = None
@@ -124,25 +141,30 @@ def main():
             "median_seconds_per_round": median,
             "speedup_over_numpy_f64": (base / median) if base else None,
             "gflops": flops / median / 1e9,
+            "fraction_of_peak": flops / median / 1e9 / peak,
             "test_accuracy": runs[name][-1]["accuracy"],
             "warmup_seconds": statistics.median(r["warmup"] for r in runs[name]),
         })
 
     print(f"\nnetwork {'-'.join(map(str, sizes))}, batch {args.batch_size}, lr {args.lr}, "
-          f"{args.rounds} rounds x {args.repeats} repeats, {flops / 1e9:.2f} GFLOP per round")
-    header = f"| {'implementation':<28} | {'device':<44} | s/round | speed-up | GFLOP/s | test acc | warm-up s |"
+          f"{args.rounds} rounds x {args.repeats} repeats, {flops / 1e9:.2f} GFLOP per round; "
+          f"f32 GEMM peak of this machine (numpy BLAS, best of before/after): {peak:.1f} GFLOP/s")
+    header = (f"| {'implementation':<28} | {'device':<44} | s/round | speed-up | GFLOP/s | of peak "
+              f"| test acc | warm-up s |")
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for r in rows:
         speedup = f"{r['speedup_over_numpy_f64']:.1f}x" if r["speedup_over_numpy_f64"] else "-"
         acc = f"{r['test_accuracy']:.2f}%" if r["test_accuracy"] is not None else "-"
         print(f"| {r['implementation']:<28} | {r['device'][:44]:<44} | {r['median_seconds_per_round']:7.3f} | "
-              f"{speedup:>8} | {r['gflops']:7.1f} | {acc:>8} | {r['warmup_seconds']:9.2f} |")
+              f"{speedup:>8} | {r['gflops']:7.1f} | {100 * r['fraction_of_peak']:6.1f}% | {acc:>8} "
+              f"| {r['warmup_seconds']:9.2f} |")
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"settings": vars(args), "rows": rows, "skipped": skipped}, f, indent=2)
+            json.dump({"settings": vars(args), "peak_gflops": peak, "rows": rows, "skipped": skipped}, f,
+                      indent=2)
 
 
 if __name__ == "__main__":
