@@ -52,7 +52,7 @@ impl RefNetwork {
     pub fn activations(&self, input: &[f64]) -> Vec<Vec<f64>> {
         let mut all = vec![input.to_vec()];
         for (w, b) in self.weights.iter().zip(&self.biases) {
-            let a = all.last().expect("input is there");
+            let a = &all[all.len() - 1];
             let next = w
                 .iter()
                 .zip(b)
