@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use mnist_gpu::cpu;
 use mnist_gpu::data::{Dataset, Mnist, Split};
 use mnist_gpu::engine::cpu::CpuEngine;
-use mnist_gpu::engine::gpu::kernels::Kernel;
+use mnist_gpu::engine::gpu::kernels::{Kernel, SUBGROUP_LANES};
 use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams, pack_images};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper, batches};
@@ -63,7 +63,8 @@ fn read_u32(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<u32> {
 }
 
 /// Tolerance of a kernel output against its twin: both are f32 with sums in different
-/// orders. A reordered sum of K ≤ 1100 terms of size ≤ 1 drifts by about √K·ε·|partial sums|
+/// orders (the subgroup kernels also divide the sum by 255 once instead of each pixel: one more
+/// rounding, ~1e-7 relative). A reordered sum of K ≤ 1100 terms of size ≤ 1 drifts by about √K·ε·|partial sums|
 /// (≈ 33 · 1.2e-7 · 30 ≈ 1e-4 at worst here), exp differs by a few ulp; 2e-4·(1 + |expected|)
 /// leaves a margin while a wrong index or a missed term gives errors of order 0.01–1.
 /// NaN never passes (`!(diff <= tol)`).
@@ -80,7 +81,8 @@ fn assert_close(what: &str, gpu: &[f32], expected: &[f32]) {
 
 /// Shapes (rows, outputs, inputs): tiny, not multiples of the 32-wide tiles, exact tiles, and
 /// a tall batch whose gradient reduction runs over several splits.
-const SHAPES: [(usize, usize, usize); 4] = [(5, 3, 8), (37, 13, 29), (64, 32, 32), (1100, 10, 17)];
+type Shape = (usize, usize, usize);
+const SHAPES: [Shape; 4] = [(5, 3, 8), (37, 13, 29), (64, 32, 32), (1100, 10, 17)];
 
 fn batch_of(rows: usize) -> BatchParams {
     BatchParams::new(3, 0, rows)
@@ -95,10 +97,13 @@ fn shuffled(rng: &mut ChaCha8Rng, images: usize) -> Vec<u32> {
     order
 }
 
-#[test]
-fn forward_input_matches_twin() {
-    let Some(ctx) = context() else { return };
-    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+/// The twin signature shared by `forward_input` and `forward_input_subgroup`.
+type ForwardInputTwin = fn(&BatchParams, &LayerParams, &[u32], &[u32], &[f32], &[f32], &mut [f32]);
+
+/// Runs `kernel` on random packed images gathered through a shuffled order at each shape and
+/// compares it with `twin`.
+fn check_forward_input(ctx: &GpuContext, kernel: Kernel, twin: ForwardInputTwin, shapes: &[Shape]) {
+    for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed as u64);
         let images_n = rows + 7;
         let pixels: Vec<u8> = (0..images_n * inputs)
@@ -112,7 +117,7 @@ fn forward_input_matches_twin() {
         let batch = BatchParams::new(0, 2, rows);
         let layer = LayerParams::new(inputs, outputs, 0.5);
         let mut expected = vec![0.0; rows * outputs];
-        cpu::forward_input::forward_input(
+        twin(
             &batch,
             &layer,
             &packed,
@@ -121,7 +126,7 @@ fn forward_input_matches_twin() {
             &biases,
             &mut expected,
         );
-        let out = poisoned(&ctx, rows * outputs);
+        let out = poisoned(ctx, rows * outputs);
         let bufs = [
             ctx.buffer_with("images", bytemuck::cast_slice(&packed)),
             ctx.buffer_with("order", bytemuck::cast_slice(&order)),
@@ -129,14 +134,100 @@ fn forward_input_matches_twin() {
             ctx.buffer_with("biases", f32_bytes(&biases)),
         ];
         ctx.run_once(
-            Kernel::ForwardInput,
+            kernel,
             batch,
             layer,
             &[&bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
         )
         .expect("dispatch");
         assert_close(
-            &format!("forward_input {rows}x{outputs}x{inputs}"),
+            &format!("{} {rows}x{outputs}x{inputs}", kernel.name()),
+            &read_f32(ctx, &out),
+            &expected,
+        );
+    }
+}
+
+#[test]
+fn forward_input_matches_twin() {
+    let Some(ctx) = context() else { return };
+    check_forward_input(
+        &ctx,
+        Kernel::ForwardInput,
+        cpu::forward_input::forward_input,
+        &SHAPES,
+    );
+}
+
+/// The subgroup kernels' context, or `None` (with a visible SKIPPED line) where the adapter has
+/// no usable subgroups.
+fn subgroup_context() -> Option<Arc<GpuContext>> {
+    let ctx = context()?;
+    if !ctx.subgroups {
+        println!("SKIPPED (the adapter has no usable subgroups)");
+        return None;
+    }
+    Some(ctx)
+}
+
+/// Shapes for the subgroup kernels (tiles of 64 rows × 8 outputs, 16 outputs × 32 inputs):
+/// the common shapes plus one spanning several partial tiles in every direction.
+const SUBGROUP_SHAPES: [Shape; 5] = [SHAPES[0], SHAPES[1], SHAPES[2], SHAPES[3], (130, 21, 70)];
+
+#[test]
+fn forward_input_subgroup_matches_twin() {
+    let Some(ctx) = subgroup_context() else {
+        return;
+    };
+    check_forward_input(
+        &ctx,
+        Kernel::ForwardInputSubgroup,
+        cpu::forward_input_subgroup::forward_input_subgroup,
+        &SUBGROUP_SHAPES,
+    );
+}
+
+#[test]
+fn weight_gradient_input_subgroup_matches_twin() {
+    let Some(ctx) = subgroup_context() else {
+        return;
+    };
+    for (seed, &(rows, outputs, inputs)) in SUBGROUP_SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(60 + seed as u64);
+        let batch = BatchParams::new(0, 3, rows);
+        let layer = LayerParams::new(inputs, outputs, 0.7);
+        let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
+        let images_n = rows + 3;
+        let pixels: Vec<u8> = (0..images_n * inputs)
+            .map(|_| rng.random_range(1..=255))
+            .collect();
+        let packed = pack_images(&pixels, inputs);
+        let order = shuffled(&mut rng, images_n);
+        let partial_len = batch.splits as usize * outputs * inputs;
+        let mut expected = vec![0.0; partial_len];
+        cpu::weight_gradient_input_subgroup::weight_gradient_input_subgroup(
+            &batch,
+            &layer,
+            &deltas,
+            &packed,
+            &order,
+            &mut expected,
+        );
+        let out = poisoned(&ctx, partial_len);
+        let bufs = [
+            ctx.buffer_with("deltas", f32_bytes(&deltas)),
+            ctx.buffer_with("images", bytemuck::cast_slice(&packed)),
+            ctx.buffer_with("order", bytemuck::cast_slice(&order)),
+        ];
+        ctx.run_once(
+            Kernel::WeightGradientInputSubgroup,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &out],
+        )
+        .expect("dispatch");
+        assert_close(
+            &format!("weight_gradient_input_subgroup {rows}x{outputs}x{inputs}"),
             &read_f32(&ctx, &out),
             &expected,
         );
@@ -650,7 +741,11 @@ fn every_shader_validates_with_naga() {
             entry.workgroup_size_overrides.is_none(),
             "{name}: workgroup size unresolved"
         );
-        let expected_x = kernel.constants().first().map_or(256, |(_, v)| *v as u32);
+        let expected_x = if kernel.needs_subgroups() {
+            SUBGROUP_LANES
+        } else {
+            kernel.constants().first().map_or(256, |(_, v)| *v as u32)
+        };
         assert_eq!(
             entry.workgroup_size[0], expected_x,
             "{name}: workgroup size"
@@ -753,8 +848,22 @@ fn kernel_times() {
         ),
         (Kernel::WeightUpdate, l0, vec![&partials, &w0]),
         (Kernel::BiasUpdate, l0, vec![&d0, &b0]),
+        (
+            Kernel::ForwardInputSubgroup,
+            l0,
+            vec![&images, &order, &w0, &b0, &a0],
+        ),
+        (
+            Kernel::WeightGradientInputSubgroup,
+            l0,
+            vec![&d0, &images, &order, &partials],
+        ),
     ];
     for (kernel, layer, storage) in cases {
+        if kernel.needs_subgroups() && !ctx.subgroups {
+            println!("{:>32}: SKIPPED (no subgroups)", kernel.name());
+            continue;
+        }
         ctx.run_once(kernel, batch, layer, &storage)
             .expect("warm-up");
         let start = std::time::Instant::now();
@@ -764,7 +873,7 @@ fn kernel_times() {
         }
         let ms = start.elapsed().as_secs_f64() * 1000.0 / 3.0;
         let grid = kernel.workgroups(&batch, &layer);
-        println!("{:>24} {grid:?}: {ms:.2} ms", kernel.name());
+        println!("{:>32} {grid:?}: {ms:.2} ms", kernel.name());
     }
 }
 

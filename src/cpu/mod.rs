@@ -8,9 +8,11 @@ pub mod bias_update;
 pub mod evaluate;
 pub mod forward_hidden;
 pub mod forward_input;
+pub mod forward_input_subgroup;
 pub mod output_error;
 pub mod weight_gradient_hidden;
 pub mod weight_gradient_input;
+pub mod weight_gradient_input_subgroup;
 pub mod weight_update;
 
 pub use crate::engine::gpu::params::{BatchParams, LayerParams};

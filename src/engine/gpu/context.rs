@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
-use super::kernels::{Access, Kernel};
+use super::kernels::{Access, Kernel, SUBGROUP_LANES};
 use super::params::{BatchParams, LayerParams};
 use crate::{Error, Result};
 
@@ -121,6 +121,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// Whether the subgroup kernels were compiled and are used (see [`subgroups_usable`]).
+    pub subgroups: bool,
     pipelines: Vec<(Kernel, Pipeline)>,
     errors: Arc<ErrorSlot>,
 }
@@ -132,8 +134,15 @@ impl GpuContext {
         let adapter = choose_adapter(&instance, request)?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let subgroups = subgroups_usable(adapter.features(), &info);
+        let required_features = if subgroups {
+            wgpu::Features::SUBGROUP
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("mnist.device"),
+            required_features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -154,10 +163,14 @@ impl GpuContext {
             queue,
             info,
             limits,
+            subgroups,
             pipelines: Vec::new(),
             errors,
         };
-        for kernel in Kernel::ALL {
+        for kernel in Kernel::ALL
+            .into_iter()
+            .filter(|k| subgroups || !k.needs_subgroups())
+        {
             let pipeline = context.compile(kernel)?;
             context.pipelines.push((kernel, pipeline));
         }
@@ -167,9 +180,34 @@ impl GpuContext {
     /// `name (backend, device type)`, for `engine: ...`.
     pub fn describe(&self) -> String {
         format!(
-            "gpu: {} ({:?}, {:?}), f32 WGSL kernels",
-            self.info.name, self.info.backend, self.info.device_type
+            "gpu: {} ({:?}, {:?}), f32 WGSL kernels{}",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            if self.subgroups {
+                " with subgroups"
+            } else {
+                ""
+            }
         )
+    }
+
+    /// The first layer's forward kernel this context runs: the subgroup one where it can.
+    pub fn forward_input_kernel(&self) -> Kernel {
+        if self.subgroups {
+            Kernel::ForwardInputSubgroup
+        } else {
+            Kernel::ForwardInput
+        }
+    }
+
+    /// The first layer's weight-gradient kernel this context runs.
+    pub fn weight_gradient_input_kernel(&self) -> Kernel {
+        if self.subgroups {
+            Kernel::WeightGradientInputSubgroup
+        } else {
+            Kernel::WeightGradientInput
+        }
     }
 
     fn compile(&self, kernel: Kernel) -> Result<Pipeline> {
@@ -492,6 +530,15 @@ pub struct UniformSlots {
     pub stride: u64,
     /// Bytes of one block.
     pub size: u64,
+}
+
+/// The subgroup kernels run one workgroup of `SUBGROUP_LANES` lanes as one subgroup, so they
+/// need the feature and subgroups that are never narrower than that.
+/// `MNIST_GPU_NO_SUBGROUPS=1` turns them off (to measure or check the fallback kernels).
+pub fn subgroups_usable(features: wgpu::Features, info: &wgpu::AdapterInfo) -> bool {
+    features.contains(wgpu::Features::SUBGROUP)
+        && info.subgroup_min_size >= SUBGROUP_LANES
+        && std::env::var("MNIST_GPU_NO_SUBGROUPS").as_deref() != Ok("1")
 }
 
 /// wgpu's errors span several indented lines; the CLI prints one.

@@ -53,7 +53,7 @@ impl Groups {
             forward_input: (sources.iter())
                 .map(|(images, order)| {
                     let storage = [*images, *order, &b.weights[0], &b.biases[0], &act[0]];
-                    group(Kernel::ForwardInput, 0, &storage)
+                    group(ctx.forward_input_kernel(), 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {
@@ -80,7 +80,7 @@ impl Groups {
             weight_gradient_input: (training_orders.iter())
                 .map(|order| {
                     let storage = [&deltas[0], &b.train.images, *order, &b.partials];
-                    group(Kernel::WeightGradientInput, 0, &storage)
+                    group(ctx.weight_gradient_input_kernel(), 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             weight_gradient_hidden: per_hidden_layer(&|l| {

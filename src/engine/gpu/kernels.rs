@@ -12,6 +12,15 @@ pub const TILE: u32 = WORKGROUP_SIDE * BLOCK;
 pub const WIDE_BLOCK: u32 = 8;
 /// Rows or columns covered by one 2-D workgroup of the 8×8-block kernels.
 pub const WIDE_TILE: u32 = WORKGROUP_SIDE * WIDE_BLOCK;
+/// Lanes of the subgroup kernels' workgroups: one workgroup is one subgroup, so they run only
+/// where the adapter's smallest subgroup has at least this many lanes.
+pub const SUBGROUP_LANES: u32 = 8;
+/// `forward_input_subgroup`: outputs (8 lanes × 1) and rows (8 lanes × 8 words) per workgroup.
+pub const SUBGROUP_FORWARD_OUTPUTS: u32 = 8;
+pub const SUBGROUP_FORWARD_ROWS: u32 = 64;
+/// `weight_gradient_input_subgroup`: words (one per lane) and outputs (8 lanes × 2) per workgroup.
+pub const SUBGROUP_GRADIENT_WORDS: u32 = SUBGROUP_LANES;
+pub const SUBGROUP_GRADIENT_OUTPUTS: u32 = 16;
 /// Invocations per workgroup of the 1-D kernels (override `WG`).
 pub const WORKGROUP_1D: u32 = 64;
 /// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
@@ -30,6 +39,10 @@ pub enum Kernel {
     WeightUpdate,
     BiasUpdate,
     Evaluate,
+    /// `forward_input` sharing loads through `subgroupBroadcast` (adapters with subgroups).
+    ForwardInputSubgroup,
+    /// `weight_gradient_input` sharing loads through `subgroupBroadcast`.
+    WeightGradientInputSubgroup,
 }
 
 /// How a storage binding is accessed.
@@ -42,7 +55,7 @@ pub enum Access {
 use Access::{Read, ReadWrite};
 
 impl Kernel {
-    pub const ALL: [Kernel; 10] = [
+    pub const ALL: [Kernel; 12] = [
         Kernel::ForwardInput,
         Kernel::ForwardHidden,
         Kernel::OutputError,
@@ -53,7 +66,17 @@ impl Kernel {
         Kernel::WeightUpdate,
         Kernel::BiasUpdate,
         Kernel::Evaluate,
+        Kernel::ForwardInputSubgroup,
+        Kernel::WeightGradientInputSubgroup,
     ];
+
+    /// Whether the kernel uses subgroup operations (compiled only where the adapter has them).
+    pub fn needs_subgroups(self) -> bool {
+        matches!(
+            self,
+            Kernel::ForwardInputSubgroup | Kernel::WeightGradientInputSubgroup
+        )
+    }
 
     /// The file stem in `shaders/` and the twin's module name in `crate::cpu`.
     pub fn name(self) -> &'static str {
@@ -68,6 +91,8 @@ impl Kernel {
             Kernel::WeightUpdate => "weight_update",
             Kernel::BiasUpdate => "bias_update",
             Kernel::Evaluate => "evaluate",
+            Kernel::ForwardInputSubgroup => "forward_input_subgroup",
+            Kernel::WeightGradientInputSubgroup => "weight_gradient_input_subgroup",
         }
     }
 
@@ -87,6 +112,12 @@ impl Kernel {
             Kernel::WeightUpdate => include_str!("../../../shaders/weight_update.wgsl"),
             Kernel::BiasUpdate => include_str!("../../../shaders/bias_update.wgsl"),
             Kernel::Evaluate => include_str!("../../../shaders/evaluate.wgsl"),
+            Kernel::ForwardInputSubgroup => {
+                include_str!("../../../shaders/forward_input_subgroup.wgsl")
+            }
+            Kernel::WeightGradientInputSubgroup => {
+                include_str!("../../../shaders/weight_gradient_input_subgroup.wgsl")
+            }
         }
     }
 
@@ -94,7 +125,9 @@ impl Kernel {
     pub fn storage(self) -> &'static [Access] {
         match self {
             // images, order, weights, biases → outputs
-            Kernel::ForwardInput => &[Read, Read, Read, Read, ReadWrite],
+            Kernel::ForwardInput | Kernel::ForwardInputSubgroup => {
+                &[Read, Read, Read, Read, ReadWrite]
+            }
             // inputs, weights, biases → outputs
             Kernel::ForwardHidden => &[Read, Read, Read, ReadWrite],
             // activations, labels, order → deltas, row_costs
@@ -104,7 +137,9 @@ impl Kernel {
             // deltas, weights, activations_in → deltas_in
             Kernel::BackpropError => &[Read, Read, Read, ReadWrite],
             // deltas, images, order → partials
-            Kernel::WeightGradientInput => &[Read, Read, Read, ReadWrite],
+            Kernel::WeightGradientInput | Kernel::WeightGradientInputSubgroup => {
+                &[Read, Read, Read, ReadWrite]
+            }
             // deltas, activations_in → partials
             Kernel::WeightGradientHidden => &[Read, Read, ReadWrite],
             // partials → weights
@@ -129,7 +164,10 @@ impl Kernel {
             Kernel::OutputError | Kernel::WeightUpdate | Kernel::BiasUpdate | Kernel::Evaluate => {
                 &[("WG", LINE)]
             }
-            Kernel::BatchCost => &[],
+            // Fixed at SUBGROUP_LANES: the workgroup must be exactly one subgroup.
+            Kernel::BatchCost
+            | Kernel::ForwardInputSubgroup
+            | Kernel::WeightGradientInputSubgroup => &[],
         }
     }
 
@@ -153,6 +191,16 @@ impl Kernel {
             Kernel::WeightGradientHidden => [
                 layer.inputs.div_ceil(TILE),
                 layer.outputs.div_ceil(TILE),
+                batch.splits,
+            ],
+            Kernel::ForwardInputSubgroup => [
+                layer.outputs.div_ceil(SUBGROUP_FORWARD_OUTPUTS),
+                rows.div_ceil(SUBGROUP_FORWARD_ROWS),
+                1,
+            ],
+            Kernel::WeightGradientInputSubgroup => [
+                layer.words.div_ceil(SUBGROUP_GRADIENT_WORDS),
+                layer.outputs.div_ceil(SUBGROUP_GRADIENT_OUTPUTS),
                 batch.splits,
             ],
             Kernel::OutputError | Kernel::Evaluate => linear(rows),

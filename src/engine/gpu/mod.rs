@@ -178,7 +178,7 @@ impl GpuEngine {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
                 Some(group) => (Kernel::ForwardHidden, group),
                 None => (
-                    Kernel::ForwardInput,
+                    ctx.forward_input_kernel(),
                     &self.groups.forward_input[source as usize],
                 ),
             };
@@ -240,7 +240,7 @@ impl GpuEngine {
             let (kernel, group) = match &g.weight_gradient_hidden[l] {
                 Some(group) => (Kernel::WeightGradientHidden, group),
                 None => (
-                    Kernel::WeightGradientInput,
+                    ctx.weight_gradient_input_kernel(),
                     &g.weight_gradient_input[ordered],
                 ),
             };

@@ -1,0 +1,323 @@
+// forward_input_subgroup: forward_input (see forward_input.wgsl) for adapters with subgroups.
+//   x[r] = image order[batch.first + r] (layer.words u32 words, 4 pixels each, byte 0 first),
+//   pixel value / 255; outputs[r][o] = σ(Σ_i x[r][i]·weights[o][i] + biases[o]).
+// Shapes: images (n × words) u32, order (n) u32, weights (outputs × inputs), biases (outputs),
+//   outputs (rows × outputs). One workgroup = one subgroup of 8 lanes covers 64 rows × 8 outputs:
+//   lane j owns outputs o0 + 8p + j (p < 1) and loads the words of rows r0 + 8m + j (m < 8),
+//   which subgroupBroadcast shares with every lane. Needs a subgroup size of at least 8 (the
+//   engine uses this kernel only then); the dispatch grid is (⌈outputs/8⌉, ⌈rows/64⌉, 1).
+struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
+struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
+@group(0) @binding(0) var<uniform> batch: Batch;
+@group(0) @binding(1) var<uniform> layer: Layer;
+@group(0) @binding(2) var<storage, read> images: array<u32>;
+@group(0) @binding(3) var<storage, read> order: array<u32>;
+@group(0) @binding(4) var<storage, read> weights: array<f32>;
+@group(0) @binding(5) var<storage, read> biases: array<f32>;
+@group(0) @binding(6) var<storage, read_write> outputs: array<f32>;
+
+// Bytes of a packed word as floats 0..255 (the 1/255 is applied once, to the sums).
+fn unpack_bytes(word: u32) -> vec4<f32> {
+    return vec4<f32>(vec4<u32>(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u));
+}
+
+// Writes σ(sum/255 + bias) for row r, output o, when both exist.
+fn store(r: u32, o: u32, sum: f32) {
+    if r < batch.rows && o < layer.outputs {
+        outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(sum / 255.0 + biases[o])));
+    }
+}
+
+// On lavapipe every buffer load is a scalar loop over the lanes while a broadcast is a register
+// shuffle, so each lane loads only its share and the accumulators are named scalars (indexed
+// arrays would spill to memory).
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    let o0 = group.x * 8u;
+    let r0 = group.y * 64u;
+    // Out-of-range rows and outputs repeat the last one (clamped loads, skipped stores).
+    let last_row = batch.rows - 1u;
+    let last_out = layer.outputs - 1u;
+    let last = layer.inputs - 1u;
+    let x0 = order[batch.first + min(r0 + 0u + lane, last_row)] * layer.words;
+    let x1 = order[batch.first + min(r0 + 8u + lane, last_row)] * layer.words;
+    let x2 = order[batch.first + min(r0 + 16u + lane, last_row)] * layer.words;
+    let x3 = order[batch.first + min(r0 + 24u + lane, last_row)] * layer.words;
+    let x4 = order[batch.first + min(r0 + 32u + lane, last_row)] * layer.words;
+    let x5 = order[batch.first + min(r0 + 40u + lane, last_row)] * layer.words;
+    let x6 = order[batch.first + min(r0 + 48u + lane, last_row)] * layer.words;
+    let x7 = order[batch.first + min(r0 + 56u + lane, last_row)] * layer.words;
+    let w0 = min(o0 + 0u + lane, last_out) * layer.inputs;
+    var a0_0_0 = 0.0;
+    var a0_0_1 = 0.0;
+    var a0_0_2 = 0.0;
+    var a0_0_3 = 0.0;
+    var a0_0_4 = 0.0;
+    var a0_0_5 = 0.0;
+    var a0_0_6 = 0.0;
+    var a0_0_7 = 0.0;
+    var a0_1_0 = 0.0;
+    var a0_1_1 = 0.0;
+    var a0_1_2 = 0.0;
+    var a0_1_3 = 0.0;
+    var a0_1_4 = 0.0;
+    var a0_1_5 = 0.0;
+    var a0_1_6 = 0.0;
+    var a0_1_7 = 0.0;
+    var a0_2_0 = 0.0;
+    var a0_2_1 = 0.0;
+    var a0_2_2 = 0.0;
+    var a0_2_3 = 0.0;
+    var a0_2_4 = 0.0;
+    var a0_2_5 = 0.0;
+    var a0_2_6 = 0.0;
+    var a0_2_7 = 0.0;
+    var a0_3_0 = 0.0;
+    var a0_3_1 = 0.0;
+    var a0_3_2 = 0.0;
+    var a0_3_3 = 0.0;
+    var a0_3_4 = 0.0;
+    var a0_3_5 = 0.0;
+    var a0_3_6 = 0.0;
+    var a0_3_7 = 0.0;
+    var a0_4_0 = 0.0;
+    var a0_4_1 = 0.0;
+    var a0_4_2 = 0.0;
+    var a0_4_3 = 0.0;
+    var a0_4_4 = 0.0;
+    var a0_4_5 = 0.0;
+    var a0_4_6 = 0.0;
+    var a0_4_7 = 0.0;
+    var a0_5_0 = 0.0;
+    var a0_5_1 = 0.0;
+    var a0_5_2 = 0.0;
+    var a0_5_3 = 0.0;
+    var a0_5_4 = 0.0;
+    var a0_5_5 = 0.0;
+    var a0_5_6 = 0.0;
+    var a0_5_7 = 0.0;
+    var a0_6_0 = 0.0;
+    var a0_6_1 = 0.0;
+    var a0_6_2 = 0.0;
+    var a0_6_3 = 0.0;
+    var a0_6_4 = 0.0;
+    var a0_6_5 = 0.0;
+    var a0_6_6 = 0.0;
+    var a0_6_7 = 0.0;
+    var a0_7_0 = 0.0;
+    var a0_7_1 = 0.0;
+    var a0_7_2 = 0.0;
+    var a0_7_3 = 0.0;
+    var a0_7_4 = 0.0;
+    var a0_7_5 = 0.0;
+    var a0_7_6 = 0.0;
+    var a0_7_7 = 0.0;
+    for (var w = 0u; w < layer.words; w++) {
+        // Padding pixels past layer.inputs are zero, so a clamped weight index adds nothing.
+        let i0 = w * 4u;
+        let i1 = min(i0 + 1u, last);
+        let i2 = min(i0 + 2u, last);
+        let i3 = min(i0 + 3u, last);
+        let v0 = vec4<f32>(weights[w0 + i0], weights[w0 + i1], weights[w0 + i2], weights[w0 + i3]);
+        let p0 = unpack_bytes(images[x0 + w]);
+        let b0_0 = subgroupBroadcast(p0, 0u);
+        a0_0_0 += dot(b0_0, v0);
+        let b0_1 = subgroupBroadcast(p0, 1u);
+        a0_0_1 += dot(b0_1, v0);
+        let b0_2 = subgroupBroadcast(p0, 2u);
+        a0_0_2 += dot(b0_2, v0);
+        let b0_3 = subgroupBroadcast(p0, 3u);
+        a0_0_3 += dot(b0_3, v0);
+        let b0_4 = subgroupBroadcast(p0, 4u);
+        a0_0_4 += dot(b0_4, v0);
+        let b0_5 = subgroupBroadcast(p0, 5u);
+        a0_0_5 += dot(b0_5, v0);
+        let b0_6 = subgroupBroadcast(p0, 6u);
+        a0_0_6 += dot(b0_6, v0);
+        let b0_7 = subgroupBroadcast(p0, 7u);
+        a0_0_7 += dot(b0_7, v0);
+        let p1 = unpack_bytes(images[x1 + w]);
+        let b1_0 = subgroupBroadcast(p1, 0u);
+        a0_1_0 += dot(b1_0, v0);
+        let b1_1 = subgroupBroadcast(p1, 1u);
+        a0_1_1 += dot(b1_1, v0);
+        let b1_2 = subgroupBroadcast(p1, 2u);
+        a0_1_2 += dot(b1_2, v0);
+        let b1_3 = subgroupBroadcast(p1, 3u);
+        a0_1_3 += dot(b1_3, v0);
+        let b1_4 = subgroupBroadcast(p1, 4u);
+        a0_1_4 += dot(b1_4, v0);
+        let b1_5 = subgroupBroadcast(p1, 5u);
+        a0_1_5 += dot(b1_5, v0);
+        let b1_6 = subgroupBroadcast(p1, 6u);
+        a0_1_6 += dot(b1_6, v0);
+        let b1_7 = subgroupBroadcast(p1, 7u);
+        a0_1_7 += dot(b1_7, v0);
+        let p2 = unpack_bytes(images[x2 + w]);
+        let b2_0 = subgroupBroadcast(p2, 0u);
+        a0_2_0 += dot(b2_0, v0);
+        let b2_1 = subgroupBroadcast(p2, 1u);
+        a0_2_1 += dot(b2_1, v0);
+        let b2_2 = subgroupBroadcast(p2, 2u);
+        a0_2_2 += dot(b2_2, v0);
+        let b2_3 = subgroupBroadcast(p2, 3u);
+        a0_2_3 += dot(b2_3, v0);
+        let b2_4 = subgroupBroadcast(p2, 4u);
+        a0_2_4 += dot(b2_4, v0);
+        let b2_5 = subgroupBroadcast(p2, 5u);
+        a0_2_5 += dot(b2_5, v0);
+        let b2_6 = subgroupBroadcast(p2, 6u);
+        a0_2_6 += dot(b2_6, v0);
+        let b2_7 = subgroupBroadcast(p2, 7u);
+        a0_2_7 += dot(b2_7, v0);
+        let p3 = unpack_bytes(images[x3 + w]);
+        let b3_0 = subgroupBroadcast(p3, 0u);
+        a0_3_0 += dot(b3_0, v0);
+        let b3_1 = subgroupBroadcast(p3, 1u);
+        a0_3_1 += dot(b3_1, v0);
+        let b3_2 = subgroupBroadcast(p3, 2u);
+        a0_3_2 += dot(b3_2, v0);
+        let b3_3 = subgroupBroadcast(p3, 3u);
+        a0_3_3 += dot(b3_3, v0);
+        let b3_4 = subgroupBroadcast(p3, 4u);
+        a0_3_4 += dot(b3_4, v0);
+        let b3_5 = subgroupBroadcast(p3, 5u);
+        a0_3_5 += dot(b3_5, v0);
+        let b3_6 = subgroupBroadcast(p3, 6u);
+        a0_3_6 += dot(b3_6, v0);
+        let b3_7 = subgroupBroadcast(p3, 7u);
+        a0_3_7 += dot(b3_7, v0);
+        let p4 = unpack_bytes(images[x4 + w]);
+        let b4_0 = subgroupBroadcast(p4, 0u);
+        a0_4_0 += dot(b4_0, v0);
+        let b4_1 = subgroupBroadcast(p4, 1u);
+        a0_4_1 += dot(b4_1, v0);
+        let b4_2 = subgroupBroadcast(p4, 2u);
+        a0_4_2 += dot(b4_2, v0);
+        let b4_3 = subgroupBroadcast(p4, 3u);
+        a0_4_3 += dot(b4_3, v0);
+        let b4_4 = subgroupBroadcast(p4, 4u);
+        a0_4_4 += dot(b4_4, v0);
+        let b4_5 = subgroupBroadcast(p4, 5u);
+        a0_4_5 += dot(b4_5, v0);
+        let b4_6 = subgroupBroadcast(p4, 6u);
+        a0_4_6 += dot(b4_6, v0);
+        let b4_7 = subgroupBroadcast(p4, 7u);
+        a0_4_7 += dot(b4_7, v0);
+        let p5 = unpack_bytes(images[x5 + w]);
+        let b5_0 = subgroupBroadcast(p5, 0u);
+        a0_5_0 += dot(b5_0, v0);
+        let b5_1 = subgroupBroadcast(p5, 1u);
+        a0_5_1 += dot(b5_1, v0);
+        let b5_2 = subgroupBroadcast(p5, 2u);
+        a0_5_2 += dot(b5_2, v0);
+        let b5_3 = subgroupBroadcast(p5, 3u);
+        a0_5_3 += dot(b5_3, v0);
+        let b5_4 = subgroupBroadcast(p5, 4u);
+        a0_5_4 += dot(b5_4, v0);
+        let b5_5 = subgroupBroadcast(p5, 5u);
+        a0_5_5 += dot(b5_5, v0);
+        let b5_6 = subgroupBroadcast(p5, 6u);
+        a0_5_6 += dot(b5_6, v0);
+        let b5_7 = subgroupBroadcast(p5, 7u);
+        a0_5_7 += dot(b5_7, v0);
+        let p6 = unpack_bytes(images[x6 + w]);
+        let b6_0 = subgroupBroadcast(p6, 0u);
+        a0_6_0 += dot(b6_0, v0);
+        let b6_1 = subgroupBroadcast(p6, 1u);
+        a0_6_1 += dot(b6_1, v0);
+        let b6_2 = subgroupBroadcast(p6, 2u);
+        a0_6_2 += dot(b6_2, v0);
+        let b6_3 = subgroupBroadcast(p6, 3u);
+        a0_6_3 += dot(b6_3, v0);
+        let b6_4 = subgroupBroadcast(p6, 4u);
+        a0_6_4 += dot(b6_4, v0);
+        let b6_5 = subgroupBroadcast(p6, 5u);
+        a0_6_5 += dot(b6_5, v0);
+        let b6_6 = subgroupBroadcast(p6, 6u);
+        a0_6_6 += dot(b6_6, v0);
+        let b6_7 = subgroupBroadcast(p6, 7u);
+        a0_6_7 += dot(b6_7, v0);
+        let p7 = unpack_bytes(images[x7 + w]);
+        let b7_0 = subgroupBroadcast(p7, 0u);
+        a0_7_0 += dot(b7_0, v0);
+        let b7_1 = subgroupBroadcast(p7, 1u);
+        a0_7_1 += dot(b7_1, v0);
+        let b7_2 = subgroupBroadcast(p7, 2u);
+        a0_7_2 += dot(b7_2, v0);
+        let b7_3 = subgroupBroadcast(p7, 3u);
+        a0_7_3 += dot(b7_3, v0);
+        let b7_4 = subgroupBroadcast(p7, 4u);
+        a0_7_4 += dot(b7_4, v0);
+        let b7_5 = subgroupBroadcast(p7, 5u);
+        a0_7_5 += dot(b7_5, v0);
+        let b7_6 = subgroupBroadcast(p7, 6u);
+        a0_7_6 += dot(b7_6, v0);
+        let b7_7 = subgroupBroadcast(p7, 7u);
+        a0_7_7 += dot(b7_7, v0);
+    }
+    store(r0 + 0u, o0 + 0u + lane, a0_0_0);
+    store(r0 + 1u, o0 + 0u + lane, a0_0_1);
+    store(r0 + 2u, o0 + 0u + lane, a0_0_2);
+    store(r0 + 3u, o0 + 0u + lane, a0_0_3);
+    store(r0 + 4u, o0 + 0u + lane, a0_0_4);
+    store(r0 + 5u, o0 + 0u + lane, a0_0_5);
+    store(r0 + 6u, o0 + 0u + lane, a0_0_6);
+    store(r0 + 7u, o0 + 0u + lane, a0_0_7);
+    store(r0 + 8u, o0 + 0u + lane, a0_1_0);
+    store(r0 + 9u, o0 + 0u + lane, a0_1_1);
+    store(r0 + 10u, o0 + 0u + lane, a0_1_2);
+    store(r0 + 11u, o0 + 0u + lane, a0_1_3);
+    store(r0 + 12u, o0 + 0u + lane, a0_1_4);
+    store(r0 + 13u, o0 + 0u + lane, a0_1_5);
+    store(r0 + 14u, o0 + 0u + lane, a0_1_6);
+    store(r0 + 15u, o0 + 0u + lane, a0_1_7);
+    store(r0 + 16u, o0 + 0u + lane, a0_2_0);
+    store(r0 + 17u, o0 + 0u + lane, a0_2_1);
+    store(r0 + 18u, o0 + 0u + lane, a0_2_2);
+    store(r0 + 19u, o0 + 0u + lane, a0_2_3);
+    store(r0 + 20u, o0 + 0u + lane, a0_2_4);
+    store(r0 + 21u, o0 + 0u + lane, a0_2_5);
+    store(r0 + 22u, o0 + 0u + lane, a0_2_6);
+    store(r0 + 23u, o0 + 0u + lane, a0_2_7);
+    store(r0 + 24u, o0 + 0u + lane, a0_3_0);
+    store(r0 + 25u, o0 + 0u + lane, a0_3_1);
+    store(r0 + 26u, o0 + 0u + lane, a0_3_2);
+    store(r0 + 27u, o0 + 0u + lane, a0_3_3);
+    store(r0 + 28u, o0 + 0u + lane, a0_3_4);
+    store(r0 + 29u, o0 + 0u + lane, a0_3_5);
+    store(r0 + 30u, o0 + 0u + lane, a0_3_6);
+    store(r0 + 31u, o0 + 0u + lane, a0_3_7);
+    store(r0 + 32u, o0 + 0u + lane, a0_4_0);
+    store(r0 + 33u, o0 + 0u + lane, a0_4_1);
+    store(r0 + 34u, o0 + 0u + lane, a0_4_2);
+    store(r0 + 35u, o0 + 0u + lane, a0_4_3);
+    store(r0 + 36u, o0 + 0u + lane, a0_4_4);
+    store(r0 + 37u, o0 + 0u + lane, a0_4_5);
+    store(r0 + 38u, o0 + 0u + lane, a0_4_6);
+    store(r0 + 39u, o0 + 0u + lane, a0_4_7);
+    store(r0 + 40u, o0 + 0u + lane, a0_5_0);
+    store(r0 + 41u, o0 + 0u + lane, a0_5_1);
+    store(r0 + 42u, o0 + 0u + lane, a0_5_2);
+    store(r0 + 43u, o0 + 0u + lane, a0_5_3);
+    store(r0 + 44u, o0 + 0u + lane, a0_5_4);
+    store(r0 + 45u, o0 + 0u + lane, a0_5_5);
+    store(r0 + 46u, o0 + 0u + lane, a0_5_6);
+    store(r0 + 47u, o0 + 0u + lane, a0_5_7);
+    store(r0 + 48u, o0 + 0u + lane, a0_6_0);
+    store(r0 + 49u, o0 + 0u + lane, a0_6_1);
+    store(r0 + 50u, o0 + 0u + lane, a0_6_2);
+    store(r0 + 51u, o0 + 0u + lane, a0_6_3);
+    store(r0 + 52u, o0 + 0u + lane, a0_6_4);
+    store(r0 + 53u, o0 + 0u + lane, a0_6_5);
+    store(r0 + 54u, o0 + 0u + lane, a0_6_6);
+    store(r0 + 55u, o0 + 0u + lane, a0_6_7);
+    store(r0 + 56u, o0 + 0u + lane, a0_7_0);
+    store(r0 + 57u, o0 + 0u + lane, a0_7_1);
+    store(r0 + 58u, o0 + 0u + lane, a0_7_2);
+    store(r0 + 59u, o0 + 0u + lane, a0_7_3);
+    store(r0 + 60u, o0 + 0u + lane, a0_7_4);
+    store(r0 + 61u, o0 + 0u + lane, a0_7_5);
+    store(r0 + 62u, o0 + 0u + lane, a0_7_6);
+    store(r0 + 63u, o0 + 0u + lane, a0_7_7);
+}
