@@ -16,10 +16,10 @@ pub const WIDE_TILE: u32 = WORKGROUP_SIDE * WIDE_BLOCK;
 /// where the adapter's smallest subgroup has at least this many lanes.
 pub const SUBGROUP_LANES: u32 = 8;
 /// `forward_input_subgroup`: outputs (8 lanes × 1) and rows (8 lanes × 8 words) per workgroup.
-pub const SUBGROUP_FORWARD_OUTPUTS: u32 = 8;
+pub const SUBGROUP_FORWARD_OUTPUTS: u32 = 16;
 pub const SUBGROUP_FORWARD_ROWS: u32 = 64;
 /// `weight_gradient_input_subgroup`: words (one per lane) and outputs (8 lanes × 2) per workgroup.
-pub const SUBGROUP_GRADIENT_WORDS: u32 = SUBGROUP_LANES;
+pub const SUBGROUP_GRADIENT_WORDS: u32 = 2 * SUBGROUP_LANES;
 pub const SUBGROUP_GRADIENT_OUTPUTS: u32 = 16;
 /// Invocations per workgroup of the 1-D kernels (override `WG`).
 pub const WORKGROUP_1D: u32 = 64;
