@@ -234,39 +234,61 @@ fn weight_gradient_input_subgroup_matches_twin() {
     }
 }
 
-#[test]
-fn forward_hidden_matches_twin() {
-    let Some(ctx) = context() else { return };
-    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+/// The twin signature shared by `forward_hidden` and `forward_hidden_subgroup`.
+type ForwardHiddenTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
+
+fn check_forward_hidden(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    twin: ForwardHiddenTwin,
+    shapes: &[Shape],
+) {
+    for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(10 + seed as u64);
         let input = uniform(&mut rng, rows * inputs, 0.01, 1.0);
         let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
         let biases = uniform(&mut rng, outputs, -0.5, 0.5);
         let (batch, layer) = (batch_of(rows), LayerParams::new(inputs, outputs, 0.5));
         let mut expected = vec![0.0; rows * outputs];
-        cpu::forward_hidden::forward_hidden(
-            &batch,
-            &layer,
-            &input,
-            &weights,
-            &biases,
-            &mut expected,
-        );
-        let out = poisoned(&ctx, rows * outputs);
+        twin(&batch, &layer, &input, &weights, &biases, &mut expected);
+        let out = poisoned(ctx, rows * outputs);
         let bufs = [
             ctx.buffer_with("inputs", f32_bytes(&input)),
             ctx.buffer_with("weights", f32_bytes(&weights)),
             ctx.buffer_with("biases", f32_bytes(&biases)),
         ];
-        ctx.run_once(
-            Kernel::ForwardHidden,
-            batch,
-            layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &out],
-        )
-        .expect("dispatch");
-        assert_close("forward_hidden", &read_f32(&ctx, &out), &expected);
+        ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+            .expect("dispatch");
+        assert_close(
+            &format!("{} {rows}x{outputs}x{inputs}", kernel.name()),
+            &read_f32(ctx, &out),
+            &expected,
+        );
     }
+}
+
+#[test]
+fn forward_hidden_matches_twin() {
+    let Some(ctx) = context() else { return };
+    check_forward_hidden(
+        &ctx,
+        Kernel::ForwardHidden,
+        cpu::forward_hidden::forward_hidden,
+        &SHAPES,
+    );
+}
+
+#[test]
+fn forward_hidden_subgroup_matches_twin() {
+    let Some(ctx) = subgroup_context() else {
+        return;
+    };
+    check_forward_hidden(
+        &ctx,
+        Kernel::ForwardHiddenSubgroup,
+        cpu::forward_hidden_subgroup::forward_hidden_subgroup,
+        &SUBGROUP_SHAPES,
+    );
 }
 
 #[test]
@@ -324,17 +346,23 @@ fn output_error_and_batch_cost_match_twins() {
     }
 }
 
-#[test]
-fn backprop_error_matches_twin() {
-    let Some(ctx) = context() else { return };
-    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+/// The twin signature shared by `backprop_error` and `backprop_error_subgroup`.
+type BackpropErrorTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
+
+fn check_backprop_error(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    twin: BackpropErrorTwin,
+    shapes: &[Shape],
+) {
+    for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(30 + seed as u64);
         let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
         let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
         let activations = uniform(&mut rng, rows * inputs, 0.01, 0.99);
         let (batch, layer) = (batch_of(rows), LayerParams::new(inputs, outputs, 0.5));
         let mut expected = vec![0.0; rows * inputs];
-        cpu::backprop_error::backprop_error(
+        twin(
             &batch,
             &layer,
             &deltas,
@@ -342,21 +370,44 @@ fn backprop_error_matches_twin() {
             &activations,
             &mut expected,
         );
-        let out = poisoned(&ctx, rows * inputs);
+        let out = poisoned(ctx, rows * inputs);
         let bufs = [
             ctx.buffer_with("deltas", f32_bytes(&deltas)),
             ctx.buffer_with("weights", f32_bytes(&weights)),
             ctx.buffer_with("activations", f32_bytes(&activations)),
         ];
-        ctx.run_once(
-            Kernel::BackpropError,
-            batch,
-            layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &out],
-        )
-        .expect("dispatch");
-        assert_close("backprop_error", &read_f32(&ctx, &out), &expected);
+        ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+            .expect("dispatch");
+        assert_close(
+            &format!("{} {rows}x{outputs}x{inputs}", kernel.name()),
+            &read_f32(ctx, &out),
+            &expected,
+        );
     }
+}
+
+#[test]
+fn backprop_error_matches_twin() {
+    let Some(ctx) = context() else { return };
+    check_backprop_error(
+        &ctx,
+        Kernel::BackpropError,
+        cpu::backprop_error::backprop_error,
+        &SHAPES,
+    );
+}
+
+#[test]
+fn backprop_error_subgroup_matches_twin() {
+    let Some(ctx) = subgroup_context() else {
+        return;
+    };
+    check_backprop_error(
+        &ctx,
+        Kernel::BackpropErrorSubgroup,
+        cpu::backprop_error_subgroup::backprop_error_subgroup,
+        &SUBGROUP_SHAPES,
+    );
 }
 
 #[test]
@@ -858,6 +909,8 @@ fn kernel_times() {
             l0,
             vec![&d0, &images, &order, &partials],
         ),
+        (Kernel::ForwardHiddenSubgroup, l1, vec![&a0, &w1, &b1, &a1]),
+        (Kernel::BackpropErrorSubgroup, l1, vec![&d1, &w1, &a0, &d0]),
     ];
     let cases: Vec<_> = cases
         .into_iter()
@@ -904,7 +957,9 @@ fn kernel_flops(kernel: Kernel, rows: usize, layer: &LayerParams) -> f64 {
         Kernel::ForwardInput
         | Kernel::ForwardInputSubgroup
         | Kernel::ForwardHidden
+        | Kernel::ForwardHiddenSubgroup
         | Kernel::BackpropError
+        | Kernel::BackpropErrorSubgroup
         | Kernel::WeightGradientInput
         | Kernel::WeightGradientInputSubgroup
         | Kernel::WeightGradientHidden => 2.0 * macs,

@@ -3,10 +3,12 @@
 //! [`BatchParams`] and [`LayerParams`] blocks), so kernel tests can compare the two.
 
 pub mod backprop_error;
+pub mod backprop_error_subgroup;
 pub mod batch_cost;
 pub mod bias_update;
 pub mod evaluate;
 pub mod forward_hidden;
+pub mod forward_hidden_subgroup;
 pub mod forward_input;
 pub mod forward_input_subgroup;
 pub mod output_error;

@@ -201,6 +201,24 @@ impl GpuContext {
         }
     }
 
+    /// The later layers' forward kernel this context runs.
+    pub fn forward_hidden_kernel(&self) -> Kernel {
+        if self.subgroups {
+            Kernel::ForwardHiddenSubgroup
+        } else {
+            Kernel::ForwardHidden
+        }
+    }
+
+    /// The back-propagated error kernel this context runs.
+    pub fn backprop_error_kernel(&self) -> Kernel {
+        if self.subgroups {
+            Kernel::BackpropErrorSubgroup
+        } else {
+            Kernel::BackpropError
+        }
+    }
+
     /// The first layer's weight-gradient kernel this context runs.
     pub fn weight_gradient_input_kernel(&self) -> Kernel {
         if self.subgroups {

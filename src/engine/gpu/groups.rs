@@ -58,7 +58,7 @@ impl Groups {
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {
                 let storage = [&act[l - 1], &b.weights[l], &b.biases[l], &act[l]];
-                group(Kernel::ForwardHidden, l, &storage)
+                group(ctx.forward_hidden_kernel(), l, &storage)
             })?,
             output_error: (training_orders.iter())
                 .map(|order| {
@@ -75,7 +75,7 @@ impl Groups {
             batch_cost: group(Kernel::BatchCost, last, &[&b.row_costs, &b.costs])?,
             backprop_error: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &b.weights[l], &act[l - 1], &deltas[l - 1]];
-                group(Kernel::BackpropError, l, &storage)
+                group(ctx.backprop_error_kernel(), l, &storage)
             })?,
             weight_gradient_input: (training_orders.iter())
                 .map(|order| {

@@ -21,6 +21,10 @@ pub const SUBGROUP_FORWARD_ROWS: u32 = 64;
 /// `weight_gradient_input_subgroup`: words (one per lane) and outputs (8 lanes × 2) per workgroup.
 pub const SUBGROUP_GRADIENT_WORDS: u32 = 2 * SUBGROUP_LANES;
 pub const SUBGROUP_GRADIENT_OUTPUTS: u32 = 16;
+/// `forward_hidden_subgroup` and `backprop_error_subgroup`: columns (outputs or inputs, 8 lanes
+/// × 2) and rows (8 lanes × 4) per workgroup.
+pub const SUBGROUP_HIDDEN_COLUMNS: u32 = 16;
+pub const SUBGROUP_HIDDEN_ROWS: u32 = 32;
 /// Invocations per workgroup of the 1-D kernels (override `WG`).
 pub const WORKGROUP_1D: u32 = 64;
 /// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
@@ -43,6 +47,10 @@ pub enum Kernel {
     ForwardInputSubgroup,
     /// `weight_gradient_input` sharing loads through `subgroupBroadcast`.
     WeightGradientInputSubgroup,
+    /// `forward_hidden` sharing loads through `subgroupBroadcast`.
+    ForwardHiddenSubgroup,
+    /// `backprop_error` sharing loads through `subgroupBroadcast`.
+    BackpropErrorSubgroup,
 }
 
 /// How a storage binding is accessed.
@@ -55,7 +63,7 @@ pub enum Access {
 use Access::{Read, ReadWrite};
 
 impl Kernel {
-    pub const ALL: [Kernel; 12] = [
+    pub const ALL: [Kernel; 14] = [
         Kernel::ForwardInput,
         Kernel::ForwardHidden,
         Kernel::OutputError,
@@ -68,13 +76,18 @@ impl Kernel {
         Kernel::Evaluate,
         Kernel::ForwardInputSubgroup,
         Kernel::WeightGradientInputSubgroup,
+        Kernel::ForwardHiddenSubgroup,
+        Kernel::BackpropErrorSubgroup,
     ];
 
     /// Whether the kernel uses subgroup operations (compiled only where the adapter has them).
     pub fn needs_subgroups(self) -> bool {
         matches!(
             self,
-            Kernel::ForwardInputSubgroup | Kernel::WeightGradientInputSubgroup
+            Kernel::ForwardInputSubgroup
+                | Kernel::WeightGradientInputSubgroup
+                | Kernel::ForwardHiddenSubgroup
+                | Kernel::BackpropErrorSubgroup
         )
     }
 
@@ -93,6 +106,8 @@ impl Kernel {
             Kernel::Evaluate => "evaluate",
             Kernel::ForwardInputSubgroup => "forward_input_subgroup",
             Kernel::WeightGradientInputSubgroup => "weight_gradient_input_subgroup",
+            Kernel::ForwardHiddenSubgroup => "forward_hidden_subgroup",
+            Kernel::BackpropErrorSubgroup => "backprop_error_subgroup",
         }
     }
 
@@ -118,6 +133,12 @@ impl Kernel {
             Kernel::WeightGradientInputSubgroup => {
                 include_str!("../../../shaders/weight_gradient_input_subgroup.wgsl")
             }
+            Kernel::ForwardHiddenSubgroup => {
+                include_str!("../../../shaders/forward_hidden_subgroup.wgsl")
+            }
+            Kernel::BackpropErrorSubgroup => {
+                include_str!("../../../shaders/backprop_error_subgroup.wgsl")
+            }
         }
     }
 
@@ -129,13 +150,13 @@ impl Kernel {
                 &[Read, Read, Read, Read, ReadWrite]
             }
             // inputs, weights, biases → outputs
-            Kernel::ForwardHidden => &[Read, Read, Read, ReadWrite],
+            Kernel::ForwardHidden | Kernel::ForwardHiddenSubgroup => &[Read, Read, Read, ReadWrite],
             // activations, labels, order → deltas, row_costs
             Kernel::OutputError => &[Read, Read, Read, ReadWrite, ReadWrite],
             // row_costs → costs
             Kernel::BatchCost => &[Read, ReadWrite],
             // deltas, weights, activations_in → deltas_in
-            Kernel::BackpropError => &[Read, Read, Read, ReadWrite],
+            Kernel::BackpropError | Kernel::BackpropErrorSubgroup => &[Read, Read, Read, ReadWrite],
             // deltas, images, order → partials
             Kernel::WeightGradientInput | Kernel::WeightGradientInputSubgroup => {
                 &[Read, Read, Read, ReadWrite]
@@ -164,10 +185,12 @@ impl Kernel {
             Kernel::OutputError | Kernel::WeightUpdate | Kernel::BiasUpdate | Kernel::Evaluate => {
                 &[("WG", LINE)]
             }
-            // Fixed at SUBGROUP_LANES: the workgroup must be exactly one subgroup.
+            // The subgroup kernels' size is fixed at SUBGROUP_LANES: one workgroup, one subgroup.
             Kernel::BatchCost
             | Kernel::ForwardInputSubgroup
-            | Kernel::WeightGradientInputSubgroup => &[],
+            | Kernel::WeightGradientInputSubgroup
+            | Kernel::ForwardHiddenSubgroup
+            | Kernel::BackpropErrorSubgroup => &[],
         }
     }
 
@@ -202,6 +225,16 @@ impl Kernel {
                 layer.words.div_ceil(SUBGROUP_GRADIENT_WORDS),
                 layer.outputs.div_ceil(SUBGROUP_GRADIENT_OUTPUTS),
                 batch.splits,
+            ],
+            Kernel::ForwardHiddenSubgroup => [
+                layer.outputs.div_ceil(SUBGROUP_HIDDEN_COLUMNS),
+                rows.div_ceil(SUBGROUP_HIDDEN_ROWS),
+                1,
+            ],
+            Kernel::BackpropErrorSubgroup => [
+                layer.inputs.div_ceil(SUBGROUP_HIDDEN_COLUMNS),
+                rows.div_ceil(SUBGROUP_HIDDEN_ROWS),
+                1,
             ],
             Kernel::OutputError | Kernel::Evaluate => linear(rows),
             Kernel::BatchCost => [1, 1, 1],

@@ -176,7 +176,7 @@ impl GpuEngine {
         let ctx = self.context.as_ref();
         for (l, layer) in self.layer_params.iter().enumerate() {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
-                Some(group) => (Kernel::ForwardHidden, group),
+                Some(group) => (ctx.forward_hidden_kernel(), group),
                 None => (
                     ctx.forward_input_kernel(),
                     &self.groups.forward_input[source as usize],
@@ -228,13 +228,14 @@ impl GpuEngine {
             let layer = &self.layer_params[l];
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
+                let kernel = ctx.backprop_error_kernel();
                 ctx.dispatch(
                     pass,
-                    Kernel::BackpropError,
+                    kernel,
                     group,
                     &self.slots,
                     slot,
-                    Kernel::BackpropError.workgroups(batch, layer),
+                    kernel.workgroups(batch, layer),
                 )?;
             }
             let (kernel, group) = match &g.weight_gradient_hidden[l] {
