@@ -923,22 +923,30 @@ fn kernel_times() {
         })
         .collect();
     // Other work shares this machine: every kernel runs once per repeat, interleaved, and the
-    // median of the repeats is reported (one dispatch + submit + wait, ~0.1–0.2 ms of it fixed).
+    // median of the repeats is reported (one dispatch + submit + wait, ~0.1–0.2 ms of it fixed),
+    // with the CPU time all of this process's threads (lavapipe's workers included) spent on it,
+    // which contention from other processes inflates far less than wall time.
     const REPEATS: usize = 7;
     let mut times = vec![Vec::with_capacity(REPEATS); cases.len()];
     for repeat in 0..=REPEATS {
         for ((kernel, layer, storage), times) in cases.iter().zip(&mut times) {
-            let start = std::time::Instant::now();
+            let (start, cpu_start) = (std::time::Instant::now(), process_cpu_ns());
             ctx.run_once(*kernel, batch, *layer, storage)
                 .expect("dispatch");
+            let wall = start.elapsed().as_secs_f64() * 1000.0;
+            let cpu = (process_cpu_ns() - cpu_start) as f64 / 1e6;
             if repeat > 0 {
-                times.push(start.elapsed().as_secs_f64() * 1000.0);
+                times.push((wall, cpu));
             }
         }
     }
     for ((kernel, layer, _), times) in cases.iter().zip(&mut times) {
-        times.sort_by(f64::total_cmp);
-        let ms = times[REPEATS / 2];
+        let median = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        };
+        let ms = median(times.iter().map(|t| t.0).collect());
+        let cpu_ms = median(times.iter().map(|t| t.1).collect());
         let grid = kernel.workgroups(&batch, layer);
         let flops = kernel_flops(*kernel, rows, layer);
         let rate = if flops > 0.0 {
@@ -946,8 +954,23 @@ fn kernel_times() {
         } else {
             String::new()
         };
-        println!("{:>32} {grid:?}: {ms:.2} ms{rate}", kernel.name());
+        println!(
+            "{:>32} {:>14}: {ms:6.2} ms (cpu {cpu_ms:6.2} ms){rate}",
+            kernel.name(),
+            format!("{grid:?}")
+        );
     }
+}
+
+/// Nanoseconds all threads of this process have run so far (Linux `schedstat`; 0 elsewhere).
+fn process_cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// Multiply-add FLOPs of one dispatch of the matrix kernels (0 for the others).
