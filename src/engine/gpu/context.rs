@@ -27,6 +27,7 @@ pub struct AdapterRequest {
 pub struct AdapterSummary {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
 }
 
 /// Every adapter the given backends expose (`WGPU_BACKEND` honoured).
@@ -38,6 +39,7 @@ pub fn list_adapters(backends: wgpu::Backends) -> Vec<AdapterSummary> {
         .map(|adapter| AdapterSummary {
             info: adapter.get_info(),
             limits: adapter.limits(),
+            features: adapter.features(),
         })
         .collect()
 }
@@ -121,8 +123,10 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
-    /// Whether the subgroup kernels were compiled and are used (see [`subgroups_usable`]).
+    /// Whether the subgroup kernels were compiled (see [`subgroups_usable`]).
     pub subgroups: bool,
+    /// Whether training and evaluation run them (see [`subgroups_preferred`]).
+    pub subgroup_kernels: bool,
     pipelines: Vec<(Kernel, Pipeline)>,
     errors: Arc<ErrorSlot>,
 }
@@ -158,12 +162,14 @@ impl GpuContext {
             lost.record(format!("device lost ({reason:?}): {message}"));
         });
 
+        let subgroup_kernels = subgroups && subgroups_preferred(&info);
         let mut context = GpuContext {
             device,
             queue,
             info,
             limits,
             subgroups,
+            subgroup_kernels,
             pipelines: Vec::new(),
             errors,
         };
@@ -194,7 +200,7 @@ impl GpuContext {
 
     /// The first layer's forward kernel this context runs: the subgroup one where it can.
     pub fn forward_input_kernel(&self) -> Kernel {
-        if self.subgroups {
+        if self.subgroup_kernels {
             Kernel::ForwardInputSubgroup
         } else {
             Kernel::ForwardInput
@@ -203,7 +209,7 @@ impl GpuContext {
 
     /// The later layers' forward kernel this context runs.
     pub fn forward_hidden_kernel(&self) -> Kernel {
-        if self.subgroups {
+        if self.subgroup_kernels {
             Kernel::ForwardHiddenSubgroup
         } else {
             Kernel::ForwardHidden
@@ -212,7 +218,7 @@ impl GpuContext {
 
     /// The back-propagated error kernel this context runs.
     pub fn backprop_error_kernel(&self) -> Kernel {
-        if self.subgroups {
+        if self.subgroup_kernels {
             Kernel::BackpropErrorSubgroup
         } else {
             Kernel::BackpropError
@@ -221,7 +227,7 @@ impl GpuContext {
 
     /// The first layer's weight-gradient kernel this context runs.
     pub fn weight_gradient_input_kernel(&self) -> Kernel {
-        if self.subgroups {
+        if self.subgroup_kernels {
             Kernel::WeightGradientInputSubgroup
         } else {
             Kernel::WeightGradientInput
@@ -557,6 +563,14 @@ pub fn subgroups_usable(features: wgpu::Features, info: &wgpu::AdapterInfo) -> b
     features.contains(wgpu::Features::SUBGROUP)
         && info.subgroup_min_size >= SUBGROUP_LANES
         && std::env::var("MNIST_GPU_NO_SUBGROUPS").as_deref() != Ok("1")
+}
+
+/// The subgroup kernels are tuned for subgroups of exactly `SUBGROUP_LANES` lanes (lavapipe's
+/// 256-bit SIMD), where broadcasts are register shuffles and each load is a loop over the lanes.
+/// Where subgroups are wider (32 on NVIDIA, 32–64 on AMD) an 8-invocation workgroup would leave
+/// most of each subgroup idle, so the 8×8 register-block kernels run there instead.
+pub fn subgroups_preferred(info: &wgpu::AdapterInfo) -> bool {
+    info.subgroup_max_size == SUBGROUP_LANES
 }
 
 /// wgpu's errors span several indented lines; the CLI prints one.
