@@ -188,6 +188,46 @@ fn forward_input_subgroup_matches_twin() {
 }
 
 #[test]
+fn weight_gradient_hidden_subgroup_matches_twin() {
+    let Some(ctx) = subgroup_context() else {
+        return;
+    };
+    for (seed, &(rows, outputs, inputs)) in SUBGROUP_SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(70 + seed as u64);
+        let batch = BatchParams::new(0, 3, rows);
+        let layer = LayerParams::new(inputs, outputs, 0.7);
+        let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
+        let activations = uniform(&mut rng, rows * inputs, 0.01, 0.99);
+        let partial_len = batch.splits as usize * outputs * inputs;
+        let mut expected = vec![0.0; partial_len];
+        cpu::weight_gradient_hidden_subgroup::weight_gradient_hidden_subgroup(
+            &batch,
+            &layer,
+            &deltas,
+            &activations,
+            &mut expected,
+        );
+        let out = poisoned(&ctx, partial_len);
+        let bufs = [
+            ctx.buffer_with("deltas", f32_bytes(&deltas)),
+            ctx.buffer_with("activations", f32_bytes(&activations)),
+        ];
+        ctx.run_once(
+            Kernel::WeightGradientHiddenSubgroup,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &out],
+        )
+        .expect("dispatch");
+        assert_close(
+            &format!("weight_gradient_hidden_subgroup {rows}x{outputs}x{inputs}"),
+            &read_f32(&ctx, &out),
+            &expected,
+        );
+    }
+}
+
+#[test]
 fn weight_gradient_input_subgroup_matches_twin() {
     let Some(ctx) = subgroup_context() else {
         return;
@@ -911,6 +951,11 @@ fn kernel_times() {
         ),
         (Kernel::ForwardHiddenSubgroup, l1, vec![&a0, &w1, &b1, &a1]),
         (Kernel::BackpropErrorSubgroup, l1, vec![&d1, &w1, &a0, &d0]),
+        (
+            Kernel::WeightGradientHiddenSubgroup,
+            l1,
+            vec![&d1, &a0, &partials],
+        ),
     ];
     let cases: Vec<_> = cases
         .into_iter()
@@ -985,7 +1030,8 @@ fn kernel_flops(kernel: Kernel, rows: usize, layer: &LayerParams) -> f64 {
         | Kernel::BackpropErrorSubgroup
         | Kernel::WeightGradientInput
         | Kernel::WeightGradientInputSubgroup
-        | Kernel::WeightGradientHidden => 2.0 * macs,
+        | Kernel::WeightGradientHidden
+        | Kernel::WeightGradientHiddenSubgroup => 2.0 * macs,
         _ => 0.0,
     }
 }

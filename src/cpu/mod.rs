@@ -13,6 +13,7 @@ pub mod forward_input;
 pub mod forward_input_subgroup;
 pub mod output_error;
 pub mod weight_gradient_hidden;
+pub mod weight_gradient_hidden_subgroup;
 pub mod weight_gradient_input;
 pub mod weight_gradient_input_subgroup;
 pub mod weight_update;

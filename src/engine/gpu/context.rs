@@ -225,6 +225,15 @@ impl GpuContext {
         }
     }
 
+    /// The later layers' weight-gradient kernel this context runs.
+    pub fn weight_gradient_hidden_kernel(&self) -> Kernel {
+        if self.subgroup_kernels {
+            Kernel::WeightGradientHiddenSubgroup
+        } else {
+            Kernel::WeightGradientHidden
+        }
+    }
+
     /// The first layer's weight-gradient kernel this context runs.
     pub fn weight_gradient_input_kernel(&self) -> Kernel {
         if self.subgroup_kernels {

@@ -85,7 +85,7 @@ impl Groups {
                 .collect::<Result<_>>()?,
             weight_gradient_hidden: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &act[l - 1], &b.partials];
-                group(Kernel::WeightGradientHidden, l, &storage)
+                group(ctx.weight_gradient_hidden_kernel(), l, &storage)
             })?,
             weight_update: (0..layers)
                 .map(|l| group(Kernel::WeightUpdate, l, &[&b.partials, &b.weights[l]]))

@@ -25,6 +25,10 @@ pub const SUBGROUP_GRADIENT_OUTPUTS: u32 = 16;
 /// × 2) and rows (8 lanes × 4) per workgroup.
 pub const SUBGROUP_HIDDEN_COLUMNS: u32 = 16;
 pub const SUBGROUP_HIDDEN_ROWS: u32 = 32;
+/// `weight_gradient_hidden_subgroup`: inputs (8 lanes × 4) and outputs (8 lanes × 2) per
+/// workgroup.
+pub const SUBGROUP_HIDDEN_GRADIENT_INPUTS: u32 = 32;
+pub const SUBGROUP_HIDDEN_GRADIENT_OUTPUTS: u32 = 16;
 /// Invocations per workgroup of the 1-D kernels (override `WG`).
 pub const WORKGROUP_1D: u32 = 64;
 /// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
@@ -51,6 +55,8 @@ pub enum Kernel {
     ForwardHiddenSubgroup,
     /// `backprop_error` sharing loads through `subgroupBroadcast`.
     BackpropErrorSubgroup,
+    /// `weight_gradient_hidden` sharing loads through `subgroupBroadcast`.
+    WeightGradientHiddenSubgroup,
 }
 
 /// How a storage binding is accessed.
@@ -63,7 +69,7 @@ pub enum Access {
 use Access::{Read, ReadWrite};
 
 impl Kernel {
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 15] = [
         Kernel::ForwardInput,
         Kernel::ForwardHidden,
         Kernel::OutputError,
@@ -78,6 +84,7 @@ impl Kernel {
         Kernel::WeightGradientInputSubgroup,
         Kernel::ForwardHiddenSubgroup,
         Kernel::BackpropErrorSubgroup,
+        Kernel::WeightGradientHiddenSubgroup,
     ];
 
     /// Whether the kernel uses subgroup operations (compiled only where the adapter has them).
@@ -88,6 +95,7 @@ impl Kernel {
                 | Kernel::WeightGradientInputSubgroup
                 | Kernel::ForwardHiddenSubgroup
                 | Kernel::BackpropErrorSubgroup
+                | Kernel::WeightGradientHiddenSubgroup
         )
     }
 
@@ -108,6 +116,7 @@ impl Kernel {
             Kernel::WeightGradientInputSubgroup => "weight_gradient_input_subgroup",
             Kernel::ForwardHiddenSubgroup => "forward_hidden_subgroup",
             Kernel::BackpropErrorSubgroup => "backprop_error_subgroup",
+            Kernel::WeightGradientHiddenSubgroup => "weight_gradient_hidden_subgroup",
         }
     }
 
@@ -139,6 +148,9 @@ impl Kernel {
             Kernel::BackpropErrorSubgroup => {
                 include_str!("../../../shaders/backprop_error_subgroup.wgsl")
             }
+            Kernel::WeightGradientHiddenSubgroup => {
+                include_str!("../../../shaders/weight_gradient_hidden_subgroup.wgsl")
+            }
         }
     }
 
@@ -162,7 +174,9 @@ impl Kernel {
                 &[Read, Read, Read, ReadWrite]
             }
             // deltas, activations_in → partials
-            Kernel::WeightGradientHidden => &[Read, Read, ReadWrite],
+            Kernel::WeightGradientHidden | Kernel::WeightGradientHiddenSubgroup => {
+                &[Read, Read, ReadWrite]
+            }
             // partials → weights
             Kernel::WeightUpdate => &[Read, ReadWrite],
             // deltas → biases
@@ -190,7 +204,8 @@ impl Kernel {
             | Kernel::ForwardInputSubgroup
             | Kernel::WeightGradientInputSubgroup
             | Kernel::ForwardHiddenSubgroup
-            | Kernel::BackpropErrorSubgroup => &[],
+            | Kernel::BackpropErrorSubgroup
+            | Kernel::WeightGradientHiddenSubgroup => &[],
         }
     }
 
@@ -235,6 +250,11 @@ impl Kernel {
                 layer.inputs.div_ceil(SUBGROUP_HIDDEN_COLUMNS),
                 rows.div_ceil(SUBGROUP_HIDDEN_ROWS),
                 1,
+            ],
+            Kernel::WeightGradientHiddenSubgroup => [
+                layer.inputs.div_ceil(SUBGROUP_HIDDEN_GRADIENT_INPUTS),
+                layer.outputs.div_ceil(SUBGROUP_HIDDEN_GRADIENT_OUTPUTS),
+                batch.splits,
             ],
             Kernel::OutputError | Kernel::Evaluate => linear(rows),
             Kernel::BatchCost => [1, 1, 1],

@@ -239,7 +239,7 @@ impl GpuEngine {
                 )?;
             }
             let (kernel, group) = match &g.weight_gradient_hidden[l] {
-                Some(group) => (Kernel::WeightGradientHidden, group),
+                Some(group) => (ctx.weight_gradient_hidden_kernel(), group),
                 None => (
                     ctx.weight_gradient_input_kernel(),
                     &g.weight_gradient_input[ordered],
