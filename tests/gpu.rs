@@ -547,6 +547,49 @@ fn weight_gradients_and_updates_match_twins() {
     }
 }
 
+/// `weight_update_vec4` on layers with a multiple of 4 weights, over 1 to 3 splits: every
+/// weight moves by lr·Σ partials (nonzero), so a skipped quad would be far outside tolerance.
+#[test]
+fn weight_update_vec4_matches_twin() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in [(5, 3, 8), (600, 13, 28), (1100, 10, 128), (37, 7, 36)]
+        .iter()
+        .enumerate()
+    {
+        let mut rng = ChaCha8Rng::seed_from_u64(80 + seed as u64);
+        let batch = BatchParams::new(0, 0, rows);
+        let layer = LayerParams::new(inputs, outputs, 0.7);
+        assert_eq!(Kernel::weight_update_for(&layer), Kernel::WeightUpdateVec4);
+        let partials = uniform(
+            &mut rng,
+            batch.splits as usize * outputs * inputs,
+            -0.3,
+            0.3,
+        );
+        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
+        let mut expected = weights.clone();
+        cpu::weight_update_vec4::weight_update_vec4(&batch, &layer, &partials, &mut expected);
+        let gpu_partials = ctx.buffer_with("partials", f32_bytes(&partials));
+        let gpu_weights = ctx.buffer_with("weights", f32_bytes(&weights));
+        ctx.run_once(
+            Kernel::WeightUpdateVec4,
+            batch,
+            layer,
+            &[&gpu_partials, &gpu_weights],
+        )
+        .expect("dispatch");
+        assert_close(
+            &format!("weight_update_vec4 {rows}x{outputs}x{inputs}"),
+            &read_f32(&ctx, &gpu_weights),
+            &expected,
+        );
+    }
+    assert_eq!(
+        Kernel::weight_update_for(&LayerParams::new(29, 13, 0.5)),
+        Kernel::WeightUpdate
+    );
+}
+
 #[test]
 fn evaluate_matches_twin() {
     let Some(ctx) = context() else { return };
@@ -938,6 +981,7 @@ fn kernel_times() {
             vec![&d0, &images, &order, &partials],
         ),
         (Kernel::WeightUpdate, l0, vec![&partials, &w0]),
+        (Kernel::WeightUpdateVec4, l0, vec![&partials, &w0]),
         (Kernel::BiasUpdate, l0, vec![&d0, &b0]),
         (
             Kernel::ForwardInputSubgroup,

@@ -17,6 +17,7 @@ pub mod weight_gradient_hidden_subgroup;
 pub mod weight_gradient_input;
 pub mod weight_gradient_input_subgroup;
 pub mod weight_update;
+pub mod weight_update_vec4;
 
 pub use crate::engine::gpu::params::{BatchParams, LayerParams};
 

@@ -4,6 +4,7 @@
 use super::buffers::Buffers;
 use super::context::{GpuContext, UniformSlots};
 use super::kernels::Kernel;
+use super::params::LayerParams;
 use crate::Result;
 
 pub struct Groups {
@@ -25,12 +26,14 @@ pub struct Groups {
 }
 
 impl Groups {
-    /// `blocks[l]` is layer l's uniform block; `slots` the per-batch blocks.
+    /// `blocks[l]` is layer l's uniform block (holding `layer_params[l]`); `slots` the
+    /// per-batch blocks.
     pub fn new(
         ctx: &GpuContext,
         b: &Buffers,
         slots: &UniformSlots,
         blocks: &[wgpu::Buffer],
+        layer_params: &[LayerParams],
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
@@ -88,7 +91,10 @@ impl Groups {
                 group(ctx.weight_gradient_hidden_kernel(), l, &storage)
             })?,
             weight_update: (0..layers)
-                .map(|l| group(Kernel::WeightUpdate, l, &[&b.partials, &b.weights[l]]))
+                .map(|l| {
+                    let kernel = Kernel::weight_update_for(&layer_params[l]);
+                    group(kernel, l, &[&b.partials, &b.weights[l]])
+                })
                 .collect::<Result<_>>()?,
             bias_update: (0..layers)
                 .map(|l| group(Kernel::BiasUpdate, l, &[&deltas[l], &b.biases[l]]))

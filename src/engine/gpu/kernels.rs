@@ -57,6 +57,8 @@ pub enum Kernel {
     BackpropErrorSubgroup,
     /// `weight_gradient_hidden` sharing loads through `subgroupBroadcast`.
     WeightGradientHiddenSubgroup,
+    /// `weight_update` on vec4s, for layers with a multiple of 4 weights.
+    WeightUpdateVec4,
 }
 
 /// How a storage binding is accessed.
@@ -69,7 +71,7 @@ pub enum Access {
 use Access::{Read, ReadWrite};
 
 impl Kernel {
-    pub const ALL: [Kernel; 15] = [
+    pub const ALL: [Kernel; 16] = [
         Kernel::ForwardInput,
         Kernel::ForwardHidden,
         Kernel::OutputError,
@@ -85,7 +87,18 @@ impl Kernel {
         Kernel::ForwardHiddenSubgroup,
         Kernel::BackpropErrorSubgroup,
         Kernel::WeightGradientHiddenSubgroup,
+        Kernel::WeightUpdateVec4,
     ];
+
+    /// The weight-update kernel for a layer of `layer`'s shape: four weights per invocation
+    /// when the layer's weight count is a multiple of 4.
+    pub fn weight_update_for(layer: &LayerParams) -> Kernel {
+        if (layer.outputs * layer.inputs).is_multiple_of(4) {
+            Kernel::WeightUpdateVec4
+        } else {
+            Kernel::WeightUpdate
+        }
+    }
 
     /// Whether the kernel uses subgroup operations (compiled only where the adapter has them).
     pub fn needs_subgroups(self) -> bool {
@@ -117,6 +130,7 @@ impl Kernel {
             Kernel::ForwardHiddenSubgroup => "forward_hidden_subgroup",
             Kernel::BackpropErrorSubgroup => "backprop_error_subgroup",
             Kernel::WeightGradientHiddenSubgroup => "weight_gradient_hidden_subgroup",
+            Kernel::WeightUpdateVec4 => "weight_update_vec4",
         }
     }
 
@@ -151,6 +165,7 @@ impl Kernel {
             Kernel::WeightGradientHiddenSubgroup => {
                 include_str!("../../../shaders/weight_gradient_hidden_subgroup.wgsl")
             }
+            Kernel::WeightUpdateVec4 => include_str!("../../../shaders/weight_update_vec4.wgsl"),
         }
     }
 
@@ -178,7 +193,7 @@ impl Kernel {
                 &[Read, Read, ReadWrite]
             }
             // partials → weights
-            Kernel::WeightUpdate => &[Read, ReadWrite],
+            Kernel::WeightUpdate | Kernel::WeightUpdateVec4 => &[Read, ReadWrite],
             // deltas → biases
             Kernel::BiasUpdate => &[Read, ReadWrite],
             // activations, labels → predictions, correct
@@ -196,9 +211,11 @@ impl Kernel {
             | Kernel::BackpropError
             | Kernel::WeightGradientInput
             | Kernel::WeightGradientHidden => &[("WG_X", SIDE), ("WG_Y", SIDE)],
-            Kernel::OutputError | Kernel::WeightUpdate | Kernel::BiasUpdate | Kernel::Evaluate => {
-                &[("WG", LINE)]
-            }
+            Kernel::OutputError
+            | Kernel::WeightUpdate
+            | Kernel::WeightUpdateVec4
+            | Kernel::BiasUpdate
+            | Kernel::Evaluate => &[("WG", LINE)],
             // The subgroup kernels' size is fixed at SUBGROUP_LANES: one workgroup, one subgroup.
             Kernel::BatchCost
             | Kernel::ForwardInputSubgroup
@@ -259,6 +276,7 @@ impl Kernel {
             Kernel::OutputError | Kernel::Evaluate => linear(rows),
             Kernel::BatchCost => [1, 1, 1],
             Kernel::WeightUpdate => linear(layer.outputs * layer.inputs),
+            Kernel::WeightUpdateVec4 => linear(layer.outputs * layer.inputs / 4),
             Kernel::BiasUpdate => linear(layer.outputs),
         }
     }

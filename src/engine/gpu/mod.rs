@@ -131,7 +131,7 @@ impl GpuEngine {
             .enumerate()
             .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
             .collect();
-        let groups = Groups::new(ctx, &buffers, &slots, &blocks)?;
+        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params)?;
         ctx.check()?;
 
         Ok(GpuEngine {
@@ -253,13 +253,14 @@ impl GpuEngine {
                 slot,
                 kernel.workgroups(batch, layer),
             )?;
+            let kernel = Kernel::weight_update_for(layer);
             ctx.dispatch(
                 pass,
-                Kernel::WeightUpdate,
+                kernel,
                 &g.weight_update[l],
                 &self.slots,
                 slot,
-                Kernel::WeightUpdate.workgroups(batch, layer),
+                kernel.workgroups(batch, layer),
             )?;
             ctx.dispatch(
                 pass,
