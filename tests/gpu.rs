@@ -590,6 +590,41 @@ fn weight_update_vec4_matches_twin() {
     );
 }
 
+/// `bias_update_vec4` on layers with a multiple of 4 outputs: every bias moves by
+/// lr·Σ deltas (nonzero), so a skipped quad would be far outside tolerance.
+#[test]
+fn bias_update_vec4_matches_twin() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs)) in [(5, 4), (37, 12), (1100, 128)].iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(90 + seed as u64);
+        let batch = BatchParams::new(0, 0, rows);
+        let layer = LayerParams::new(9, outputs, 0.7);
+        assert_eq!(Kernel::bias_update_for(&layer), Kernel::BiasUpdateVec4);
+        let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
+        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        let mut expected = biases.clone();
+        cpu::bias_update_vec4::bias_update_vec4(&batch, &layer, &deltas, &mut expected);
+        let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));
+        let gpu_biases = ctx.buffer_with("biases", f32_bytes(&biases));
+        ctx.run_once(
+            Kernel::BiasUpdateVec4,
+            batch,
+            layer,
+            &[&gpu_deltas, &gpu_biases],
+        )
+        .expect("dispatch");
+        assert_close(
+            &format!("bias_update_vec4 {rows}x{outputs}"),
+            &read_f32(&ctx, &gpu_biases),
+            &expected,
+        );
+    }
+    assert_eq!(
+        Kernel::bias_update_for(&LayerParams::new(9, 10, 0.5)),
+        Kernel::BiasUpdate
+    );
+}
+
 #[test]
 fn evaluate_matches_twin() {
     let Some(ctx) = context() else { return };
@@ -983,6 +1018,7 @@ fn kernel_times() {
         (Kernel::WeightUpdate, l0, vec![&partials, &w0]),
         (Kernel::WeightUpdateVec4, l0, vec![&partials, &w0]),
         (Kernel::BiasUpdate, l0, vec![&d0, &b0]),
+        (Kernel::BiasUpdateVec4, l0, vec![&d0, &b0]),
         (
             Kernel::ForwardInputSubgroup,
             l0,

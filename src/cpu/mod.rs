@@ -6,6 +6,7 @@ pub mod backprop_error;
 pub mod backprop_error_subgroup;
 pub mod batch_cost;
 pub mod bias_update;
+pub mod bias_update_vec4;
 pub mod evaluate;
 pub mod forward_hidden;
 pub mod forward_hidden_subgroup;

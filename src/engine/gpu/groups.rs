@@ -97,7 +97,10 @@ impl Groups {
                 })
                 .collect::<Result<_>>()?,
             bias_update: (0..layers)
-                .map(|l| group(Kernel::BiasUpdate, l, &[&deltas[l], &b.biases[l]]))
+                .map(|l| {
+                    let kernel = Kernel::bias_update_for(&layer_params[l]);
+                    group(kernel, l, &[&deltas[l], &b.biases[l]])
+                })
                 .collect::<Result<_>>()?,
             evaluate_train: group(
                 Kernel::Evaluate,

@@ -59,6 +59,8 @@ pub enum Kernel {
     WeightGradientHiddenSubgroup,
     /// `weight_update` on vec4s, for layers with a multiple of 4 weights.
     WeightUpdateVec4,
+    /// `bias_update` on vec4s, for layers with a multiple of 4 outputs.
+    BiasUpdateVec4,
 }
 
 /// How a storage binding is accessed.
@@ -71,7 +73,7 @@ pub enum Access {
 use Access::{Read, ReadWrite};
 
 impl Kernel {
-    pub const ALL: [Kernel; 16] = [
+    pub const ALL: [Kernel; 17] = [
         Kernel::ForwardInput,
         Kernel::ForwardHidden,
         Kernel::OutputError,
@@ -88,6 +90,7 @@ impl Kernel {
         Kernel::BackpropErrorSubgroup,
         Kernel::WeightGradientHiddenSubgroup,
         Kernel::WeightUpdateVec4,
+        Kernel::BiasUpdateVec4,
     ];
 
     /// The weight-update kernel for a layer of `layer`'s shape: four weights per invocation
@@ -97,6 +100,16 @@ impl Kernel {
             Kernel::WeightUpdateVec4
         } else {
             Kernel::WeightUpdate
+        }
+    }
+
+    /// The bias-update kernel for a layer of `layer`'s shape: four biases per invocation when
+    /// the layer's output count is a multiple of 4.
+    pub fn bias_update_for(layer: &LayerParams) -> Kernel {
+        if layer.outputs.is_multiple_of(4) {
+            Kernel::BiasUpdateVec4
+        } else {
+            Kernel::BiasUpdate
         }
     }
 
@@ -131,6 +144,7 @@ impl Kernel {
             Kernel::BackpropErrorSubgroup => "backprop_error_subgroup",
             Kernel::WeightGradientHiddenSubgroup => "weight_gradient_hidden_subgroup",
             Kernel::WeightUpdateVec4 => "weight_update_vec4",
+            Kernel::BiasUpdateVec4 => "bias_update_vec4",
         }
     }
 
@@ -166,6 +180,7 @@ impl Kernel {
                 include_str!("../../../shaders/weight_gradient_hidden_subgroup.wgsl")
             }
             Kernel::WeightUpdateVec4 => include_str!("../../../shaders/weight_update_vec4.wgsl"),
+            Kernel::BiasUpdateVec4 => include_str!("../../../shaders/bias_update_vec4.wgsl"),
         }
     }
 
@@ -195,7 +210,7 @@ impl Kernel {
             // partials → weights
             Kernel::WeightUpdate | Kernel::WeightUpdateVec4 => &[Read, ReadWrite],
             // deltas → biases
-            Kernel::BiasUpdate => &[Read, ReadWrite],
+            Kernel::BiasUpdate | Kernel::BiasUpdateVec4 => &[Read, ReadWrite],
             // activations, labels → predictions, correct
             Kernel::Evaluate => &[Read, Read, ReadWrite, ReadWrite],
         }
@@ -215,6 +230,7 @@ impl Kernel {
             | Kernel::WeightUpdate
             | Kernel::WeightUpdateVec4
             | Kernel::BiasUpdate
+            | Kernel::BiasUpdateVec4
             | Kernel::Evaluate => &[("WG", LINE)],
             // The subgroup kernels' size is fixed at SUBGROUP_LANES: one workgroup, one subgroup.
             Kernel::BatchCost
@@ -278,6 +294,7 @@ impl Kernel {
             Kernel::WeightUpdate => linear(layer.outputs * layer.inputs),
             Kernel::WeightUpdateVec4 => linear(layer.outputs * layer.inputs / 4),
             Kernel::BiasUpdate => linear(layer.outputs),
+            Kernel::BiasUpdateVec4 => linear(layer.outputs / 4),
         }
     }
 }

@@ -262,13 +262,14 @@ impl GpuEngine {
                 slot,
                 kernel.workgroups(batch, layer),
             )?;
+            let kernel = Kernel::bias_update_for(layer);
             ctx.dispatch(
                 pass,
-                Kernel::BiasUpdate,
+                kernel,
                 &g.bias_update[l],
                 &self.slots,
                 slot,
-                Kernel::BiasUpdate.workgroups(batch, layer),
+                kernel.workgroups(batch, layer),
             )?;
         }
         Ok(())
