@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use mnist_gpu::cpu;
 use mnist_gpu::data::{Dataset, Mnist, Split};
 use mnist_gpu::engine::cpu::CpuEngine;
-use mnist_gpu::engine::gpu::kernels::{Kernel, SUBGROUP_LANES};
+use mnist_gpu::engine::gpu::kernels::{Kernel, SUBGROUP_FORWARD_INPUT_MULTIPLE, SUBGROUP_LANES};
 use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams, pack_images};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper, batches};
@@ -174,17 +174,41 @@ fn subgroup_context() -> Option<Arc<GpuContext>> {
 /// the common shapes plus one spanning several partial tiles in every direction.
 const SUBGROUP_SHAPES: [Shape; 5] = [SHAPES[0], SHAPES[1], SHAPES[2], SHAPES[3], (130, 21, 70)];
 
+/// `forward_input_subgroup` needs inputs in multiples of 16: the subgroup shapes with their
+/// inputs rounded up to one (still partial tiles of rows and outputs everywhere).
 #[test]
 fn forward_input_subgroup_matches_twin() {
     let Some(ctx) = subgroup_context() else {
         return;
     };
+    let multiple = SUBGROUP_FORWARD_INPUT_MULTIPLE as usize;
+    let shapes: Vec<Shape> = SUBGROUP_SHAPES
+        .iter()
+        .map(|&(rows, outputs, inputs)| (rows, outputs, inputs.next_multiple_of(multiple)))
+        .chain([(70, 13, 784)])
+        .collect();
     check_forward_input(
         &ctx,
         Kernel::ForwardInputSubgroup,
         cpu::forward_input_subgroup::forward_input_subgroup,
-        &SUBGROUP_SHAPES,
+        &shapes,
     );
+    // Other input counts run the register-block kernel.
+    for inputs in [784, 29, 8] {
+        let layer = LayerParams::new(inputs, 13, 0.5);
+        let expected = if inputs % multiple == 0 {
+            Kernel::ForwardInputSubgroup
+        } else {
+            Kernel::ForwardInput
+        };
+        if ctx.subgroup_kernels {
+            assert_eq!(
+                ctx.forward_input_kernel(&layer),
+                expected,
+                "{inputs} inputs"
+            );
+        }
+    }
 }
 
 #[test]

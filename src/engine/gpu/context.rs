@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
-use super::kernels::{Access, Kernel, SUBGROUP_LANES};
+use super::kernels::{Access, Kernel, SUBGROUP_FORWARD_INPUT_MULTIPLE, SUBGROUP_LANES};
 use super::params::{BatchParams, LayerParams};
 use crate::{Error, Result};
 
@@ -198,9 +198,10 @@ impl GpuContext {
         )
     }
 
-    /// The first layer's forward kernel this context runs: the subgroup one where it can.
-    pub fn forward_input_kernel(&self) -> Kernel {
-        if self.subgroup_kernels {
+    /// The first layer's forward kernel this context runs for `layer`: the subgroup one where
+    /// it can (it reads whole vec4s of pixels, so the input count must be a multiple of 16).
+    pub fn forward_input_kernel(&self, layer: &LayerParams) -> Kernel {
+        if self.subgroup_kernels && layer.inputs.is_multiple_of(SUBGROUP_FORWARD_INPUT_MULTIPLE) {
             Kernel::ForwardInputSubgroup
         } else {
             Kernel::ForwardInput

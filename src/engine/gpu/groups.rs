@@ -56,7 +56,7 @@ impl Groups {
             forward_input: (sources.iter())
                 .map(|(images, order)| {
                     let storage = [*images, *order, &b.weights[0], &b.biases[0], &act[0]];
-                    group(ctx.forward_input_kernel(), 0, &storage)
+                    group(ctx.forward_input_kernel(&layer_params[0]), 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {

@@ -18,6 +18,9 @@ pub const SUBGROUP_LANES: u32 = 8;
 /// `forward_input_subgroup`: outputs (8 lanes × 1) and rows (8 lanes × 8 words) per workgroup.
 pub const SUBGROUP_FORWARD_OUTPUTS: u32 = 16;
 pub const SUBGROUP_FORWARD_ROWS: u32 = 64;
+/// `forward_input_subgroup` reads 16 pixels (a vec4 of packed words) per step: the layer's
+/// input count must be a multiple of this (784 is).
+pub const SUBGROUP_FORWARD_INPUT_MULTIPLE: u32 = 16;
 /// `weight_gradient_input_subgroup`: words (one per lane) and outputs (8 lanes × 2) per workgroup.
 pub const SUBGROUP_GRADIENT_WORDS: u32 = 2 * SUBGROUP_LANES;
 pub const SUBGROUP_GRADIENT_OUTPUTS: u32 = 16;

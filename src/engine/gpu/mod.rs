@@ -178,7 +178,7 @@ impl GpuEngine {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
                 Some(group) => (ctx.forward_hidden_kernel(), group),
                 None => (
-                    ctx.forward_input_kernel(),
+                    ctx.forward_input_kernel(layer),
                     &self.groups.forward_input[source as usize],
                 ),
             };
