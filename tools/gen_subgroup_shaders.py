@@ -303,65 +303,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
     return "".join(s)
 
 
-def forward_uniform(O, M):
-    # lane owns rows r0 + 8m + lane (m < M); weights of outputs o0..o0+O-1 loaded at uniform addresses
-    R = 8 * M
-    s = []
-    s.append(f"""// forward_input_subgroup (experiment: uniform weight loads). {R} rows x {O} outputs per workgroup of 8.
-""")
-    s.append(HEADER_STRUCTS)
-    s.append("""@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
-@group(0) @binding(2) var<storage, read> images: array<u32>;
-@group(0) @binding(3) var<storage, read> order: array<u32>;
-@group(0) @binding(4) var<storage, read> weights: array<f32>;
-@group(0) @binding(5) var<storage, read> biases: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outputs: array<f32>;
-
-""")
-    s.append(UNPACK)
-    s.append("""
-fn store(r: u32, o: u32, sum: f32) {
-    if r < batch.rows && o < layer.outputs {
-        outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(sum / 255.0 + biases[o])));
-    }
-}
-""")
-    s.append(f"""@compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {{
-    let o0 = group.x * {O}u;
-    let r0 = group.y * {R}u;
-    let last_row = batch.rows - 1u;
-    let last_out = layer.outputs - 1u;
-    let last = layer.inputs - 1u;
-""")
-    for m in range(M):
-        s.append(f"    let x{m} = order[batch.first + min(r0 + {8*m}u + lane, last_row)] * layer.words;\n")
-    for o in range(O):
-        s.append(f"    let w{o} = min(o0 + {o}u, last_out) * layer.inputs;\n")
-    for m in range(M):
-        for o in range(O):
-            s.append(f"    var a{m}_{o} = 0.0;\n")
-    s.append("""    for (var w = 0u; w < layer.words; w++) {
-        let i0 = w * 4u;
-        let i1 = min(i0 + 1u, last);
-        let i2 = min(i0 + 2u, last);
-        let i3 = min(i0 + 3u, last);
-""")
-    for m in range(M):
-        s.append(f"        let p{m} = unpack_bytes(images[x{m} + w]);\n")
-    for o in range(O):
-        s.append(f"        let v{o} = vec4<f32>(weights[w{o} + i0], weights[w{o} + i1], weights[w{o} + i2], weights[w{o} + i3]);\n")
-        for m in range(M):
-            s.append(f"        a{m}_{o} += dot(p{m}, v{o});\n")
-    s.append("    }\n")
-    for m in range(M):
-        for o in range(O):
-            s.append(f"    store(r0 + {8*m}u + lane, o0 + {o}u, a{m}_{o});\n")
-    s.append("}\n")
-    return "".join(s)
-
-
 def forward4(P, M):
     # like forward(P, M) but 16 pixels per step through vec4<u32> image and vec4<f32> weight loads
     R = 8 * M; O = 8 * P
@@ -446,108 +387,12 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
     return "".join(s)
 
 
-def wgrad4(Q):
-    # lane owns the quad of words 4·(g·8 + lane) .. +3 (16 pixels), loads deltas of outputs o0 + 8q + lane
-    O = 8 * Q
-    s = []
-    s.append(f"""// weight_gradient_input_subgroup: weight_gradient_input (see weight_gradient_input.wgsl) for
-// adapters with subgroups, for layers whose input count is a multiple of 16: split-K partial
-// sums of the first layer's weight gradient.
-//   partials[s][o][i] = Σ_{{r in split s}} deltas[r][o]·x[order[batch.first + r]][i], x = pixel / 255,
-//   split s covering rows [s·chunk, min((s+1)·chunk, rows)).
-// Shapes: deltas (rows × layer.outputs), images (n × layer.words) u32 read as vec4<u32>, order (n)
-//   u32, partials (splits × outputs × inputs). One workgroup = one subgroup of 8 lanes covers {O}
-//   outputs × 32 words (128 inputs) of one split: lane j owns the 4 words (16 pixels) of quad
-//   g·8 + j and loads the deltas of outputs o0 + 8q + j (q < {Q}), which subgroupBroadcast shares
-//   with every lane. Needs a subgroup size of at least 8; the dispatch grid is
-//   (⌈words/32⌉, ⌈outputs/{O}⌉, splits).
-""")
-    s.append(HEADER_STRUCTS)
-    s.append("""@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
-@group(0) @binding(2) var<storage, read> deltas: array<f32>;
-@group(0) @binding(3) var<storage, read> images: array<vec4<u32>>;
-@group(0) @binding(4) var<storage, read> order: array<u32>;
-@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
-
-""")
-    s.append(UNPACK)
-    s.append("""
-// Writes sum/255 for output o, inputs 4·word..4·word+3, that exist.
-fn store(split: u32, o: u32, word: u32, sum: vec4<f32>) {
-    if o >= layer.outputs || word >= layer.words {
-        return;
-    }
-    let base = (split * layer.outputs + o) * layer.inputs;
-    let scaled = sum / 255.0;
-    for (var c = 0u; c < 4u; c++) {
-        let i = word * 4u + c;
-        if i < layer.inputs {
-            partials[base + i] = scaled[c];
-        }
-    }
-}
-
-// On lavapipe every buffer load is a loop over the lanes (a vec4 load one loop, not four) while
-// a broadcast is a register shuffle, so each lane loads only its share, in vec4s, and the
-// accumulators are named vec4s (indexed arrays would spill to memory).
-""")
-    s.append(f"""@compute @workgroup_size(8)
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {{
-    let quad = group.x * 8u + lane;
-    let o0 = group.y * {O}u;
-    let split = group.z;
-    // A lane past the last quad or output repeats the last one (clamped loads, skipped stores).
-    let quads = layer.words / 4u;
-    let own_quad = min(quad, quads - 1u);
-    let last_out = layer.outputs - 1u;
-""")
-    for q in range(Q):
-        s.append(f"    let out{q} = min(o0 + {8*q}u + lane, last_out);\n")
-    s.append("""    let first = split * batch.chunk;
-    let end = min(first + batch.chunk, batch.rows);
-""")
-    for c in range(4):
-        for q in range(Q):
-            for j in range(8):
-                s.append(f"    var a{c}_{q}_{j} = vec4<f32>();\n")
-    s.append("""    // Eight rows per step: lane j looks up row r + j's image, which the others then share.
-    // Rows past the split's end are clamped on load and weighted by a zero delta.
-    for (var r = first; r < end; r += 8u) {
-        let last = end - 1u;
-        let own_image = order[batch.first + min(r + lane, last)] * quads;
-""")
-    for t in range(8):
-        s.append(f"""        {{
-            let image = subgroupBroadcast(own_image, {t}u);
-            let live = r + {t}u < end;
-            let d = min(r + {t}u, last) * layer.outputs;
-            let words = images[image + own_quad];
-""")
-        for c in range(4):
-            s.append(f"            let x{c} = unpack_bytes(words[{c}]);\n")
-        for q in range(Q):
-            s.append(f"            let d{q} = select(0.0, deltas[d + out{q}], live);\n")
-            for j in range(8):
-                s.append(f"            let b{q}_{j} = subgroupBroadcast(d{q}, {j}u);\n")
-                for c in range(4):
-                    s.append(f"            a{c}_{q}_{j} += b{q}_{j} * x{c};\n")
-        s.append("        }\n")
-    s.append("    }\n")
-    for c in range(4):
-        for q in range(Q):
-            for j in range(8):
-                s.append(f"    store(split, o0 + {8*q+j}u, quad * 4u + {c}u, a{c}_{q}_{j});\n")
-    s.append("}\n")
-    return "".join(s)
-
-
 # (file stem, source): the tile parameters the engine's dispatch arithmetic assumes.
 KERNELS = [
-    ("forward_input_subgroup", lambda: forward4(2, 8)),              # 64 rows x 16 outputs
-    ("weight_gradient_input_subgroup", lambda: wgrad(2, 2)),         # 16 outputs x 16 words
+    ("forward_input_subgroup", lambda: forward4(2, 8)),  # 64 rows x 16 outputs
+    ("weight_gradient_input_subgroup", lambda: wgrad(2, 2)),  # 16 outputs x 16 words
     ("forward_hidden_subgroup", lambda: row_owner("forward", 2, 4)),  # 32 rows x 16 outputs
-    ("backprop_error_subgroup", lambda: row_owner("backprop", 2, 4)), # 32 rows x 16 inputs
+    ("backprop_error_subgroup", lambda: row_owner("backprop", 2, 4)),  # 32 rows x 16 inputs
     ("weight_gradient_hidden_subgroup", lambda: wgrad_hidden(2, 4)),  # 16 outputs x 32 inputs
 ]
 
