@@ -30,6 +30,12 @@ pub fn run(_args: DevicesArgs) -> anyhow::Result<()> {
             limits.max_compute_invocations_per_workgroup,
             limits.max_compute_workgroups_per_dimension
         );
+        if adapter.features.contains(wgpu::Features::SUBGROUP) {
+            println!(
+                "   subgroups of {}–{} lanes",
+                info.subgroup_min_size, info.subgroup_max_size
+            );
+        }
     }
     Ok(())
 }

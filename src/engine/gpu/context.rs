@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
-use super::kernels::{Access, Kernel};
+use super::kernels::{Access, Kernel, SUBGROUP_FORWARD_INPUT_MULTIPLE, SUBGROUP_LANES};
 use super::params::{BatchParams, LayerParams};
 use crate::{Error, Result};
 
@@ -27,6 +27,7 @@ pub struct AdapterRequest {
 pub struct AdapterSummary {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
 }
 
 /// Every adapter the given backends expose (`WGPU_BACKEND` honoured).
@@ -38,6 +39,7 @@ pub fn list_adapters(backends: wgpu::Backends) -> Vec<AdapterSummary> {
         .map(|adapter| AdapterSummary {
             info: adapter.get_info(),
             limits: adapter.limits(),
+            features: adapter.features(),
         })
         .collect()
 }
@@ -147,6 +149,10 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// Whether the subgroup kernels were compiled (see [`subgroups_usable`]).
+    pub subgroups: bool,
+    /// Whether training and evaluation run them (see [`subgroups_preferred`]).
+    pub subgroup_kernels: bool,
     pipelines: Vec<(Kernel, Pipeline)>,
     errors: Arc<ErrorSlot>,
 }
@@ -158,8 +164,15 @@ impl GpuContext {
         let adapter = choose_adapter(&instance, request)?;
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let subgroups = subgroups_usable(adapter.features(), &info);
+        let required_features = if subgroups {
+            wgpu::Features::SUBGROUP
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("mnist.device"),
+            required_features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -175,15 +188,21 @@ impl GpuContext {
             lost.record(format!("device lost ({reason:?}): {message}"));
         });
 
+        let subgroup_kernels = subgroups && subgroups_preferred(&info);
         let mut context = GpuContext {
             device,
             queue,
             info,
             limits,
+            subgroups,
+            subgroup_kernels,
             pipelines: Vec::new(),
             errors,
         };
-        for kernel in Kernel::ALL {
+        for kernel in Kernel::ALL
+            .into_iter()
+            .filter(|k| subgroups || !k.needs_subgroups())
+        {
             let pipeline = context.compile(kernel)?;
             context.pipelines.push((kernel, pipeline));
         }
@@ -193,9 +212,62 @@ impl GpuContext {
     /// `name (backend, device type)`, for `engine: ...`.
     pub fn describe(&self) -> String {
         format!(
-            "gpu: {} ({:?}, {:?}), f32 WGSL kernels",
-            self.info.name, self.info.backend, self.info.device_type
+            "gpu: {} ({:?}, {:?}), f32 WGSL kernels{}",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            if self.subgroups {
+                " with subgroups"
+            } else {
+                ""
+            }
         )
+    }
+
+    /// The first layer's forward kernel this context runs for `layer`: the subgroup one where
+    /// it can (it reads whole vec4s of pixels, so the input count must be a multiple of 16).
+    pub fn forward_input_kernel(&self, layer: &LayerParams) -> Kernel {
+        if self.subgroup_kernels && layer.inputs.is_multiple_of(SUBGROUP_FORWARD_INPUT_MULTIPLE) {
+            Kernel::ForwardInputSubgroup
+        } else {
+            Kernel::ForwardInput
+        }
+    }
+
+    /// The later layers' forward kernel this context runs.
+    pub fn forward_hidden_kernel(&self) -> Kernel {
+        if self.subgroup_kernels {
+            Kernel::ForwardHiddenSubgroup
+        } else {
+            Kernel::ForwardHidden
+        }
+    }
+
+    /// The back-propagated error kernel this context runs.
+    pub fn backprop_error_kernel(&self) -> Kernel {
+        if self.subgroup_kernels {
+            Kernel::BackpropErrorSubgroup
+        } else {
+            Kernel::BackpropError
+        }
+    }
+
+    /// The later layers' weight-gradient kernel this context runs.
+    pub fn weight_gradient_hidden_kernel(&self) -> Kernel {
+        if self.subgroup_kernels {
+            Kernel::WeightGradientHiddenSubgroup
+        } else {
+            Kernel::WeightGradientHidden
+        }
+    }
+
+    /// The first layer's weight-gradient kernel this context runs.
+    pub fn weight_gradient_input_kernel(&self) -> Kernel {
+        if self.subgroup_kernels {
+            Kernel::WeightGradientInputSubgroup
+        } else {
+            Kernel::WeightGradientInput
+        }
     }
 
     fn compile(&self, kernel: Kernel) -> Result<Pipeline> {
@@ -518,6 +590,23 @@ pub struct UniformSlots {
     pub stride: u64,
     /// Bytes of one block.
     pub size: u64,
+}
+
+/// The subgroup kernels run one workgroup of `SUBGROUP_LANES` lanes as one subgroup, so they
+/// need the feature and subgroups that are never narrower than that.
+/// `MNIST_GPU_NO_SUBGROUPS=1` turns them off (to measure or check the fallback kernels).
+pub fn subgroups_usable(features: wgpu::Features, info: &wgpu::AdapterInfo) -> bool {
+    features.contains(wgpu::Features::SUBGROUP)
+        && info.subgroup_min_size >= SUBGROUP_LANES
+        && std::env::var("MNIST_GPU_NO_SUBGROUPS").as_deref() != Ok("1")
+}
+
+/// The subgroup kernels are tuned for subgroups of exactly `SUBGROUP_LANES` lanes (lavapipe's
+/// 256-bit SIMD), where broadcasts are register shuffles and each load is a loop over the lanes.
+/// Where subgroups are wider (32 on NVIDIA, 32–64 on AMD) an 8-invocation workgroup would leave
+/// most of each subgroup idle, so the 8×8 register-block kernels run there instead.
+pub fn subgroups_preferred(info: &wgpu::AdapterInfo) -> bool {
+    info.subgroup_max_size == SUBGROUP_LANES
 }
 
 /// wgpu's errors span several indented lines; the CLI prints one.

@@ -4,6 +4,7 @@
 use super::buffers::Buffers;
 use super::context::{GpuContext, UniformSlots};
 use super::kernels::Kernel;
+use super::params::LayerParams;
 use crate::Result;
 
 pub struct Groups {
@@ -25,12 +26,14 @@ pub struct Groups {
 }
 
 impl Groups {
-    /// `blocks[l]` is layer l's uniform block; `slots` the per-batch blocks.
+    /// `blocks[l]` is layer l's uniform block (holding `layer_params[l]`); `slots` the
+    /// per-batch blocks.
     pub fn new(
         ctx: &GpuContext,
         b: &Buffers,
         slots: &UniformSlots,
         blocks: &[wgpu::Buffer],
+        layer_params: &[LayerParams],
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
@@ -53,12 +56,12 @@ impl Groups {
             forward_input: (sources.iter())
                 .map(|(images, order)| {
                     let storage = [*images, *order, &b.weights[0], &b.biases[0], &act[0]];
-                    group(Kernel::ForwardInput, 0, &storage)
+                    group(ctx.forward_input_kernel(&layer_params[0]), 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {
                 let storage = [&act[l - 1], &b.weights[l], &b.biases[l], &act[l]];
-                group(Kernel::ForwardHidden, l, &storage)
+                group(ctx.forward_hidden_kernel(), l, &storage)
             })?,
             output_error: (training_orders.iter())
                 .map(|order| {
@@ -75,23 +78,29 @@ impl Groups {
             batch_cost: group(Kernel::BatchCost, last, &[&b.row_costs, &b.costs])?,
             backprop_error: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &b.weights[l], &act[l - 1], &deltas[l - 1]];
-                group(Kernel::BackpropError, l, &storage)
+                group(ctx.backprop_error_kernel(), l, &storage)
             })?,
             weight_gradient_input: (training_orders.iter())
                 .map(|order| {
                     let storage = [&deltas[0], &b.train.images, *order, &b.partials];
-                    group(Kernel::WeightGradientInput, 0, &storage)
+                    group(ctx.weight_gradient_input_kernel(), 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             weight_gradient_hidden: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &act[l - 1], &b.partials];
-                group(Kernel::WeightGradientHidden, l, &storage)
+                group(ctx.weight_gradient_hidden_kernel(), l, &storage)
             })?,
             weight_update: (0..layers)
-                .map(|l| group(Kernel::WeightUpdate, l, &[&b.partials, &b.weights[l]]))
+                .map(|l| {
+                    let kernel = Kernel::weight_update_for(&layer_params[l]);
+                    group(kernel, l, &[&b.partials, &b.weights[l]])
+                })
                 .collect::<Result<_>>()?,
             bias_update: (0..layers)
-                .map(|l| group(Kernel::BiasUpdate, l, &[&deltas[l], &b.biases[l]]))
+                .map(|l| {
+                    let kernel = Kernel::bias_update_for(&layer_params[l]);
+                    group(kernel, l, &[&deltas[l], &b.biases[l]])
+                })
                 .collect::<Result<_>>()?,
             evaluate_train: group(
                 Kernel::Evaluate,

@@ -131,7 +131,7 @@ impl GpuEngine {
             .enumerate()
             .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
             .collect();
-        let groups = Groups::new(ctx, &buffers, &slots, &blocks)?;
+        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params)?;
         ctx.check()?;
 
         Ok(GpuEngine {
@@ -176,9 +176,9 @@ impl GpuEngine {
         let ctx = self.context.as_ref();
         for (l, layer) in self.layer_params.iter().enumerate() {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
-                Some(group) => (Kernel::ForwardHidden, group),
+                Some(group) => (ctx.forward_hidden_kernel(), group),
                 None => (
-                    Kernel::ForwardInput,
+                    ctx.forward_input_kernel(layer),
                     &self.groups.forward_input[source as usize],
                 ),
             };
@@ -228,19 +228,20 @@ impl GpuEngine {
             let layer = &self.layer_params[l];
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
+                let kernel = ctx.backprop_error_kernel();
                 ctx.dispatch(
                     pass,
-                    Kernel::BackpropError,
+                    kernel,
                     group,
                     &self.slots,
                     slot,
-                    Kernel::BackpropError.workgroups(batch, layer),
+                    kernel.workgroups(batch, layer),
                 )?;
             }
             let (kernel, group) = match &g.weight_gradient_hidden[l] {
-                Some(group) => (Kernel::WeightGradientHidden, group),
+                Some(group) => (ctx.weight_gradient_hidden_kernel(), group),
                 None => (
-                    Kernel::WeightGradientInput,
+                    ctx.weight_gradient_input_kernel(),
                     &g.weight_gradient_input[ordered],
                 ),
             };
@@ -252,21 +253,23 @@ impl GpuEngine {
                 slot,
                 kernel.workgroups(batch, layer),
             )?;
+            let kernel = Kernel::weight_update_for(layer);
             ctx.dispatch(
                 pass,
-                Kernel::WeightUpdate,
+                kernel,
                 &g.weight_update[l],
                 &self.slots,
                 slot,
-                Kernel::WeightUpdate.workgroups(batch, layer),
+                kernel.workgroups(batch, layer),
             )?;
+            let kernel = Kernel::bias_update_for(layer);
             ctx.dispatch(
                 pass,
-                Kernel::BiasUpdate,
+                kernel,
                 &g.bias_update[l],
                 &self.slots,
                 slot,
-                Kernel::BiasUpdate.workgroups(batch, layer),
+                kernel.workgroups(batch, layer),
             )?;
         }
         Ok(())

@@ -1,0 +1,28 @@
+// bias_update_vec4: bias_update (see bias_update.wgsl) four biases at a time, for layers whose
+// output count is a multiple of 4 (then every row of deltas starts on a vec4 too).
+//   biases[o] −= layer.lr · Σ_{r < rows} deltas[r][o].
+// Shapes: deltas (rows × layer.outputs), biases (outputs), both read as vec4. One invocation
+// per 4 biases: on lavapipe a vec4 load is one loop over the lanes instead of four.
+struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
+struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
+
+@group(0) @binding(0) var<uniform> batch: Batch;
+@group(0) @binding(1) var<uniform> layer: Layer;
+@group(0) @binding(2) var<storage, read> deltas: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> biases: array<vec4<f32>>;
+
+override WG: u32 = 64u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let q = id.x + id.y * groups.x * WG;
+    let quads = layer.outputs / 4u;
+    if q >= quads {
+        return;
+    }
+    var sum = vec4<f32>();
+    for (var r = 0u; r < batch.rows; r++) {
+        sum += deltas[r * quads + q];
+    }
+    biases[q] -= layer.lr * sum;
+}
