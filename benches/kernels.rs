@@ -114,6 +114,30 @@ fn cpu_products(c: &mut Criterion) {
     group.finish();
 }
 
+/// The ceiling: a large square product through the same `gemm` kernels (compare with numpy's
+/// BLAS in benches/compare.py, and take the larger as the machine's f32 peak).
+fn cpu_peak(c: &mut Criterion) {
+    const N: usize = 4096;
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let a = random(N * N, &mut rng);
+    let b = random(N * N, &mut rng);
+    let mut out = vec![0.0f32; N * N];
+    let mut group = c.benchmark_group("cpu_peak");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements((2 * N * N * N) as u64));
+    group.bench_function("gemm_4096x4096x4096", |bench| {
+        bench.iter(|| {
+            gemm(
+                Mat::rows(&mut out, N),
+                MatRef::rows(&a, N),
+                MatRef::rows(&b, N),
+                None,
+            )
+        })
+    });
+    group.finish();
+}
+
 fn cpu_rounds(c: &mut Criterion) {
     let data = synthetic_mnist();
     let net = Network::new(&[HIDDEN], 42).expect("network");
@@ -151,6 +175,16 @@ fn gpu_context() -> Option<Arc<GpuContext>> {
     }
 }
 
+/// A product to time: shape name, [kernel the engine runs, register-block kernel], layer,
+/// storage bindings, FLOP.
+type ProductCase<'a> = (
+    &'a str,
+    [Kernel; 2],
+    LayerParams,
+    Vec<&'a wgpu::Buffer>,
+    Throughput,
+);
+
 fn gpu_products(c: &mut Criterion) {
     let Some(ctx) = gpu_context() else { return };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -181,38 +215,46 @@ fn gpu_products(c: &mut Criterion) {
         LayerParams::new(HIDDEN, CLASSES, 0.1),
     );
     let flop = |m: usize, n: usize, k: usize| Throughput::Elements((2 * m * n * k) as u64);
-    let cases: Vec<(&str, Kernel, LayerParams, Vec<&wgpu::Buffer>, Throughput)> = vec![
+    // Each product with the kernel the engine runs on this adapter and, where that is a
+    // subgroup kernel, the register-block kernel it replaces.
+    let cases: Vec<ProductCase> = vec![
         (
-            "forward_input_60000x128x784",
-            Kernel::ForwardInput,
+            "60000x128x784",
+            [ctx.forward_input_kernel(&l0), Kernel::ForwardInput],
             l0,
             vec![&images, &order, &w0, &b0, &a0],
             flop(IMAGES, HIDDEN, PIXELS),
         ),
         (
-            "forward_hidden_60000x10x128",
-            Kernel::ForwardHidden,
+            "60000x10x128",
+            [ctx.forward_hidden_kernel(), Kernel::ForwardHidden],
             l1,
             vec![&a0, &w1, &b1, &a1],
             flop(IMAGES, CLASSES, HIDDEN),
         ),
         (
-            "weight_gradient_input_128x784_k60000",
-            Kernel::WeightGradientInput,
+            "128x784_k60000",
+            [
+                ctx.weight_gradient_input_kernel(),
+                Kernel::WeightGradientInput,
+            ],
             l0,
             vec![&d0, &images, &order, &partials],
             flop(HIDDEN, PIXELS, IMAGES),
         ),
         (
-            "weight_gradient_hidden_10x128_k60000",
-            Kernel::WeightGradientHidden,
+            "10x128_k60000",
+            [
+                ctx.weight_gradient_hidden_kernel(),
+                Kernel::WeightGradientHidden,
+            ],
             l1,
             vec![&d1, &a0, &partials],
             flop(CLASSES, HIDDEN, IMAGES),
         ),
         (
-            "backprop_error_60000x128x10",
-            Kernel::BackpropError,
+            "60000x128x10",
+            [ctx.backprop_error_kernel(), Kernel::BackpropError],
             l1,
             vec![&d1, &w1, &a0, &d0],
             flop(IMAGES, HIDDEN, CLASSES),
@@ -221,14 +263,21 @@ fn gpu_products(c: &mut Criterion) {
     let mut group = c.benchmark_group("gpu_matmul");
     // One dispatch takes up to seconds on a software adapter: a flat plan of 10 single runs.
     group.sample_size(10).sampling_mode(SamplingMode::Flat);
-    for (name, kernel, layer, storage, throughput) in cases {
+    for (shape, [chosen, fallback], layer, storage, throughput) in cases {
         group.throughput(throughput);
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                ctx.run_once(kernel, batch, layer, &storage)
-                    .expect("dispatch")
-            })
-        });
+        let kernels = if chosen == fallback {
+            vec![chosen]
+        } else {
+            vec![chosen, fallback]
+        };
+        for kernel in kernels {
+            group.bench_function(format!("{}_{shape}", kernel.name()), |b| {
+                b.iter(|| {
+                    ctx.run_once(kernel, batch, layer, &storage)
+                        .expect("dispatch")
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -254,5 +303,12 @@ fn gpu_rounds(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cpu_products, cpu_rounds, gpu_products, gpu_rounds);
+criterion_group!(
+    benches,
+    cpu_peak,
+    cpu_products,
+    cpu_rounds,
+    gpu_products,
+    gpu_rounds
+);
 criterion_main!(benches);
