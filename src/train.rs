@@ -41,10 +41,17 @@ pub struct RoundRecord {
 /// The order in which round `round` visits `images` images: a permutation that depends only on
 /// the seed and the round, so a resumed run visits the same images as an uninterrupted one.
 pub fn round_order(seed: u64, round: usize, images: usize) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..images as u32).collect();
+    let mut order = Vec::with_capacity(images);
+    fill_round_order(seed, round, images, &mut order);
+    order
+}
+
+/// [`round_order`] into a vector the caller keeps, so rounds allocate nothing.
+pub fn fill_round_order(seed: u64, round: usize, images: usize, order: &mut Vec<u32>) {
+    order.clear();
+    order.extend(0..images as u32);
     let stream = seed ^ (round as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(stream));
-    order
 }
 
 /// Test accuracy in percent.
@@ -79,12 +86,13 @@ pub fn train_with(
     on_round: &mut dyn FnMut(&mut dyn Engine, &RoundRecord) -> Result<()>,
 ) -> Result<Vec<RoundRecord>> {
     let mut records = Vec::new();
+    let mut order = Vec::with_capacity(if schedule.shuffle { train_images } else { 0 });
     for round in schedule.first_round..=schedule.rounds {
-        let order = schedule
-            .shuffle
-            .then(|| round_order(schedule.seed, round, train_images));
+        if schedule.shuffle {
+            fill_round_order(schedule.seed, round, train_images, &mut order);
+        }
         let start = Instant::now();
-        let cost = engine.train_round(order.as_deref())?;
+        let cost = engine.train_round(schedule.shuffle.then_some(order.as_slice()))?;
         let seconds = start.elapsed().as_secs_f64();
         let evaluate = round == schedule.rounds
             || (schedule.eval_every > 0 && round % schedule.eval_every == 0);

@@ -155,6 +155,9 @@ pub struct GpuContext {
     pub subgroup_kernels: bool,
     pipelines: Vec<(Kernel, Pipeline)>,
     errors: Arc<ErrorSlot>,
+    /// The readback staging buffer, kept and reused (grown only when a larger read comes), so
+    /// a training round's readback allocates nothing.
+    staging: Mutex<Option<wgpu::Buffer>>,
 }
 
 impl GpuContext {
@@ -198,6 +201,7 @@ impl GpuContext {
             subgroup_kernels,
             pipelines: Vec::new(),
             errors,
+            staging: Mutex::new(None),
         };
         for kernel in Kernel::ALL
             .into_iter()
@@ -492,36 +496,53 @@ impl GpuContext {
         offset: u64,
         size: u64,
     ) -> Result<Vec<u8>> {
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("mnist.readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        encoder.copy_buffer_to_buffer(source, offset, &staging, 0, size);
+        // Held until the bytes are copied out: threads sharing a context take turns.
+        let mut slot = self
+            .staging
+            .lock()
+            .map_err(|_| Error::Gpu("the readback buffer's lock was poisoned".into()))?;
+        if slot.as_ref().is_none_or(|b| b.size() < size) {
+            *slot = Some(self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("mnist.readback"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let Some(staging) = slot.as_ref() else {
+            return Err(Error::Gpu("no readback buffer".into()));
+        };
+        encoder.copy_buffer_to_buffer(source, offset, staging, 0, size);
         self.queue.submit([encoder.finish()]);
         let (sender, receiver) = mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |result| {
             let _ = sender.send(result);
         });
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: Some(GPU_TIMEOUT),
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        self.check()?;
-        match receiver.recv_timeout(GPU_TIMEOUT) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(Error::Gpu(format!("mapping a readback buffer: {e}"))),
-            Err(_) => return Err(Error::Gpu("a readback buffer was never mapped".into())),
+        let read = (|| {
+            self.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: Some(GPU_TIMEOUT),
+                })
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            self.check()?;
+            match receiver.recv_timeout(GPU_TIMEOUT) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Error::Gpu(format!("mapping a readback buffer: {e}"))),
+                Err(_) => return Err(Error::Gpu("a readback buffer was never mapped".into())),
+            }
+            let bytes = staging
+                .get_mapped_range(..size)
+                .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?
+                .to_vec();
+            staging.unmap();
+            Ok(bytes)
+        })();
+        if read.is_err() {
+            // A failed read may leave the buffer mapped or pending: start afresh next time.
+            *slot = None;
         }
-        let bytes = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?
-            .to_vec();
-        staging.unmap();
-        Ok(bytes)
+        read
     }
 
     /// Runs `record` inside an out-of-memory error scope, for allocations that may not fit.
