@@ -353,7 +353,7 @@ impl Engine for GpuEngine {
         }
         let costs = self.buffers.costs.clone();
         let bytes = self.read(encoder, &costs, self.train_batches.len() as u64 * 4)?;
-        let costs: &[f32] = bytemuck::cast_slice(&bytes);
+        let costs: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
         let total: f64 = costs.iter().map(|&c| f64::from(c)).sum();
         Ok(total / costs.len().max(1) as f64)
     }
@@ -362,7 +362,7 @@ impl Engine for GpuEngine {
         let encoder = self.record_evaluation(split)?;
         let counter = self.buffers.correct_count.clone();
         let bytes = self.read(encoder, &counter, 4)?;
-        let count: &[u32] = bytemuck::cast_slice(&bytes);
+        let count: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
         Ok(count.first().copied().unwrap_or(0) as usize)
     }
 
@@ -371,7 +371,7 @@ impl Engine for GpuEngine {
         let encoder = self.record_evaluation(split)?;
         let predicted = self.buffers.predicted.clone();
         let bytes = self.read(encoder, &predicted, images as u64 * 4)?;
-        let classes: &[u32] = bytemuck::cast_slice(&bytes);
+        let classes: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
         Ok(classes.iter().map(|&c| c as u8).collect())
     }
 
@@ -404,7 +404,7 @@ impl Engine for GpuEngine {
         let top = self.buffers.activations[self.buffers.activations.len() - 1].clone();
         let classes = self.sizes[self.sizes.len() - 1];
         let bytes = self.read(encoder, &top, classes as u64 * 4)?;
-        Ok(bytemuck::cast_slice(&bytes).to_vec())
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     fn network(&mut self) -> Result<Network> {
