@@ -8,7 +8,8 @@
 //! [`cpu`] holds the plain CPU twin of every WGSL kernel in `shaders/`, name for name, and
 //! [`reference`] a plain f64 implementation of the whole network that the tests trust.
 //! [`model_file`] saves and loads trained networks (safetensors), and [`predict`] turns a
-//! picture of a digit into the network's MNIST-like input.
+//! picture of a digit into the network's MNIST-like input; [`serve`] puts a trained network
+//! behind a local web page to draw on and a small JSON API.
 
 pub mod atomic_file;
 pub mod cpu;
@@ -20,6 +21,7 @@ pub mod model_file;
 pub mod predict;
 pub mod reference;
 pub mod report;
+pub mod serve;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ mod download;
 mod eval;
 mod paths;
 mod predict;
+mod serve;
 mod show;
 mod train;
 
@@ -19,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
     name = "mnist-gpu",
     version,
     about = "Train a fully connected sigmoid network on MNIST with WGSL compute shaders (wgpu) or a fast native CPU path",
-    after_help = "Examples:\n  mnist-gpu train --hidden 128 --rounds 100\n  mnist-gpu train --cpu --hidden 16,16 --rounds 20 --metrics m.jsonl\n  mnist-gpu show --count 10 --out digits.png"
+    after_help = "Examples:\n  mnist-gpu train --hidden 128 --rounds 100\n  mnist-gpu train --cpu --hidden 16,16 --rounds 20 --metrics m.jsonl\n  mnist-gpu show --count 10 --out digits.png\n  mnist-gpu serve --model m.safetensors"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,6 +39,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Classify your own digit pictures (PNG) with a saved model.
     Predict(predict::PredictArgs),
+    /// A local web page to draw digits on and watch the network read them, and its JSON API.
+    Serve(serve::ServeArgs),
     /// List the GPU adapters wgpu finds (name, backend, type, driver, key limits).
     Devices(devices::DevicesArgs),
 }
@@ -62,5 +65,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Devices(args) => devices::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

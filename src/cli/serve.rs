@@ -1,0 +1,189 @@
+//! `mnist-gpu serve`: a local web page to draw digits on, and its JSON API.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use clap::Args;
+use mnist_gpu::data::Split;
+use mnist_gpu::engine::Hyper;
+use mnist_gpu::model::Network;
+use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
+use mnist_gpu::serve::{self, AppState, ModelCard, NetworkClassifier, Predictor};
+use mnist_gpu::train::{Schedule, train};
+
+use super::DataArgs;
+use super::backend::{Backend, BackendArgs, build_engine};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Model file written by `train --save` [default: train a quick model first, in seconds]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Address to listen on. Anything but a loopback address makes the page reachable from
+    /// the network.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
+    pub host: String,
+    // Where the quick model's training data comes from (only without --model).
+    #[command(flatten)]
+    pub data: DataArgs,
+    // The engine that trains the quick model, chosen as `eval` and `train` choose it.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+/// The quick model's recipe: small enough to train in seconds on a laptop's CPU, good enough
+/// to read most drawn digits.
+const QUICK_HIDDEN: [usize; 1] = [128];
+const QUICK_ROUNDS: usize = 5;
+const QUICK_BATCH: usize = 20;
+const QUICK_LR: f32 = 0.5;
+const QUICK_SEED: u64 = 42;
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let ip = parse_host(&args.host)?;
+    let (model, source, trained_at) = match &args.model {
+        Some(path) => {
+            if args.backend.cpu || args.backend.backend != Backend::Auto {
+                eprintln!(
+                    "note: --cpu/--backend choose the engine that trains a quick model; a saved model's predictions run on the CPU"
+                );
+            }
+            let model = model_file::load(path).context("cannot load the model")?;
+            let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            (model, path.display().to_string(), modified)
+        }
+        None => {
+            let model = quick_model(&args)?;
+            (
+                model,
+                "a quick model trained when the server started".to_string(),
+                Some(SystemTime::now()),
+            )
+        }
+    };
+    println!(
+        "model: {} ({}, {} rounds{})",
+        source,
+        model.network.shape_name(),
+        model.training.rounds_completed,
+        model
+            .training
+            .test_accuracy
+            .map(|a| format!(", test accuracy {a:.2}%"))
+            .unwrap_or_default()
+    );
+    let (predictor, worker) = Predictor::start(NetworkClassifier::new(model.network.clone()))?;
+    let card = ModelCard::new(&model, source, trained_at, predictor.describe());
+    let app = serve::router(AppState {
+        predictor,
+        card,
+        body_timeout: serve::BODY_TIMEOUT,
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    runtime.block_on(async {
+        let addr = SocketAddr::new(ip, args.port);
+        let listener = serve::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (is another server using the port? pass --port)")
+        })?;
+        let local = listener.local_addr().context("cannot read the bound address")?;
+        if !ip.is_loopback() {
+            eprintln!(
+                "warning: listening on {ip}: the page and its API are reachable from the network, by anyone who can reach this machine"
+            );
+        }
+        println!("serving the page on {} (Ctrl-C stops)", page_url(local));
+        serve::run(listener, app, serve::HEADER_TIMEOUT, async {
+            // If the signal cannot be watched, the server runs until the process is killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+        .await;
+        anyhow::Ok(())
+    })?;
+    drop(runtime);
+    // Every handle to the classifier has gone with the server: its thread ends.
+    let _ = worker.join();
+    println!("stopped");
+    Ok(())
+}
+
+/// The address a browser on this machine opens.
+fn page_url(local: SocketAddr) -> String {
+    let host = match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", SocketAddr::new(host, local.port()))
+}
+
+fn parse_host(text: &str) -> anyhow::Result<IpAddr> {
+    if text.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    text.parse().with_context(|| {
+        format!("--host {text} is not an IP address (e.g. 127.0.0.1, ::1 or 0.0.0.0)")
+    })
+}
+
+/// Trains the quick model with the engine the flags choose, saying so and how long it took.
+fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
+    let data = super::data::load(&args.data)?;
+    let network = Network::new(&QUICK_HIDDEN, QUICK_SEED)?;
+    let hyper = Hyper {
+        batch_size: QUICK_BATCH,
+        learning_rate: QUICK_LR,
+    };
+    println!(
+        "no --model given: training a quick model first ({}, {QUICK_ROUNDS} rounds, batch {QUICK_BATCH}, lr {QUICK_LR}, shuffled)",
+        network.shape_name()
+    );
+    let start = Instant::now();
+    let mut engine = build_engine(&args.backend, network, &data, hyper)?;
+    println!("engine: {}", engine.describe());
+    let schedule = Schedule {
+        rounds: QUICK_ROUNDS,
+        first_round: 1,
+        eval_every: 0,
+        shuffle: true,
+        seed: QUICK_SEED,
+    };
+    let records = train(
+        engine.as_mut(),
+        &schedule,
+        data.train.len(),
+        data.test.len(),
+        &mut |_| Ok(()),
+    )?;
+    let test_accuracy = match records.last().and_then(|r| r.test_accuracy) {
+        Some(acc) => acc,
+        None => mnist_gpu::train::accuracy(engine.as_mut(), Split::Test, data.test.len())?,
+    };
+    println!(
+        "quick model trained in {:.1} s: test accuracy {test_accuracy:.2}% (train a better one with `mnist-gpu train --save m.safetensors`, then `serve --model m.safetensors`)",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(SavedModel {
+        network: engine.network()?,
+        training: TrainingInfo {
+            rounds_completed: QUICK_ROUNDS,
+            batch_size: QUICK_BATCH,
+            learning_rate: QUICK_LR,
+            seed: QUICK_SEED,
+            shuffle: true,
+            engine: engine.describe(),
+            data_fingerprint: data_fingerprint(&data),
+            test_accuracy: Some(test_accuracy),
+        },
+    })
+}

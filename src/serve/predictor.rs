@@ -1,0 +1,202 @@
+//! One classifier shared by every request: a worker thread owns it and serves a bounded queue,
+//! taking every request waiting at that moment as one batch.
+//!
+//! Requests never touch the network directly, so any number of connections can ask at once
+//! without locks around the maths; a full queue answers "busy" at once instead of piling up.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::model::{CLASSES, INPUTS, Network};
+use crate::{Error, Result};
+
+/// Requests waiting for the worker beyond this are refused as busy.
+pub const QUEUE_DEPTH: usize = 256;
+/// The most requests one batch takes from the queue.
+pub const MAX_BATCH: usize = 64;
+
+/// What turns network inputs into output vectors.
+pub trait Classify: Send + 'static {
+    /// What runs the maths, for the model card (e.g. `cpu: plain f32 forward pass`).
+    fn describe(&self) -> String;
+    /// Output vectors (`CLASSES` each, concatenated) of `inputs`, `INPUTS` values per image.
+    fn outputs(&mut self, inputs: &[f32]) -> Result<Vec<f32>>;
+}
+
+/// The saved network's own forward pass ([`Network::forward`]), the code `mnist-gpu predict`
+/// runs, so the page and the command line give the same numbers for the same picture.
+pub struct NetworkClassifier {
+    network: Network,
+}
+
+impl NetworkClassifier {
+    pub fn new(network: Network) -> Self {
+        NetworkClassifier { network }
+    }
+}
+
+impl Classify for NetworkClassifier {
+    fn describe(&self) -> String {
+        "cpu: the network's f32 forward pass, one worker thread".to_string()
+    }
+
+    fn outputs(&mut self, inputs: &[f32]) -> Result<Vec<f32>> {
+        Ok(inputs
+            .chunks_exact(INPUTS)
+            .flat_map(|image| self.network.forward(image))
+            .collect())
+    }
+}
+
+/// Sigmoid outputs are ten independent scores, not a distribution: the page's bars and the
+/// API's `probabilities` are the outputs divided by their sum (the same normalisation as
+/// `mnist-gpu predict`). A network whose outputs already sum to 1 is left unchanged.
+pub fn probabilities(outputs: &[f32]) -> Vec<f32> {
+    let sum: f32 = outputs.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+    outputs.iter().map(|o| o / sum).collect()
+}
+
+struct Job {
+    input: Vec<f32>,
+    reply: oneshot::Sender<Result<Vec<f32>>>,
+}
+
+/// The handle requests use; cloning it shares the one worker.
+#[derive(Clone)]
+pub struct Predictor {
+    jobs: SyncSender<Job>,
+    describe: String,
+}
+
+/// Why a prediction did not come back.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error("the server is busy: {QUEUE_DEPTH} predictions are already waiting")]
+    Busy,
+    #[error("the classifier has stopped")]
+    Stopped,
+    #[error("{0}")]
+    Failed(Error),
+}
+
+impl Predictor {
+    /// Starts the worker thread that owns `classifier`. The thread ends when every
+    /// [`Predictor`] clone is dropped; the handle returned lets the caller wait for it.
+    pub fn start(classifier: impl Classify) -> Result<(Predictor, JoinHandle<()>)> {
+        let describe = classifier.describe();
+        let (jobs, queue) = sync_channel(QUEUE_DEPTH);
+        let worker = std::thread::Builder::new()
+            .name("classifier".into())
+            .spawn(move || run_worker(classifier, queue))
+            .map_err(|e| Error::Config(format!("cannot start the classifier thread: {e}")))?;
+        Ok((Predictor { jobs, describe }, worker))
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    /// The `CLASSES` outputs of one input of `INPUTS` values.
+    pub async fn outputs(&self, input: Vec<f32>) -> std::result::Result<Vec<f32>, PredictError> {
+        if input.len() != INPUTS {
+            return Err(PredictError::Failed(Error::Config(format!(
+                "an input has {INPUTS} values, not {}",
+                input.len()
+            ))));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .try_send(Job { input, reply })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => PredictError::Busy,
+                TrySendError::Disconnected(_) => PredictError::Stopped,
+            })?;
+        answer
+            .await
+            .map_err(|_| PredictError::Stopped)?
+            .map_err(PredictError::Failed)
+    }
+}
+
+fn run_worker(mut classifier: impl Classify, queue: Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut inputs: Vec<f32> = Vec::with_capacity(MAX_BATCH * INPUTS);
+    while let Ok(first) = queue.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        inputs.clear();
+        for job in &batch {
+            inputs.extend_from_slice(&job.input);
+        }
+        match classifier.outputs(&inputs) {
+            Ok(outputs) if outputs.len() == batch.len() * CLASSES => {
+                for (job, out) in batch.drain(..).zip(outputs.chunks_exact(CLASSES)) {
+                    // A client that went away no longer waits for its answer.
+                    let _ = job.reply.send(Ok(out.to_vec()));
+                }
+            }
+            Ok(outputs) => {
+                let why = format!(
+                    "the classifier returned {} outputs for {} images",
+                    outputs.len(),
+                    batch.len()
+                );
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(Error::Config(why.clone())));
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(Error::Config(why.clone())));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probabilities_sum_to_one_and_keep_the_order() {
+        let outputs = [0.1, 0.9, 0.05, 0.3, 0.0, 0.2, 0.4, 0.01, 0.6, 0.02];
+        let p = probabilities(&outputs);
+        let sum: f32 = p.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-6, "{sum}");
+        let total: f32 = outputs.iter().sum();
+        for (o, p) in outputs.iter().zip(&p) {
+            assert!((p * total - o).abs() < 1e-6, "{p} · {total} vs {o}");
+        }
+        assert!(probabilities(&[0.0; 10]).iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn the_worker_answers_like_the_network() {
+        let network = Network::new(&[7], 3).expect("net");
+        let (predictor, worker) =
+            Predictor::start(NetworkClassifier::new(network.clone())).expect("start");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let input: Vec<f32> = (0..INPUTS).map(|i| (i % 13) as f32 / 12.0).collect();
+        let got = runtime
+            .block_on(predictor.outputs(input.clone()))
+            .expect("outputs");
+        assert_eq!(got, network.forward(&input));
+        let short = runtime.block_on(predictor.outputs(vec![0.0; 5]));
+        assert!(matches!(short, Err(PredictError::Failed(_))));
+        drop(predictor);
+        worker
+            .join()
+            .expect("worker ends when the last handle is dropped");
+    }
+}
