@@ -1,0 +1,627 @@
+//! `serve` over loopback: the page, the API's answers (the same numbers as the library's
+//! preprocessing and forward pass), a JSON 4xx for every kind of bad request while the server
+//! keeps serving, slow clients cut off, concurrent clients, a bounded load test, and the binary
+//! started and stopped with Ctrl-C. Every server binds 127.0.0.1 port 0.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mnist_gpu::engine::cpu::argmax;
+use mnist_gpu::model::{INPUTS, Network};
+use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
+use mnist_gpu::predict::{decode_png, mnist_input};
+use mnist_gpu::serve::{self, AppState, ModelCard, NetworkClassifier, Predictor};
+use serde_json::Value;
+
+/// A server on its own runtime thread; dropping it shuts it down and waits for it.
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(network: &Network, header_timeout: Duration, body_timeout: Duration) -> Server {
+        let (predictor, _worker) =
+            Predictor::start(NetworkClassifier::new(network.clone())).expect("classifier");
+        let card = ModelCard::new(
+            &saved(network),
+            "test network".into(),
+            None,
+            predictor.describe(),
+        );
+        let app = serve::router(AppState {
+            predictor,
+            card,
+            body_timeout,
+        });
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = serve::bind("127.0.0.1:0".parse().expect("addr"))
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send");
+                serve::run(listener, app, header_timeout, async {
+                    let _ = stopped.await;
+                })
+                .await;
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server address");
+        Server {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn default(network: &Network) -> Server {
+        Server::start(network, serve::HEADER_TIMEOUT, serve::BODY_TIMEOUT)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn saved(network: &Network) -> SavedModel {
+    SavedModel {
+        network: network.clone(),
+        training: TrainingInfo {
+            rounds_completed: 4,
+            batch_size: 20,
+            learning_rate: 0.5,
+            seed: 9,
+            shuffle: true,
+            engine: "cpu: test".into(),
+            data_fingerprint: "sha256:00".into(),
+            test_accuracy: Some(91.5),
+        },
+    }
+}
+
+fn network() -> Network {
+    Network::new(&[24], 5).expect("network")
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// Status and parsed JSON body of a POST.
+fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut response = agent
+        .post(url)
+        .header("Content-Type", content_type)
+        .send(body)
+        .expect("request");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().expect("body");
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}), status {status}: {text}"));
+    (status, json)
+}
+
+/// A grey PNG (0 black … 255 white).
+fn png_bytes(width: usize, height: usize, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(pixels).expect("pixels");
+    writer.finish().expect("finish");
+    out
+}
+
+/// Black strokes of a round pen on a white `size`×`size` picture, like the page's pad.
+fn drawing(size: usize, strokes: &[&[(f32, f32)]], pen: f32) -> Vec<u8> {
+    let mut pixels = vec![255u8; size * size];
+    let radius = pen / 2.0;
+    for stroke in strokes {
+        for pair in stroke.windows(2) {
+            let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+            let steps = ((x1 - x0).hypot(y1 - y0) / 2.0).ceil().max(1.0) as usize;
+            for s in 0..=steps {
+                let t = s as f32 / steps as f32;
+                let (cx, cy) = (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+                for y in 0..size {
+                    for x in 0..size {
+                        if (x as f32 + 0.5 - cx).hypot(y as f32 + 0.5 - cy) <= radius {
+                            pixels[y * size + x] = 0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    pixels
+}
+
+/// A "7" and an "L" drawn on the page's 280-pixel pad with its 20-pixel pen.
+fn seven() -> Vec<u8> {
+    png_bytes(
+        280,
+        280,
+        &drawing(280, &[&[(70.0, 50.0), (210.0, 50.0), (120.0, 240.0)]], 20.0),
+    )
+}
+
+fn ell() -> Vec<u8> {
+    png_bytes(
+        280,
+        280,
+        &drawing(
+            280,
+            &[&[(100.0, 40.0), (100.0, 230.0), (190.0, 230.0)]],
+            20.0,
+        ),
+    )
+}
+
+/// What the library says for a picture: the input `predict` makes and the network's outputs.
+fn expected(network: &Network, picture: &[u8]) -> (Vec<f32>, Vec<f32>) {
+    let image = decode_png(Path::new("p"), picture).expect("decode");
+    let input = mnist_input(Path::new("p"), &image).expect("input");
+    let outputs = network.forward(&input);
+    (input, outputs)
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    value
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|v| v.as_f64().expect("number") as f32)
+        .collect()
+}
+
+fn check_prediction(json: &Value, input: &[f32], outputs: &[f32]) {
+    let rows = json["input"].as_array().expect("input rows");
+    assert_eq!(rows.len(), 28);
+    let seen: Vec<f32> = rows.iter().flat_map(floats).collect();
+    assert_eq!(seen, input, "the input the network saw");
+    assert_eq!(floats(&json["outputs"]), outputs);
+    assert_eq!(json["digit"].as_u64(), Some(u64::from(argmax(outputs))));
+    let p = floats(&json["probabilities"]);
+    assert_eq!(p.len(), 10);
+    let sum: f32 = p.iter().sum();
+    // Ten normalised f32 values: their sum is 1 up to a few roundings.
+    assert!((sum - 1.0).abs() < 1e-5, "probabilities sum to {sum}");
+    let total: f32 = outputs.iter().sum();
+    for (p, o) in p.iter().zip(outputs) {
+        assert!((p * total - o).abs() < 1e-5, "{p} vs {o}/{total}");
+    }
+}
+
+/// Sends raw bytes and returns what the server answers before closing (or `timeout`).
+fn raw(addr: SocketAddr, request: &[u8], timeout: Duration) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(timeout)).expect("timeout");
+    stream.write_all(request).expect("write");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Streams `bytes` zero bytes as a chunked picture body from another thread (write errors
+/// ignored: the server may answer and close early) and returns the answer.
+fn streamed(addr: SocketAddr, bytes: usize) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || {
+        let head = b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n";
+        writer.write_all(head)?;
+        let chunk = vec![0u8; 64 * 1024];
+        for _ in 0..bytes / chunk.len() {
+            writer.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+            writer.write_all(&chunk)?;
+            writer.write_all(b"\r\n")?;
+        }
+        writer.write_all(b"0\r\n\r\n")
+    });
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let _ = sender.join();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn the_page_and_its_assets_are_served_from_the_binary() {
+    let server = Server::default(&network());
+    let agent = agent();
+    for (path, kind, needle) in [
+        ("/", "text/html", "<canvas id=\"pad\""),
+        ("/app.js", "text/javascript", "/api/predict"),
+        ("/style.css", "text/css", ".bars"),
+    ] {
+        let mut response = agent.get(&server.url(path)).call().expect("get");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let headers = response.headers();
+        let content_type = headers["content-type"].to_str().expect("type");
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(headers.contains_key("content-security-policy"), "{path}");
+        let body = response.body_mut().read_to_string().expect("body");
+        assert!(body.contains(needle), "{path} lacks {needle}");
+    }
+}
+
+#[test]
+fn the_model_card_describes_the_network() {
+    let server = Server::default(&network());
+    let mut response = agent().get(&server.url("/api/model")).call().expect("get");
+    assert_eq!(response.status().as_u16(), 200);
+    let card: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
+    assert_eq!(card["layers"], serde_json::json!([784, 24, 10]));
+    assert_eq!(card["activation"], "sigmoid");
+    assert_eq!(card["loss"], "quadratic");
+    assert_eq!(card["rounds"], 4);
+    assert_eq!(card["test_accuracy"], 91.5);
+    assert_eq!(card["source"], "test network");
+}
+
+#[test]
+fn a_picture_gets_the_same_input_and_outputs_as_the_library() {
+    let network = network();
+    let server = Server::default(&network);
+    let agent = agent();
+    for picture in [seven(), ell()] {
+        let (status, json) = post(&agent, &server.url("/api/predict"), "image/png", &picture);
+        assert_eq!(status, 200, "{json}");
+        let (input, outputs) = expected(&network, &picture);
+        check_prediction(&json, &input, &outputs);
+    }
+    // Any image/* type and octet-stream are read as pictures too.
+    let (status, _) = post(
+        &agent,
+        &server.url("/api/predict"),
+        "application/octet-stream",
+        &seven(),
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_json_array_is_fed_to_the_network_as_it_is() {
+    let network = network();
+    let server = Server::default(&network);
+    let input: Vec<f32> = (0..INPUTS)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect();
+    let rows: Vec<&[f32]> = input.chunks(28).collect();
+    let body = serde_json::to_vec(&rows).expect("json");
+    let (status, json) = post(
+        &agent(),
+        &server.url("/api/predict"),
+        "application/json; charset=utf-8",
+        &body,
+    );
+    assert_eq!(status, 200, "{json}");
+    check_prediction(&json, &input, &network.forward(&input));
+}
+
+#[test]
+fn every_bad_request_gets_a_json_4xx_and_the_server_keeps_serving() {
+    let network = network();
+    let server = Server::default(&network);
+    let agent = agent();
+    let url = server.url("/api/predict");
+    let row = format!("[{}]", vec!["0"; 28].join(","));
+    let short = format!("[{}]", vec![row.as_str(); 27].join(","));
+    let bright = format!("[{}]", vec![row.as_str(); 28].join(",")).replacen('0', "3", 1);
+    let mut huge_header = seven();
+    huge_header[16..24].copy_from_slice(&[0, 1, 0, 0, 0, 1, 0, 0]); // 65536 × 65536
+    let blank = png_bytes(60, 60, &[255u8; 3600]);
+    let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
+        ("wrong content type", "text/plain", b"7".to_vec(), 415),
+        ("form content type", "multipart/form-data", seven(), 415),
+        (
+            "malformed JSON",
+            "application/json",
+            b"[[0.5, ".to_vec(),
+            400,
+        ),
+        (
+            "JSON object",
+            "application/json",
+            b"{\"a\": 1}".to_vec(),
+            400,
+        ),
+        ("27 rows", "application/json", short.into_bytes(), 400),
+        (
+            "value out of range",
+            "application/json",
+            bright.into_bytes(),
+            400,
+        ),
+        (
+            "not a picture",
+            "image/png",
+            b"GIF89a not really".to_vec(),
+            422,
+        ),
+        ("truncated PNG", "image/png", seven()[..200].to_vec(), 422),
+        ("blank picture", "image/png", blank, 422),
+        ("oversized picture", "image/png", huge_header, 413),
+    ];
+    for (what, content_type, body, status) in cases {
+        let (got, json) = post(&agent, &url, content_type, &body);
+        assert_eq!(got, status, "{what}: {json}");
+        let message = json["error"].as_str().unwrap_or("");
+        assert!(!message.is_empty(), "{what}: no error message in {json}");
+    }
+    // No Content-Type at all.
+    let answer = raw(
+        server.addr,
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n7",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
+    assert!(answer.contains("{\"error\":"), "{answer}");
+    // Bodies over the limit: announced (answered before the body is sent) and streamed in
+    // chunks without a length (cut off at the limit).
+    let answer = raw(
+        server.addr,
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5242880\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("{\"error\":"), "{answer}");
+    let answer = streamed(server.addr, 5 * 1024 * 1024);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("{\"error\":"), "{answer}");
+    // Unknown paths, paths climbing out of the page, and wrong methods.
+    for path in [
+        "/nope",
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/..%2fCargo.toml",
+        "/src/serve/page/app.js",
+        "/api/predict/",
+        "//etc/passwd",
+    ] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = raw(server.addr, request.as_bytes(), Duration::from_secs(10));
+        assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
+        assert!(answer.contains("{\"error\":"), "{path}: {answer}");
+    }
+    let mut response = agent.get(&url).call().expect("get");
+    assert_eq!(response.status().as_u16(), 405);
+    let text = response.body_mut().read_to_string().expect("body");
+    assert!(text.starts_with("{\"error\":"), "{text}");
+    let (status, _) = post(&agent, &server.url("/api/model"), "image/png", &seven());
+    assert_eq!(status, 405);
+
+    // Still serving, with the right answer.
+    let picture = ell();
+    let (status, json) = post(&agent, &url, "image/png", &picture);
+    assert_eq!(status, 200);
+    let (input, outputs) = expected(&network, &picture);
+    check_prediction(&json, &input, &outputs);
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_others_still_served() {
+    let network = network();
+    let short = Duration::from_millis(300);
+    let server = Server::start(&network, short, short);
+    // Headers that never finish: the connection is closed soon after the header timeout.
+    let start = Instant::now();
+    let answer = raw(
+        server.addr,
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(10),
+    );
+    let waited = start.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "closed after {waited:?}: {answer}"
+    );
+    // A body that never finishes: a JSON 408.
+    let start = Instant::now();
+    let answer = raw(
+        server.addr,
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n\x89PNG",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("{\"error\":"), "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let (status, _) = post(&agent(), &server.url("/api/predict"), "image/png", &seven());
+    assert_eq!(status, 200);
+}
+
+/// `clients` threads each sending `per_client` pictures (alternating two drawings), every
+/// answer checked; returns each request's latency.
+fn hammer(server: &Server, network: &Network, clients: usize, per_client: usize) -> Vec<Duration> {
+    let pictures = [seven(), ell()];
+    let digits: Vec<u64> = pictures
+        .iter()
+        .map(|p| u64::from(argmax(&expected(network, p).1)))
+        .collect();
+    let url = server.url("/api/predict");
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..clients)
+            .map(|c| {
+                let (pictures, digits, url) = (&pictures, &digits, &url);
+                scope.spawn(move || {
+                    let agent = agent();
+                    let mut latencies = Vec::with_capacity(per_client);
+                    for r in 0..per_client {
+                        let which = (c + r) % 2;
+                        let start = Instant::now();
+                        let (status, json) = post(&agent, url, "image/png", &pictures[which]);
+                        latencies.push(start.elapsed());
+                        assert_eq!(status, 200, "{json}");
+                        assert_eq!(json["digit"].as_u64(), Some(digits[which]));
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("client"))
+            .collect()
+    })
+}
+
+#[test]
+fn concurrent_clients_all_get_their_own_answers() {
+    let network = network();
+    let server = Server::default(&network);
+    let latencies = hammer(&server, &network, 8, 10);
+    assert_eq!(latencies.len(), 80);
+}
+
+/// The load test of BENCHMARKS.md: 2,000 pictures of the page's size from 16 clients at once.
+/// Every answer must be right; the figures are printed, never asserted (run with
+/// `--nocapture` to read them).
+#[test]
+fn load_2000_requests_from_16_clients_without_errors() {
+    let network = Network::new(&[128], 5).expect("network");
+    let server = Server::default(&network);
+    let start = Instant::now();
+    let mut latencies = hammer(&server, &network, 16, 125);
+    let elapsed = start.elapsed();
+    assert_eq!(latencies.len(), 2000);
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "load: 2000 requests (280×280 PNG drawings, 784-128-10) from 16 clients in {:.2} s: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        elapsed.as_secs_f64(),
+        2000.0 / elapsed.as_secs_f64(),
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3,
+    );
+}
+
+#[test]
+fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.safetensors");
+    let network = network();
+    model_file::save(&path, &saved(&network)).expect("save");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+        .args(["serve", "--model"])
+        .arg(&path)
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mnist-gpu serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .expect("line");
+        if let Some(at) = line.find("http://") {
+            let url = &line[at..];
+            break url[..url.find(' ').unwrap_or(url.len())].to_string();
+        }
+    };
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let mut response = agent().get(&format!("{url}api/model")).call().expect("get");
+    let card: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
+    assert_eq!(card["layers"], serde_json::json!([784, 24, 10]));
+    let (status, json) = post(
+        &agent(),
+        &format!("{url}api/predict"),
+        "image/png",
+        &seven(),
+    );
+    assert_eq!(status, 200);
+    let (input, outputs) = expected(&network, &seven());
+    check_prediction(&json, &input, &outputs);
+
+    // Ctrl-C: SIGINT, a clean exit and a last line.
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "exit status {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn bad_flags_are_one_line_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (args, needle) in [
+        (
+            vec![
+                "serve",
+                "--model",
+                "/nonexistent/m.safetensors",
+                "--port",
+                "0",
+            ],
+            "cannot load the model",
+        ),
+        (vec!["serve", "--host", "example", "--port", "0"], "--host"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+            .args(&args)
+            .env_remove("MNIST_GPU_DATA")
+            .env("HOME", dir.path())
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .output()
+            .expect("run");
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(needle),
+            "{stderr}"
+        );
+    }
+}
