@@ -532,22 +532,21 @@ fn load_2000_requests_from_16_clients_without_errors() {
     );
 }
 
-#[test]
-fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("m.safetensors");
-    let network = network();
-    model_file::save(&path, &saved(&network)).expect("save");
+type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Starts the binary with `args` (MNIST_GPU_DATA removed) and reads stdout up to the line with
+/// the page's URL; returns the child, the rest of stdout, the URL and the lines before it.
+fn spawn_serve(args: &[&std::ffi::OsStr]) -> (std::process::Child, Lines, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
-        .args(["serve", "--model"])
-        .arg(&path)
-        .args(["--port", "0"])
+        .args(args)
+        .env_remove("MNIST_GPU_DATA")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start mnist-gpu serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let mut before = Vec::new();
     let url = loop {
         let line = lines
             .next()
@@ -557,23 +556,13 @@ fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
             let url = &line[at..];
             break url[..url.find(' ').unwrap_or(url.len())].to_string();
         }
+        before.push(line);
     };
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let mut response = agent().get(&format!("{url}api/model")).call().expect("get");
-    let card: Value =
-        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
-    assert_eq!(card["layers"], serde_json::json!([784, 24, 10]));
-    let (status, json) = post(
-        &agent(),
-        &format!("{url}api/predict"),
-        "image/png",
-        &seven(),
-    );
-    assert_eq!(status, 200);
-    let (input, outputs) = expected(&network, &seven());
-    check_prediction(&json, &input, &outputs);
+    (child, lines, url, before)
+}
 
-    // Ctrl-C: SIGINT, a clean exit and a last line.
+/// Ctrl-C: SIGINT, then a clean exit whose last line is `stopped`.
+fn interrupt(mut child: std::process::Child, lines: Lines) -> String {
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -590,6 +579,88 @@ fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
         .expect("stderr")
         .read_to_string(&mut stderr)
         .expect("stderr");
+    stderr
+}
+
+#[test]
+fn without_a_model_the_binary_trains_a_quick_one_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dataset = |count: usize| mnist_gpu::data::Dataset {
+        images: (0..count * 784).map(|i| (i * 7 % 256) as u8).collect(),
+        labels: (0..count).map(|i| (i % 10) as u8).collect(),
+        rows: 28,
+        cols: 28,
+    };
+    mnist_gpu::data::Mnist::new(dataset(40), dataset(10), dir.path().to_path_buf())
+        .save(dir.path(), false)
+        .expect("fixture");
+    let (child, lines, url, before) = spawn_serve(&[
+        "serve".as_ref(),
+        "--cpu".as_ref(),
+        "--data".as_ref(),
+        dir.path().as_os_str(),
+        "--port".as_ref(),
+        "0".as_ref(),
+    ]);
+    let said = before.join("\n");
+    assert!(
+        said.contains("no --model given: training a quick model first"),
+        "{said}"
+    );
+    assert!(said.contains("quick model trained in"), "{said}");
+    let mut response = agent().get(&format!("{url}api/model")).call().expect("get");
+    let card: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
+    assert_eq!(
+        card["source"],
+        "a quick model trained when the server started"
+    );
+    assert!(card["rounds"].as_u64() >= Some(1));
+    assert!(card["trained_at"].is_string());
+    let (status, json) = post(
+        &agent(),
+        &format!("{url}api/predict"),
+        "image/png",
+        &seven(),
+    );
+    assert_eq!(status, 200, "{json}");
+    let stderr = interrupt(child, lines);
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.safetensors");
+    let network = network();
+    model_file::save(&path, &saved(&network)).expect("save");
+    let (child, lines, url, _) = spawn_serve(&[
+        "serve".as_ref(),
+        "--model".as_ref(),
+        path.as_os_str(),
+        "--port".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let mut response = agent().get(&format!("{url}api/model")).call().expect("get");
+    let card: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
+    assert_eq!(card["layers"], serde_json::json!([784, 24, 10]));
+    let (status, json) = post(
+        &agent(),
+        &format!("{url}api/predict"),
+        "image/png",
+        &seven(),
+    );
+    assert_eq!(status, 200);
+    let (input, outputs) = expected(&network, &seven());
+    check_prediction(&json, &input, &outputs);
+
+    assert_eq!(
+        card["source"], "m.safetensors",
+        "the card names the file only"
+    );
+    let stderr = interrupt(child, lines);
     assert!(stderr.is_empty(), "{stderr}");
 }
 

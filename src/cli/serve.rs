@@ -46,7 +46,7 @@ const QUICK_SEED: u64 = 42;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let ip = parse_host(&args.host)?;
-    let (model, source, trained_at) = match &args.model {
+    let (model, source, trained_at, shown) = match &args.model {
         Some(path) => {
             if args.backend.cpu || args.backend.backend != Backend::Auto {
                 eprintln!(
@@ -55,20 +55,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
             let model = model_file::load(path).context("cannot load the model")?;
             let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-            (model, path.display().to_string(), modified)
+            // The card names the file, not where it lives: the page may be seen by others.
+            let name = path.file_name().map_or_else(
+                || path.display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            );
+            (model, name, modified, path.display().to_string())
         }
         None => {
             let model = quick_model(&args)?;
-            (
-                model,
-                "a quick model trained when the server started".to_string(),
-                Some(SystemTime::now()),
-            )
+            let source = "a quick model trained when the server started".to_string();
+            (model, source.clone(), Some(SystemTime::now()), source)
         }
     };
     println!(
         "model: {} ({}, {} rounds{})",
-        source,
+        shown,
         model.network.shape_name(),
         model.training.rounds_completed,
         model

@@ -1,0 +1,599 @@
+//! `mnist-gpu serve` in a real browser: headless Chromium, driven through chromedriver
+//! (WebDriver), opens the page of `mnist-gpu serve --model m.safetensors` (a model the binary
+//! trains first, in seconds), draws real MNIST test digits stroke by stroke with pointer actions (mouse,
+//! pen and touch), and reads the page's answer for each; it also classifies a chosen picture
+//! file, clears with a key and the button, undoes a stroke, and saves a screenshot.
+//!
+//! The strokes are traced from the digits themselves: the ink is thinned to a one-pixel
+//! skeleton (Zhang–Suen), the skeleton walked into polylines, and each polyline drawn with the
+//! page's pen, which is two MNIST pixels wide like MNIST's strokes.
+//!
+//! Needs `chromedriver` and Chromium (Debian: `chromium chromium-driver`) and the real MNIST in
+//! MNIST_GPU_DATA. Without them it prints `SKIPPED (…)` and passes, unless
+//! MNIST_GPU_REQUIRE_BROWSER=1 (CI), where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PenActions, PointerAction,
+    TouchActions,
+};
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use mnist_gpu::data::{Dataset, Split, load_split};
+use serde_json::{Value, json};
+
+/// MNIST's side and the threshold above which a pixel counts as ink for the skeleton.
+const SIDE: usize = 28;
+const INK: u8 = 128;
+/// Pointer moves per MNIST pixel along a stroke: dense moves draw curves, not chords.
+const MOVES_PER_PIXEL: usize = 4;
+/// How long the page may take to answer after the last stroke.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Skips (or fails, under MNIST_GPU_REQUIRE_BROWSER=1) when something the test needs is missing.
+fn missing(why: &str) {
+    if std::env::var("MNIST_GPU_REQUIRE_BROWSER").as_deref() == Ok("1") {
+        panic!("MNIST_GPU_REQUIRE_BROWSER=1 but {why}");
+    }
+    println!("SKIPPED ({why})");
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Trains a model with the binary (a few seconds on the CPU) and starts
+/// `mnist-gpu serve --model` on port 0; returns the server and the page's URL.
+fn start_server(data: &Path, model: &Path) -> (Process, String) {
+    let trained = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+        .args([
+            "train",
+            "--cpu",
+            "--offline",
+            "--hidden",
+            "128",
+            "--rounds",
+            "10",
+        ])
+        .args(["--batch-size", "20", "--lr", "0.5", "--shuffle", "--data"])
+        .arg(data)
+        .arg("--save")
+        .arg(model)
+        .output()
+        .expect("run mnist-gpu train");
+    assert!(
+        trained.status.success(),
+        "training failed: {}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+        .args(["serve", "--port", "0", "--model"])
+        .arg(model)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mnist-gpu serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Process(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server stopped before printing its address")
+            .expect("line");
+        println!("server: {line}");
+        if let Some(at) = line.find("http://") {
+            let url = &line[at..];
+            break url[..url.find(' ').unwrap_or(url.len())].to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, url)
+}
+
+fn start_chromedriver(driver: &Path) -> (Process, String) {
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let process = Process(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (process, format!("http://127.0.0.1:{port}"))
+}
+
+/// Zhang–Suen thinning of a binary picture (`true`: ink) to a one-pixel-wide skeleton.
+fn thin(ink: &mut [bool], width: usize, height: usize) {
+    let at = |ink: &[bool], x: isize, y: isize| -> bool {
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < height
+            && ink[y as usize * width + x as usize]
+    };
+    loop {
+        let mut changed = false;
+        for pass in 0..2 {
+            let mut remove = Vec::new();
+            for y in 0..height as isize {
+                for x in 0..width as isize {
+                    if !at(ink, x, y) {
+                        continue;
+                    }
+                    // P2..P9 clockwise from north.
+                    let p = [
+                        at(ink, x, y - 1),
+                        at(ink, x + 1, y - 1),
+                        at(ink, x + 1, y),
+                        at(ink, x + 1, y + 1),
+                        at(ink, x, y + 1),
+                        at(ink, x - 1, y + 1),
+                        at(ink, x - 1, y),
+                        at(ink, x - 1, y - 1),
+                    ];
+                    let neighbours = p.iter().filter(|&&v| v).count();
+                    let transitions = (0..8).filter(|&i| !p[i] && p[(i + 1) % 8]).count();
+                    let (a, b) = if pass == 0 {
+                        (p[0] && p[2] && p[4], p[2] && p[4] && p[6])
+                    } else {
+                        (p[0] && p[2] && p[6], p[0] && p[4] && p[6])
+                    };
+                    if (2..=6).contains(&neighbours) && transitions == 1 && !a && !b {
+                        remove.push(y as usize * width + x as usize);
+                    }
+                }
+            }
+            changed |= !remove.is_empty();
+            for i in remove {
+                ink[i] = false;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The skeleton of a 28×28 MNIST digit as strokes of pixel positions, each stroke a walk
+/// through neighbouring skeleton pixels, starting from loose ends first.
+fn strokes_of(image: &[u8]) -> Vec<Vec<(usize, usize)>> {
+    let mut skeleton: Vec<bool> = image.iter().map(|&p| p >= INK).collect();
+    thin(&mut skeleton, SIDE, SIDE);
+    let neighbours = |i: usize| -> Vec<usize> {
+        let (x, y) = ((i % SIDE) as isize, (i / SIDE) as isize);
+        // Edge neighbours first: walks prefer straight steps over diagonal ones.
+        [
+            (0, -1),
+            (1, 0),
+            (0, 1),
+            (-1, 0),
+            (1, -1),
+            (1, 1),
+            (-1, 1),
+            (-1, -1),
+        ]
+        .iter()
+        .map(|(dx, dy)| (x + dx, y + dy))
+        .filter(|&(nx, ny)| nx >= 0 && ny >= 0 && nx < SIDE as isize && ny < SIDE as isize)
+        .map(|(nx, ny)| ny as usize * SIDE + nx as usize)
+        .filter(|&n| skeleton[n])
+        .collect()
+    };
+    let mut visited = vec![false; SIDE * SIDE];
+    let mut strokes = Vec::new();
+    loop {
+        let unvisited = |i: &usize| skeleton[*i] && !visited[*i];
+        let free =
+            |i: usize, visited: &[bool]| neighbours(i).into_iter().filter(|&n| !visited[n]).count();
+        let Some(start) = (0..SIDE * SIDE)
+            .filter(unvisited)
+            .min_by_key(|&i| free(i, &visited))
+        else {
+            break;
+        };
+        let mut stroke = Vec::new();
+        // Join a branch to the stroke it leaves from, so junctions have no gaps.
+        if let Some(joint) = neighbours(start).into_iter().find(|&n| visited[n]) {
+            stroke.push(joint);
+        }
+        let mut current = start;
+        visited[current] = true;
+        stroke.push(current);
+        while let Some(next) = neighbours(current).into_iter().find(|&n| !visited[n]) {
+            visited[next] = true;
+            stroke.push(next);
+            current = next;
+        }
+        strokes.push(stroke);
+    }
+    strokes
+        .into_iter()
+        .map(|s| s.into_iter().map(|i| (i % SIDE, i / SIDE)).collect())
+        .collect()
+}
+
+/// How a stroke is drawn: which WebDriver pointer device.
+#[derive(Clone, Copy, Debug)]
+enum Device {
+    Mouse,
+    Pen,
+    Touch,
+}
+
+/// The pointer actions drawing `stroke` on the pad (`side` CSS pixels wide): MNIST pixel
+/// centres mapped onto the pad, with dense moves in between.
+fn stroke_actions(pad: &Element, side: f64, stroke: &[(usize, usize)]) -> Vec<PointerAction> {
+    let scale = side / SIDE as f64;
+    // Offsets from the pad's centre, as WebDriver's element origin wants them.
+    let place = |(x, y): (f64, f64)| {
+        (
+            (x + 0.5 - SIDE as f64 / 2.0) * scale,
+            (y + 0.5 - SIDE as f64 / 2.0) * scale,
+        )
+    };
+    let to = |(x, y): (f64, f64)| PointerAction::MoveToElement {
+        element: pad.clone(),
+        duration: Some(Duration::from_millis(5)),
+        x,
+        y,
+    };
+    let points = smooth(stroke);
+    let mut actions = vec![
+        to(place(points[0])),
+        PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        },
+    ];
+    for pair in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        for step in 1..=MOVES_PER_PIXEL {
+            let t = step as f64 / MOVES_PER_PIXEL as f64;
+            actions.push(to(place((x0 + t * (x1 - x0), y0 + t * (y1 - y0)))));
+        }
+    }
+    if points.len() == 1 {
+        actions.push(to(place((points[0].0 + 0.2, points[0].1))));
+    }
+    actions.push(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    actions
+}
+
+/// A stroke's pixel positions with the skeleton's staircase steps smoothed away: two passes of
+/// a (1, 2, 1)/4 average over inner points, the ends kept, as a hand draws curves.
+fn smooth(stroke: &[(usize, usize)]) -> Vec<(f64, f64)> {
+    let mut points: Vec<(f64, f64)> = stroke.iter().map(|&(x, y)| (x as f64, y as f64)).collect();
+    for _ in 0..2 {
+        let before = points.clone();
+        for i in 1..points.len().saturating_sub(1) {
+            points[i] = (
+                (before[i - 1].0 + 2.0 * before[i].0 + before[i + 1].0) / 4.0,
+                (before[i - 1].1 + 2.0 * before[i].1 + before[i + 1].1) / 4.0,
+            );
+        }
+    }
+    points
+}
+
+async fn draw(client: &Client, pad: &Element, side: f64, digit: &[u8], device: Device) -> usize {
+    let strokes = strokes_of(digit);
+    for (n, stroke) in strokes.iter().enumerate() {
+        let id = format!("{device:?}-{n}");
+        let actions = stroke_actions(pad, side, stroke);
+        let result = match device {
+            Device::Mouse => {
+                let seq = actions
+                    .into_iter()
+                    .fold(MouseActions::new(id), |s, a| s.then(a));
+                client.perform_actions(seq).await
+            }
+            Device::Pen => {
+                let seq = actions
+                    .into_iter()
+                    .fold(PenActions::new(id), |s, a| s.then(a));
+                client.perform_actions(seq).await
+            }
+            Device::Touch => {
+                let seq = actions
+                    .into_iter()
+                    .fold(TouchActions::new(id), |s, a| s.then(a));
+                client.perform_actions(seq).await
+            }
+        };
+        result.expect("draw a stroke");
+        client.release_actions().await.expect("release");
+    }
+    strokes.len()
+}
+
+/// The page's prediction state: `(status, strokes it was made for, shown digit, ink in the
+/// 28×28 input view)`.
+async fn page_state(client: &Client) -> (String, usize, String, f64) {
+    let state = client
+        .execute(
+            "const p = document.getElementById('prediction');
+             const px = document.getElementById('seen').getContext('2d').getImageData(0, 0, 28, 28).data;
+             let ink = 0; for (let i = 0; i < px.length; i += 4) ink += px[i];
+             return [p.dataset.status, Number(p.dataset.strokes), document.getElementById('digit').textContent, ink];",
+            vec![],
+        )
+        .await
+        .expect("read the page");
+    (
+        state[0].as_str().unwrap_or("").to_string(),
+        state[1].as_u64().unwrap_or(0) as usize,
+        state[2].as_str().unwrap_or("").to_string(),
+        state[3].as_f64().unwrap_or(0.0),
+    )
+}
+
+/// Waits for the page's answer for a drawing of `strokes` strokes and returns the digit shown.
+async fn answer(client: &Client, strokes: usize) -> String {
+    let deadline = Instant::now() + ANSWER_TIMEOUT;
+    loop {
+        let (status, done, digit, ink) = page_state(client).await;
+        if status == "ready" && done == strokes {
+            assert!(ink > 0.0, "the 28×28 input view is empty");
+            return digit;
+        }
+        assert!(status != "error", "the page shows an error");
+        assert!(
+            Instant::now() < deadline,
+            "no answer for {strokes} strokes: status {status}, made for {done} strokes, showing {digit}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_empty(client: &Client) {
+    let deadline = Instant::now() + ANSWER_TIMEOUT;
+    loop {
+        let (status, strokes, digit, _) = page_state(client).await;
+        if status == "empty" && strokes == 0 && digit == "–" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the pad did not clear");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The first test image of each class.
+fn first_of(test: &Dataset, class: u8) -> (usize, &[u8]) {
+    let index = test
+        .labels
+        .iter()
+        .position(|&l| l == class)
+        .expect("every class is in the test split");
+    (index, test.image(index))
+}
+
+/// A grey PNG of an MNIST digit as a photo of it would look: dark ink on white, 10× larger.
+fn digit_png(path: &Path, image: &[u8]) {
+    const SCALE: usize = 10;
+    let side = SIDE * SCALE;
+    let pixels: Vec<u8> = (0..side * side)
+        .map(|i| 255 - image[(i / side / SCALE) * SIDE + (i % side) / SCALE])
+        .collect();
+    let file = std::fs::File::create(path).expect("create picture");
+    let mut encoder = png::Encoder::new(file, side as u32, side as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(&pixels).expect("pixels");
+    writer.finish().expect("finish");
+}
+
+#[test]
+fn chromium_draws_mnist_digits_and_reads_the_answers() {
+    let Some(driver) = on_path("chromedriver") else {
+        return missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+    };
+    let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
+        return missing("MNIST_GPU_DATA does not point at the real MNIST");
+    };
+    let test = match load_split(&data, Split::Test) {
+        Ok(test) => test,
+        Err(e) => return missing(&format!("the MNIST test split cannot be read: {e}")),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server, url) = start_server(&data, &dir.path().join("m.safetensors"));
+    let (_driver, webdriver) = start_chromedriver(&driver);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,1200",
+                     "--hide-scrollbars"]
+        });
+        if let Some(chromium) = on_path("chromium") {
+            options["binary"] = Value::from(chromium.display().to_string());
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let client = ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&webdriver)
+        .await
+        .expect("start Chromium through chromedriver");
+
+        client.goto(&url).await.expect("open the page");
+        let pad = client
+            .wait()
+            .for_element(Locator::Id("pad"))
+            .await
+            .expect("the pad");
+        let side = client
+            .execute(
+                "return document.getElementById('pad').getBoundingClientRect().width;",
+                vec![],
+            )
+            .await
+            .expect("pad size")
+            .as_f64()
+            .expect("a width");
+        assert!(side >= 200.0, "the pad is {side} px wide");
+        // The model card shows the network.
+        let card = client
+            .wait()
+            .for_element(Locator::XPath("//dl[@id='model-card']/dd[1][contains(., '784')]"))
+            .await
+            .expect("the model card");
+        assert!(card.text().await.expect("card text").contains("784"));
+
+        // Three digits of different classes, each drawn with another pointer device.
+        let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-page.png");
+        for (n, (class, device)) in [(2u8, Device::Mouse), (3, Device::Pen), (7, Device::Touch)]
+            .into_iter()
+            .enumerate()
+        {
+            let (index, image) = first_of(&test, class);
+            let strokes = draw(&client, &pad, side, image, device).await;
+            let shown = answer(&client, strokes).await;
+            println!(
+                "test image {index} (a {class}), {strokes} strokes drawn with a {device:?}: the page shows {shown}"
+            );
+            if shown != class.to_string() {
+                let failed = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-failure.png");
+                if let Ok(png) = client.screenshot().await {
+                    let _ = std::fs::write(&failed, png);
+                }
+                panic!(
+                    "test image {index} (a {class}) drawn with a {device:?}: the page shows {shown} (screenshot: {})",
+                    failed.display()
+                );
+            }
+            match n {
+                // Clear with the Escape key…
+                0 => {
+                    let keys = KeyActions::new("keys".into())
+                        .then(KeyAction::Down { value: Key::Escape.into() })
+                        .then(KeyAction::Up { value: Key::Escape.into() });
+                    client.perform_actions(keys).await.expect("Escape");
+                    wait_empty(&client).await;
+                }
+                // …and with the button.
+                1 => {
+                    client
+                        .find(Locator::Id("clear"))
+                        .await
+                        .expect("clear button")
+                        .click()
+                        .await
+                        .expect("click clear");
+                    wait_empty(&client).await;
+                }
+                // The last drawing stays for the screenshot, then loses its last stroke.
+                _ => {
+                    let png = client.screenshot().await.expect("screenshot");
+                    let decoded = png::Decoder::new(std::io::Cursor::new(&png))
+                        .read_info()
+                        .expect("the screenshot is a PNG");
+                    assert!(decoded.info().width >= 1000, "screenshot width");
+                    std::fs::write(&screenshot, &png).expect("save the screenshot");
+                    if let Some(copy) = std::env::var_os("MNIST_GPU_SCREENSHOT") {
+                        std::fs::write(copy, &png).expect("save the screenshot copy");
+                    }
+                    println!("screenshot: {}", screenshot.display());
+                    client
+                        .find(Locator::Id("undo"))
+                        .await
+                        .expect("undo button")
+                        .click()
+                        .await
+                        .expect("click undo");
+                    if strokes > 1 {
+                        answer(&client, strokes - 1).await;
+                    } else {
+                        wait_empty(&client).await;
+                    }
+                }
+            }
+        }
+
+        // A picture file chosen with the file input is classified too.
+        let (index, image) = first_of(&test, 4);
+        let picture = dir.path().join("four.png");
+        digit_png(&picture, image);
+        client
+            .find(Locator::Id("file"))
+            .await
+            .expect("file input")
+            .send_keys(&picture.display().to_string())
+            .await
+            .expect("choose the picture");
+        let shown = answer(&client, 0).await;
+        println!("test image {index} (a 4) chosen as a picture file: the page shows {shown}");
+        assert_eq!(shown, "4");
+        client.close().await.expect("close the browser");
+    });
+}
+
+#[test]
+fn tracing_keeps_every_skeleton_pixel_and_joins_branches() {
+    // A "T": a bar and a stem meeting in the middle.
+    let mut image = vec![0u8; SIDE * SIDE];
+    for x in 6..22 {
+        for y in 5..8 {
+            image[y * SIDE + x] = 255;
+        }
+    }
+    for y in 8..23 {
+        for x in 13..16 {
+            image[y * SIDE + x] = 255;
+        }
+    }
+    let strokes = strokes_of(&image);
+    assert!((1..=3).contains(&strokes.len()), "{strokes:?}");
+    for stroke in &strokes {
+        for pair in stroke.windows(2) {
+            let dx = pair[0].0.abs_diff(pair[1].0);
+            let dy = pair[0].1.abs_diff(pair[1].1);
+            assert!(dx <= 1 && dy <= 1, "a stroke jumps: {pair:?}");
+        }
+    }
+    // The skeleton spans the bar and the stem.
+    let xs: Vec<usize> = strokes.iter().flatten().map(|p| p.0).collect();
+    let ys: Vec<usize> = strokes.iter().flatten().map(|p| p.1).collect();
+    assert!(xs.iter().min() <= Some(&8) && xs.iter().max() >= Some(&19));
+    assert!(ys.iter().max() >= Some(&20));
+}
