@@ -564,6 +564,27 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
         let shown = answer(&client, 0).await;
         println!("test image {index} (a 4) chosen as a picture file: the page shows {shown}");
         assert_eq!(shown, "4");
+
+        // On a phone-sized window the page fits its width, one column, with a wide pad.
+        client.set_window_size(400, 860).await.expect("resize");
+        let layout = client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth,
+                         document.getElementById('pad').getBoundingClientRect().width,
+                         document.querySelector('.result').getBoundingClientRect().top,
+                         document.querySelector('.draw').getBoundingClientRect().bottom];",
+                vec![],
+            )
+            .await
+            .expect("layout");
+        let number = |i: usize| layout[i].as_f64().expect("a number");
+        let (scroll, inner, pad_width) = (number(0), number(1), number(2));
+        assert!(scroll <= inner, "the page is {scroll} px wide in a {inner} px window");
+        assert!(pad_width >= 0.75 * inner, "the pad is {pad_width} px of {inner}");
+        assert!(number(3) >= number(4), "the answer sits below the pad on a phone");
+        let phone = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-phone.png");
+        std::fs::write(&phone, client.screenshot().await.expect("screenshot")).expect("save");
+        println!("phone-sized screenshot: {}", phone.display());
         client.close().await.expect("close the browser");
     });
 }
