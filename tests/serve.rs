@@ -462,6 +462,16 @@ fn slow_clients_are_cut_off_and_others_still_served() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("{\"error\":"), "{answer}");
     assert!(start.elapsed() < Duration::from_secs(5));
+    // A kept-alive connection that goes quiet after its answer is closed as well.
+    let start = Instant::now();
+    let answer = raw(
+        server.addr,
+        b"GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let waited = start.elapsed();
+    assert!(waited < Duration::from_secs(5), "idle connection kept {waited:?}");
     let (status, _) = post(&agent(), &server.url("/api/predict"), "image/png", &seven());
     assert_eq!(status, 200);
 }
