@@ -565,6 +565,32 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
         println!("test image {index} (a 4) chosen as a picture file: the page shows {shown}");
         assert_eq!(shown, "4");
 
+        // A picture dropped on the pad: the page's drop handler gets a real File, as from a
+        // file manager (WebDriver cannot drag files, so the drop event is dispatched in the page).
+        let (index, image) = first_of(&test, 0);
+        let dropped = dir.path().join("zero.png");
+        digit_png(&dropped, image);
+        let bytes: Vec<Value> = std::fs::read(&dropped)
+            .expect("read the picture")
+            .into_iter()
+            .map(Value::from)
+            .collect();
+        client
+            .execute(
+                "const file = new File([new Uint8Array(arguments[0])], 'zero.png', {type: 'image/png'});
+                 const data = new DataTransfer();
+                 data.items.add(file);
+                 const zone = document.getElementById('drop-zone');
+                 zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
+                 zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));",
+                vec![Value::Array(bytes)],
+            )
+            .await
+            .expect("drop the picture");
+        let shown = answer(&client, 0).await;
+        println!("test image {index} (a 0) dropped on the pad: the page shows {shown}");
+        assert_eq!(shown, "0");
+
         // On a phone-sized window the page fits its width, one column, with a wide pad.
         client.set_window_size(400, 860).await.expect("resize");
         let layout = client

@@ -471,7 +471,10 @@ fn slow_clients_are_cut_off_and_others_still_served() {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let waited = start.elapsed();
-    assert!(waited < Duration::from_secs(5), "idle connection kept {waited:?}");
+    assert!(
+        waited < Duration::from_secs(5),
+        "idle connection kept {waited:?}"
+    );
     let (status, _) = post(&agent(), &server.url("/api/predict"), "image/png", &seven());
     assert_eq!(status, 200);
 }

@@ -17,6 +17,9 @@ use super::DataArgs;
 use super::backend::{Backend, BackendArgs, build_engine};
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "--data, --offline, --cpu and --backend apply to the quick model trained when --model is not given (the engine is chosen as `train` and `eval` choose it). Predictions run the network's forward pass on the CPU, the same code as `predict`.\n\nExamples:\n  mnist-gpu serve --model m.safetensors\n  mnist-gpu serve                      # trains a quick model first\n  curl -s http://127.0.0.1:8000/api/model"
+)]
 pub struct ServeArgs {
     /// Model file written by `train --save` [default: train a quick model first, in seconds]
     #[arg(long, value_name = "FILE")]
@@ -96,11 +99,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let listener = serve::bind(addr).await.with_context(|| {
             format!("cannot listen on {addr} (is another server using the port? pass --port)")
         })?;
-        let local = listener.local_addr().context("cannot read the bound address")?;
-        if !ip.is_loopback() {
-            eprintln!(
-                "warning: listening on {ip}: the page and its API are reachable from the network, by anyone who can reach this machine"
-            );
+        let local = listener
+            .local_addr()
+            .context("cannot read the bound address")?;
+        if let Some(warning) = exposure_warning(ip) {
+            eprintln!("{warning}");
         }
         println!("serving the page on {} (Ctrl-C stops)", page_url(local));
         serve::run(listener, app, serve::HEADER_TIMEOUT, async {
@@ -117,6 +120,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = worker.join();
     println!("stopped");
     Ok(())
+}
+
+/// Anything but loopback exposes the page: say so.
+fn exposure_warning(ip: IpAddr) -> Option<String> {
+    (!ip.is_loopback()).then(|| {
+        format!(
+            "warning: listening on {ip}: the page and its API are reachable from the network, by anyone who can reach this machine"
+        )
+    })
 }
 
 /// The address a browser on this machine opens.
@@ -188,4 +200,33 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
             test_accuracy: Some(test_accuracy),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_are_quiet() {
+        for quiet in ["127.0.0.1", "::1", "localhost", "127.0.0.2"] {
+            assert_eq!(
+                exposure_warning(parse_host(quiet).expect(quiet)),
+                None,
+                "{quiet}"
+            );
+        }
+        for loud in ["0.0.0.0", "::", "192.168.1.20"] {
+            let warning = exposure_warning(parse_host(loud).expect(loud)).expect(loud);
+            assert!(warning.contains("reachable from the network"), "{warning}");
+        }
+        assert!(parse_host("example.org").is_err());
+    }
+
+    #[test]
+    fn urls_open_on_this_machine() {
+        let url = |text: &str| page_url(text.parse().expect("address"));
+        assert_eq!(url("0.0.0.0:8000"), "http://127.0.0.1:8000/");
+        assert_eq!(url("[::]:80"), "http://[::1]:80/");
+        assert_eq!(url("192.168.1.20:8000"), "http://192.168.1.20:8000/");
+    }
 }
