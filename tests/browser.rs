@@ -524,6 +524,8 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
                 }
                 // The last drawing stays for the screenshot, then loses its last stroke.
                 _ => {
+                    // Let the bars finish their 0.12 s transition before the picture is taken.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                     let png = client.screenshot().await.expect("screenshot");
                     let decoded = png::Decoder::new(std::io::Cursor::new(&png))
                         .read_info()
