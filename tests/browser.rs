@@ -1,6 +1,6 @@
 //! `mnist-gpu serve` in a real browser: headless Chromium, driven through chromedriver
 //! (WebDriver), opens the page of `mnist-gpu serve --model m.safetensors` (a model the binary
-//! trains first, in seconds), draws real MNIST test digits stroke by stroke with pointer actions (mouse,
+//! trains first: 20 rounds, about 10 s on 2 cores), draws real MNIST test digits stroke by stroke with pointer actions (mouse,
 //! pen and touch), and reads the page's answer for each; it also classifies a chosen picture
 //! file, clears with a key and the button, undoes a stroke, and saves a screenshot.
 //!
@@ -69,7 +69,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Trains a model with the binary (a few seconds on the CPU) and starts
+/// Trains a model with the binary (20 rounds on the CPU: about 10 s) and starts
 /// `mnist-gpu serve --model` on port 0; returns the server and the page's URL.
 fn start_server(data: &Path, model: &Path) -> (Process, String) {
     let trained = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
@@ -80,7 +80,7 @@ fn start_server(data: &Path, model: &Path) -> (Process, String) {
             "--hidden",
             "128",
             "--rounds",
-            "10",
+            "20",
         ])
         .args(["--batch-size", "20", "--lr", "0.5", "--shuffle", "--data"])
         .arg(data)
@@ -489,8 +489,15 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
             let (index, image) = first_of(&test, class);
             let strokes = draw(&client, &pad, side, image, device).await;
             let shown = answer(&client, strokes).await;
+            let status = client
+                .find(Locator::Id("status"))
+                .await
+                .expect("status line")
+                .text()
+                .await
+                .expect("status text");
             println!(
-                "test image {index} (a {class}), {strokes} strokes drawn with a {device:?}: the page shows {shown}"
+                "test image {index} (a {class}), {strokes} strokes drawn with a {device:?}: the page shows {shown} ({status})"
             );
             if shown != class.to_string() {
                 let failed = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-failure.png");
