@@ -1,8 +1,9 @@
 //! `mnist-gpu serve` in a real browser: headless Chromium, driven through chromedriver
 //! (WebDriver), opens the page of `mnist-gpu serve --model m.safetensors` (a model the binary
-//! trains first: 20 rounds, about 10 s on 2 cores), draws real MNIST test digits stroke by stroke with pointer actions (mouse,
-//! pen and touch), and reads the page's answer for each; it also classifies a chosen picture
-//! file, clears with a key and the button, undoes a stroke, and saves a screenshot.
+//! trains first: 20 rounds, about 10 s on 2 cores), draws real MNIST test digits stroke by
+//! stroke with pointer actions (mouse, pen and touch), and reads the page's answer for each; it
+//! also classifies a chosen and a dropped picture file, clears with a key and the button, undoes
+//! a stroke, checks the layout on a phone-sized window, and saves a screenshot.
 //!
 //! The strokes are traced from the digits themselves: the ink is thinned to a one-pixel
 //! skeleton (Zhang–Suen), the skeleton walked into polylines, and each polyline drawn with the
