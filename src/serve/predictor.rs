@@ -179,6 +179,62 @@ mod tests {
         assert!(probabilities(&[0.0; 10]).iter().all(|v| v.is_finite()));
     }
 
+    /// A classifier that says when it has a batch and holds it until the test lets it go.
+    struct Gate {
+        entered: std::sync::mpsc::Sender<()>,
+        open: std::sync::mpsc::Receiver<()>,
+    }
+
+    impl Classify for Gate {
+        fn describe(&self) -> String {
+            "gate".into()
+        }
+
+        fn outputs(&mut self, inputs: &[f32]) -> Result<Vec<f32>> {
+            let _ = self.entered.send(());
+            let _ = self.open.recv();
+            Ok(vec![0.5; inputs.len() / INPUTS * CLASSES])
+        }
+    }
+
+    #[test]
+    fn a_full_queue_answers_busy_at_once_and_the_rest_are_served() {
+        let (open, gate) = std::sync::mpsc::channel();
+        let (entered, held) = std::sync::mpsc::channel();
+        let (predictor, worker) = Predictor::start(Gate {
+            entered,
+            open: gate,
+        })
+        .expect("start");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let ask = |p: &Predictor| {
+                let p = p.clone();
+                tokio::spawn(async move { p.outputs(vec![0.0; INPUTS]).await })
+            };
+            // One request held by the worker, then a full queue behind it.
+            let mut waiting = vec![ask(&predictor)];
+            while held.try_recv().is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            waiting.extend((0..QUEUE_DEPTH).map(|_| ask(&predictor)));
+            // The spawned requests run (and queue) while this task sleeps.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let refused = predictor.outputs(vec![0.0; INPUTS]).await;
+            assert!(matches!(refused, Err(PredictError::Busy)), "{refused:?}");
+            drop(open);
+            for task in waiting {
+                let outputs = task.await.expect("task").expect("served");
+                assert_eq!(outputs, vec![0.5; CLASSES]);
+            }
+        });
+        drop(predictor);
+        worker.join().expect("worker");
+    }
+
     #[test]
     fn the_worker_answers_like_the_network() {
         let network = Network::new(&[7], 3).expect("net");
