@@ -11,11 +11,14 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mnist_gpu::engine::cpu::argmax;
+use mnist_gpu::data::{Dataset, Mnist};
+use mnist_gpu::engine::cpu::{CpuEngine, argmax};
+use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
+use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{INPUTS, Network};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
 use mnist_gpu::predict::{decode_png, mnist_input};
-use mnist_gpu::serve::{self, AppState, ModelCard, NetworkClassifier, Predictor};
+use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, NetworkClassifier, Predictor};
 use serde_json::Value;
 
 /// A server on its own runtime thread; dropping it shuts it down and waits for it.
@@ -29,6 +32,36 @@ impl Server {
     fn start(network: &Network, header_timeout: Duration, body_timeout: Duration) -> Server {
         let (predictor, _worker) =
             Predictor::start(NetworkClassifier::new(network.clone())).expect("classifier");
+        Server::with(predictor, network, header_timeout, body_timeout)
+    }
+
+    /// A server whose predictions run on the CPU engine, as the binary's do without a GPU.
+    fn on_cpu_engine(network: &Network) -> Server {
+        let network_copy = network.clone();
+        let (predictor, _worker) = Predictor::start_with(move || {
+            let hyper = Hyper {
+                batch_size: 64,
+                learning_rate: 0.5,
+            };
+            CpuEngine::new(network_copy, &placeholder(), hyper)
+                .map(|engine| EngineClassifier::new(Box::new(engine)))
+                .map_err(|e| e.to_string())
+        })
+        .expect("classifier");
+        Server::with(
+            predictor,
+            network,
+            serve::HEADER_TIMEOUT,
+            serve::BODY_TIMEOUT,
+        )
+    }
+
+    fn with(
+        predictor: Predictor,
+        network: &Network,
+        header_timeout: Duration,
+        body_timeout: Duration,
+    ) -> Server {
         let card = ModelCard::new(
             &saved(network),
             "test network".into(),
@@ -105,6 +138,17 @@ fn saved(network: &Network) -> SavedModel {
             test_accuracy: Some(91.5),
         },
     }
+}
+
+/// Blank images to build an engine around (engines own a data set; classifying needs none).
+fn placeholder() -> Mnist {
+    let blank = || Dataset {
+        images: vec![0; 64 * INPUTS],
+        labels: vec![0; 64],
+        rows: 28,
+        cols: 28,
+    };
+    Mnist::new(blank(), blank(), "placeholder".into())
 }
 
 fn network() -> Network {
@@ -207,12 +251,19 @@ fn floats(value: &Value) -> Vec<f32> {
         .collect()
 }
 
-fn check_prediction(json: &Value, input: &[f32], outputs: &[f32]) {
+/// Checks an answer against the library's input and outputs; `tolerance` on the outputs is 0
+/// for the plain forward pass and 1e-5 for the CPU engine (f32 sums in another order and its
+/// fast sigmoid: relative error ≤ 4e-7 + 1e-7·|z|).
+fn check_prediction(json: &Value, input: &[f32], outputs: &[f32], tolerance: f32) {
     let rows = json["input"].as_array().expect("input rows");
     assert_eq!(rows.len(), 28);
     let seen: Vec<f32> = rows.iter().flat_map(floats).collect();
     assert_eq!(seen, input, "the input the network saw");
-    assert_eq!(floats(&json["outputs"]), outputs);
+    let got = floats(&json["outputs"]);
+    assert_eq!(got.len(), outputs.len());
+    for (g, w) in got.iter().zip(outputs) {
+        assert!((g - w).abs() <= tolerance, "outputs {got:?} vs {outputs:?}");
+    }
     assert_eq!(json["digit"].as_u64(), Some(u64::from(argmax(outputs))));
     let p = floats(&json["probabilities"]);
     assert_eq!(p.len(), 10);
@@ -221,7 +272,10 @@ fn check_prediction(json: &Value, input: &[f32], outputs: &[f32]) {
     assert!((sum - 1.0).abs() < 1e-5, "probabilities sum to {sum}");
     let total: f32 = outputs.iter().sum();
     for (p, o) in p.iter().zip(outputs) {
-        assert!((p * total - o).abs() < 1e-5, "{p} vs {o}/{total}");
+        assert!(
+            (p * total - o).abs() < 1e-5 + tolerance,
+            "{p} vs {o}/{total}"
+        );
     }
 }
 
@@ -304,7 +358,7 @@ fn a_picture_gets_the_same_input_and_outputs_as_the_library() {
         let (status, json) = post(&agent, &server.url("/api/predict"), "image/png", &picture);
         assert_eq!(status, 200, "{json}");
         let (input, outputs) = expected(&network, &picture);
-        check_prediction(&json, &input, &outputs);
+        check_prediction(&json, &input, &outputs, 0.0);
     }
     // Any image/* type and octet-stream are read as pictures too.
     let (status, _) = post(
@@ -332,7 +386,7 @@ fn a_json_array_is_fed_to_the_network_as_it_is() {
         &body,
     );
     assert_eq!(status, 200, "{json}");
-    check_prediction(&json, &input, &network.forward(&input));
+    check_prediction(&json, &input, &network.forward(&input), 0.0);
 }
 
 #[test]
@@ -432,7 +486,7 @@ fn every_bad_request_gets_a_json_4xx_and_the_server_keeps_serving() {
     let (status, json) = post(&agent, &url, "image/png", &picture);
     assert_eq!(status, 200);
     let (input, outputs) = expected(&network, &picture);
-    check_prediction(&json, &input, &outputs);
+    check_prediction(&json, &input, &outputs, 0.0);
 }
 
 #[test]
@@ -522,13 +576,14 @@ fn concurrent_clients_all_get_their_own_answers() {
     assert_eq!(latencies.len(), 80);
 }
 
-/// The load test of BENCHMARKS.md: 2,000 pictures of the page's size from 16 clients at once.
+/// The load test of BENCHMARKS.md: 2,000 pictures of the page's size from 16 clients at once,
+/// classified by the CPU engine as in the binary.
 /// Every answer must be right; the figures are printed, never asserted (run with
 /// `--nocapture` to read them).
 #[test]
 fn load_2000_requests_from_16_clients_without_errors() {
     let network = Network::new(&[128], 5).expect("network");
-    let server = Server::default(&network);
+    let server = Server::on_cpu_engine(&network);
     let start = Instant::now();
     let mut latencies = hammer(&server, &network, 16, 125);
     let elapsed = start.elapsed();
@@ -651,6 +706,7 @@ fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
         "serve".as_ref(),
         "--model".as_ref(),
         path.as_os_str(),
+        "--cpu".as_ref(),
         "--port".as_ref(),
         "0".as_ref(),
     ]);
@@ -667,7 +723,7 @@ fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
     );
     assert_eq!(status, 200);
     let (input, outputs) = expected(&network, &seven());
-    check_prediction(&json, &input, &outputs);
+    check_prediction(&json, &input, &outputs, 1e-5);
 
     assert_eq!(
         card["source"], "m.safetensors",
@@ -707,5 +763,69 @@ fn bad_flags_are_one_line_errors() {
             stderr.starts_with("error: ") && stderr.contains(needle),
             "{stderr}"
         );
+    }
+}
+
+/// A GPU context for the engine test: any adapter, software ones included. Without one the
+/// GPU half is skipped, unless MNIST_GPU_REQUIRE_GPU=1.
+fn gpu_context() -> Option<std::sync::Arc<GpuContext>> {
+    match GpuContext::new(AdapterRequest {
+        backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
+        allow_software: true,
+    }) {
+        Ok(context) => Some(std::sync::Arc::new(context)),
+        Err(e) => {
+            if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("MNIST_GPU_REQUIRE_GPU=1 but no GPU context: {e}");
+            }
+            println!("SKIPPED the GPU engine (no GPU adapter: {e})");
+            None
+        }
+    }
+}
+
+/// `Engine::classify` on both engines against the plain forward pass, for more images than
+/// one GPU dispatch takes (64), with the engines' output buffers first filled by other work.
+#[test]
+fn engines_classify_pictures_like_the_network() {
+    let network = Network::new(&[37, 12], 11).expect("network");
+    let images = 70;
+    // Values on MNIST's 256 grey levels, so the GPU's byte images hold them exactly.
+    let inputs: Vec<f32> = (0..images * INPUTS)
+        .map(|i| ((i * 7919 + i / 3) % 256) as f32 / 255.0)
+        .collect();
+    let want: Vec<f32> = inputs
+        .chunks(INPUTS)
+        .flat_map(|image| network.forward(image))
+        .collect();
+    let hyper = Hyper {
+        batch_size: 64,
+        learning_rate: 0.5,
+    };
+    let mut engines: Vec<Box<dyn Engine>> = vec![Box::new(
+        CpuEngine::new(network.clone(), &placeholder(), hyper).expect("cpu engine"),
+    )];
+    if let Some(context) = gpu_context() {
+        engines.push(Box::new(
+            GpuEngine::new(context, network.clone(), &placeholder(), hyper).expect("gpu engine"),
+        ));
+    }
+    for mut engine in engines {
+        // Leaves other values in the activation buffers first.
+        engine
+            .predictions(mnist_gpu::data::Split::Test)
+            .expect("predictions");
+        let got = engine.classify(&inputs).expect("classify");
+        assert_eq!(got.len(), images * 10, "{}", engine.describe());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            // f32 sums of 784 products in another order, and the fast sigmoid (relative error
+            // ≤ 4e-7 + 1e-7·|z|): outputs in (0, 1) agree to 1e-5; NaN fails.
+            assert!(
+                (g - w).abs() <= 1e-5,
+                "{}: output {i}: {g} vs {w}",
+                engine.describe()
+            );
+        }
+        assert!(engine.classify(&inputs[..INPUTS + 1]).is_err());
     }
 }

@@ -6,19 +6,19 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
-use mnist_gpu::data::Split;
+use mnist_gpu::data::{Dataset, Mnist, Split};
 use mnist_gpu::engine::Hyper;
-use mnist_gpu::model::Network;
+use mnist_gpu::model::{INPUTS, Network};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
-use mnist_gpu::serve::{self, AppState, ModelCard, NetworkClassifier, Predictor};
+use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, Predictor};
 use mnist_gpu::train::{Schedule, train};
 
 use super::DataArgs;
-use super::backend::{Backend, BackendArgs, build_engine};
+use super::backend::{BackendArgs, build_engine};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "--data, --offline, --cpu and --backend apply to the quick model trained when --model is not given (the engine is chosen as `train` and `eval` choose it). Predictions run the network's forward pass on the CPU, the same code as `predict`.\n\nExamples:\n  mnist-gpu serve --model m.safetensors\n  mnist-gpu serve                      # trains a quick model first\n  curl -s http://127.0.0.1:8000/api/model"
+    after_help = "--cpu and --backend choose the engine that runs the predictions (and trains the quick model), as `train` and `eval` choose it. --data and --offline apply to the quick model trained when --model is not given.\n\nExamples:\n  mnist-gpu serve --model m.safetensors\n  mnist-gpu serve                      # trains a quick model first\n  curl -s http://127.0.0.1:8000/api/model"
 )]
 pub struct ServeArgs {
     /// Model file written by `train --save` [default: train a quick model first, in seconds]
@@ -34,7 +34,8 @@ pub struct ServeArgs {
     // Where the quick model's training data comes from (only without --model).
     #[command(flatten)]
     pub data: DataArgs,
-    // The engine that trains the quick model, chosen as `eval` and `train` choose it.
+    // The engine that runs the predictions (and trains the quick model), chosen as `eval` and
+    // `train` choose it.
     #[command(flatten)]
     pub backend: BackendArgs,
 }
@@ -51,11 +52,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let ip = parse_host(&args.host)?;
     let (model, source, trained_at, shown) = match &args.model {
         Some(path) => {
-            if args.backend.cpu || args.backend.backend != Backend::Auto {
-                eprintln!(
-                    "note: --cpu/--backend choose the engine that trains a quick model; a saved model's predictions run on the CPU"
-                );
-            }
             let model = model_file::load(path).context("cannot load the model")?;
             let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
             // The card names the file, not where it lives: the page may be seen by others.
@@ -82,7 +78,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map(|a| format!(", test accuracy {a:.2}%"))
             .unwrap_or_default()
     );
-    let (predictor, worker) = Predictor::start(NetworkClassifier::new(model.network.clone()))?;
+    let network = model.network.clone();
+    let backend = args.backend.clone();
+    let hyper = Hyper {
+        batch_size: PLACEHOLDER_IMAGES,
+        learning_rate: model.training.learning_rate,
+    };
+    // The engine lives on the classifier's thread (a GPU engine need not be `Send`).
+    let (predictor, worker) = Predictor::start_with(move || {
+        build_engine(&backend, network, &placeholder_data(), hyper)
+            .map(EngineClassifier::new)
+            .map_err(|e| format!("{e:#}"))
+    })
+    .context("cannot set up the engine for predictions")?;
+    println!("predictions: {}", predictor.describe());
     let card = ModelCard::new(&model, source, trained_at, predictor.describe());
     let app = serve::router(AppState {
         predictor,
@@ -120,6 +129,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = worker.join();
     println!("stopped");
     Ok(())
+}
+
+/// Blank images the prediction engine is built around: engines own a data set, serving
+/// needs none.
+const PLACEHOLDER_IMAGES: usize = 64;
+
+fn placeholder_data() -> Mnist {
+    let blank = || Dataset {
+        images: vec![0; PLACEHOLDER_IMAGES * INPUTS],
+        labels: vec![0; PLACEHOLDER_IMAGES],
+        rows: 28,
+        cols: 28,
+    };
+    Mnist::new(blank(), blank(), PathBuf::from("(none: serving)"))
 }
 
 /// Anything but loopback exposes the page: say so.

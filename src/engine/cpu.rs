@@ -295,6 +295,31 @@ impl Engine for CpuEngine {
     fn network(&mut self) -> Result<Network> {
         Ok(self.net.clone())
     }
+
+    fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {
+        let width = self.net.inputs();
+        check_images(images, width)?;
+        let classes = self.net.outputs();
+        let last = self.net.layers.len() - 1;
+        let mut outputs = Vec::with_capacity(images.len() / width * classes);
+        for chunk in images.chunks(EVAL_CHUNK * width) {
+            let rows = chunk.len() / width;
+            Self::forward(&self.net, &mut self.activations, chunk, rows);
+            outputs.extend_from_slice(&self.activations[last][..rows * classes]);
+        }
+        Ok(outputs)
+    }
+}
+
+/// Checks that `images` holds whole rows of `width` values.
+pub fn check_images(images: &[f32], width: usize) -> Result<()> {
+    if width == 0 || !images.len().is_multiple_of(width) {
+        return Err(Error::Config(format!(
+            "{} values are not whole images of {width} pixels",
+            images.len()
+        )));
+    }
+    Ok(())
 }
 
 /// σ(z) = 1/(1 + e^{−z}) without a libm call, so the loop vectorises (3.4× faster than

@@ -41,6 +41,11 @@ pub trait Engine {
 
     /// A copy of the current parameters.
     fn network(&mut self) -> Result<Network>;
+
+    /// The output vectors (one per image, concatenated) of images outside both splits, given
+    /// as rows of `inputs` values in `[0, 1]`: a drawn digit, for instance. Engines that hold
+    /// images as bytes (the GPU) round each value to MNIST's 256 grey levels first.
+    fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>>;
 }
 
 /// The batches of a round: `(first, len)` pairs covering `images` images.

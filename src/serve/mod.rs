@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::model_file::{ACTIVATION, COST, SavedModel};
-pub use predictor::{Classify, NetworkClassifier, Predictor};
+pub use predictor::{Classify, EngineClassifier, NetworkClassifier, Predictor};
 
 /// A client has this long to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);

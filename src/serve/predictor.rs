@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
+use crate::engine::Engine;
 use crate::model::{CLASSES, INPUTS, Network};
 use crate::{Error, Result};
 
@@ -18,7 +19,7 @@ pub const QUEUE_DEPTH: usize = 256;
 pub const MAX_BATCH: usize = 64;
 
 /// What turns network inputs into output vectors.
-pub trait Classify: Send + 'static {
+pub trait Classify {
     /// What runs the maths, for the model card (e.g. `cpu: plain f32 forward pass`).
     fn describe(&self) -> String;
     /// Output vectors (`CLASSES` each, concatenated) of `inputs`, `INPUTS` values per image.
@@ -47,6 +48,28 @@ impl Classify for NetworkClassifier {
             .chunks_exact(INPUTS)
             .flat_map(|image| self.network.forward(image))
             .collect())
+    }
+}
+
+/// A training engine ([`crate::engine::cpu`] or [`crate::engine::gpu`], chosen by the same
+/// rules as `eval`) running the forward pass of the pictures sent.
+pub struct EngineClassifier {
+    engine: Box<dyn Engine>,
+}
+
+impl EngineClassifier {
+    pub fn new(engine: Box<dyn Engine>) -> Self {
+        EngineClassifier { engine }
+    }
+}
+
+impl Classify for EngineClassifier {
+    fn describe(&self) -> String {
+        self.engine.describe()
+    }
+
+    fn outputs(&mut self, inputs: &[f32]) -> Result<Vec<f32>> {
+        self.engine.classify(inputs)
     }
 }
 
@@ -84,13 +107,35 @@ pub enum PredictError {
 impl Predictor {
     /// Starts the worker thread that owns `classifier`. The thread ends when every
     /// [`Predictor`] clone is dropped; the handle returned lets the caller wait for it.
-    pub fn start(classifier: impl Classify) -> Result<(Predictor, JoinHandle<()>)> {
-        let describe = classifier.describe();
+    pub fn start(
+        classifier: impl Classify + Send + 'static,
+    ) -> Result<(Predictor, JoinHandle<()>)> {
+        Predictor::start_with(move || Ok(classifier))
+    }
+
+    /// Like [`Predictor::start`], with the classifier built on the worker thread by `make`
+    /// (engines need not be `Send`); fails with `make`'s error.
+    pub fn start_with<C: Classify>(
+        make: impl FnOnce() -> std::result::Result<C, String> + Send + 'static,
+    ) -> Result<(Predictor, JoinHandle<()>)> {
         let (jobs, queue) = sync_channel(QUEUE_DEPTH);
+        let (ready, built) = std::sync::mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("classifier".into())
-            .spawn(move || run_worker(classifier, queue))
+            .spawn(move || match make() {
+                Ok(classifier) => {
+                    let _ = ready.send(Ok(classifier.describe()));
+                    run_worker(classifier, queue);
+                }
+                Err(why) => {
+                    let _ = ready.send(Err(why));
+                }
+            })
             .map_err(|e| Error::Config(format!("cannot start the classifier thread: {e}")))?;
+        let describe = built
+            .recv()
+            .map_err(|_| Error::Config("the classifier thread stopped while starting".into()))?
+            .map_err(Error::Config)?;
         Ok((Predictor { jobs, describe }, worker))
     }
 

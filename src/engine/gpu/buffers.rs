@@ -1,7 +1,7 @@
 //! Every buffer the engine owns, created once in [`Buffers::new`], and the size checks.
 
 use super::context::GpuContext;
-use super::params::pack_images;
+use super::params::{pack_images, words_per_image};
 use crate::data::{Dataset, Mnist};
 use crate::model::Network;
 use crate::{Error, Result};
@@ -14,6 +14,9 @@ pub struct Resident {
     pub labels: wgpu::Buffer,
     pub len: usize,
 }
+
+/// Images one `classify` dispatch takes (at most; also bounded by the activation rows).
+pub const SCRATCH_IMAGES: usize = 64;
 
 /// Row counts the buffers are sized for.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +34,8 @@ pub struct Shape {
 pub struct Buffers {
     pub train: Resident,
     pub test: Resident,
+    /// Packed images classified outside the splits ([`SCRATCH_IMAGES`] at a time).
+    pub scratch: wgpu::Buffer,
     /// `0, 1, 2, ...`: storage order, for unshuffled rounds and evaluation.
     pub identity: wgpu::Buffer,
     /// The round's order, written when a round is shuffled.
@@ -62,6 +67,10 @@ impl Buffers {
         Buffers {
             train: resident(ctx, "train", &data.train),
             test: resident(ctx, "test", &data.test),
+            scratch: ctx.buffer(
+                "scratch.images",
+                (SCRATCH_IMAGES * words_per_image(net.inputs())) as u64 * 4,
+            ),
             identity: ctx.buffer_with("identity_order", bytemuck::cast_slice(&identity)),
             order: ctx.buffer("order", data.train.len() as u64 * 4),
             weights: (net.layers.iter().enumerate())

@@ -8,7 +8,7 @@ use super::params::LayerParams;
 use crate::Result;
 
 pub struct Groups {
-    /// `forward_input` per `Source` (shuffled training, in-order training, test).
+    /// `forward_input` per `Source` (shuffled training, in-order training, test, scratch).
     pub forward_input: Vec<wgpu::BindGroup>,
     /// `forward_hidden` per layer (`None` for the first layer).
     pub forward_hidden: Vec<Option<wgpu::BindGroup>>,
@@ -51,6 +51,7 @@ impl Groups {
             (&b.train.images, &b.order),
             (&b.train.images, &b.identity),
             (&b.test.images, &b.identity),
+            (&b.scratch, &b.identity),
         ];
         Ok(Groups {
             forward_input: (sources.iter())

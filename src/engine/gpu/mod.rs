@@ -13,14 +13,14 @@ pub mod params;
 
 use std::sync::Arc;
 
-use buffers::{Buffers, Resident, Shape, check_fits};
+use buffers::{Buffers, Resident, SCRATCH_IMAGES, Shape, check_fits};
 use context::UniformSlots;
 pub use context::{AdapterRequest, AdapterSummary, GpuContext, list_adapters};
 use groups::Groups;
 use kernels::Kernel;
-use params::{BatchParams, LayerParams, split_count, words_per_image};
+use params::{BatchParams, LayerParams, pack_images, split_count, words_per_image};
 
-use super::cpu::{check_order, validate};
+use super::cpu::{check_images, check_order, validate};
 use super::{Engine, Hyper, batches};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
@@ -45,6 +45,8 @@ enum Source {
     TrainInOrder = 1,
     /// Test images in storage order.
     Test = 2,
+    /// Images written for `classify`, in order.
+    Scratch = 3,
 }
 
 pub struct GpuEngine {
@@ -58,6 +60,8 @@ pub struct GpuEngine {
     test_chunks: Vec<BatchParams>,
     train_chunks: Vec<BatchParams>,
     scratch_slot: usize,
+    /// Images per `classify` dispatch: what the scratch, activation and order buffers hold.
+    scratch_rows: usize,
     layer_params: Vec<LayerParams>,
     groups: Groups,
     readbacks: ReadbackStats,
@@ -143,6 +147,7 @@ impl GpuEngine {
             test_chunks,
             train_chunks,
             scratch_slot,
+            scratch_rows: SCRATCH_IMAGES.min(rows).min(train_n.max(test_n)).max(1),
             layer_params,
             groups,
             readbacks: ReadbackStats::default(),
@@ -427,5 +432,41 @@ impl Engine for GpuEngine {
             });
         }
         Ok(Network { layers })
+    }
+
+    fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {
+        let pixels = self.sizes[0];
+        check_images(images, pixels)?;
+        let classes = self.sizes[self.sizes.len() - 1];
+        let ctx = Arc::clone(&self.context);
+        let top = self.buffers.activations[self.buffers.activations.len() - 1].clone();
+        let mut outputs = Vec::with_capacity(images.len() / pixels * classes);
+        for chunk in images.chunks(self.scratch_rows * pixels) {
+            let rows = chunk.len() / pixels;
+            let bytes: Vec<u8> = chunk
+                .iter()
+                .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                .collect();
+            let packed = pack_images(&bytes, pixels);
+            ctx.queue
+                .write_buffer(&self.buffers.scratch, 0, bytemuck::cast_slice(&packed));
+            let batch = BatchParams::new(0, 0, rows);
+            ctx.queue.write_buffer(
+                &self.slots.buffer,
+                self.scratch_slot as u64 * self.slots.stride,
+                bytemuck::bytes_of(&batch),
+            );
+            let mut encoder = ctx.encoder();
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("mnist.classify"),
+                    timestamp_writes: None,
+                });
+                self.record_forward(&mut pass, Source::Scratch, self.scratch_slot, &batch)?;
+            }
+            let read = self.read(encoder, &top, (rows * classes) as u64 * 4)?;
+            outputs.extend(bytemuck::pod_collect_to_vec::<u8, f32>(&read));
+        }
+        Ok(outputs)
     }
 }
