@@ -829,3 +829,69 @@ fn engines_classify_pictures_like_the_network() {
         assert!(engine.classify(&inputs[..INPUTS + 1]).is_err());
     }
 }
+
+/// `serve --backend vulkan`: the predictions run on the GPU engine (lavapipe in CI). Skipped
+/// without a Vulkan adapter, unless MNIST_GPU_REQUIRE_GPU=1.
+#[test]
+fn the_binary_predicts_on_the_gpu_with_backend_vulkan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.safetensors");
+    let network = network();
+    model_file::save(&path, &saved(&network)).expect("save");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+        .args(["serve", "--backend", "vulkan", "--port", "0", "--model"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start mnist-gpu serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut engine = String::new();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(described) = line.strip_prefix("predictions: ") {
+                    engine = described.to_string();
+                }
+                if let Some(at) = line.find("http://") {
+                    let url = &line[at..];
+                    break url[..url.find(' ').unwrap_or(url.len())].to_string();
+                }
+            }
+            _ => {
+                let mut stderr = String::new();
+                let _ = child
+                    .stderr
+                    .take()
+                    .expect("stderr")
+                    .read_to_string(&mut stderr);
+                let _ = child.wait();
+                if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
+                    panic!("MNIST_GPU_REQUIRE_GPU=1 but serve --backend vulkan failed: {stderr}");
+                }
+                println!("SKIPPED (serve --backend vulkan: {})", stderr.trim());
+                return;
+            }
+        }
+    };
+    assert!(engine.starts_with("gpu: "), "{engine}");
+    let (status, json) = post(
+        &agent(),
+        &format!("{url}api/predict"),
+        "image/png",
+        &seven(),
+    );
+    assert_eq!(status, 200, "{json}");
+    let (input, _) = expected(&network, &seven());
+    // The GPU holds pixels as bytes: it sees the input on MNIST's 256 grey levels.
+    let levels: Vec<f32> = input.iter().map(|v| (v * 255.0).round() / 255.0).collect();
+    let outputs = network.forward(&levels);
+    let got = floats(&json["outputs"]);
+    for (g, w) in got.iter().zip(&outputs) {
+        // f32 sums in another order: outputs in (0, 1) agree to 1e-5.
+        assert!((g - w).abs() <= 1e-5, "{got:?} vs {outputs:?}");
+    }
+    assert_eq!(json["digit"].as_u64(), Some(u64::from(argmax(&outputs))));
+    let stderr = interrupt(child, lines);
+    assert!(!stderr.contains("error"), "{stderr}");
+}
