@@ -58,6 +58,11 @@ impl Network {
                 "layer sizes must be positive, got {zero} in {sizes:?}"
             )));
         }
+        let shape: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        crate::memory::check(
+            &format!("a {} network", shape.join("-")),
+            4 * crate::memory::parameters(sizes),
+        )?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut uniform = |n: usize| -> Vec<f32> {
             (0..n)

@@ -52,7 +52,9 @@ pub struct EvalArgs {
         long,
         default_value_t = 50,
         value_name = "N",
-        requires = "misclassified"
+        requires = "misclassified",
+        allow_negative_numbers = true,
+        value_parser = super::numbers::at_least_one
     )]
     pub count: usize,
     #[command(flatten)]

@@ -50,6 +50,16 @@ impl Canvas {
         }
     }
 
+    /// A canvas holding `bytes`, row-major RGB (padded with white or cut to size).
+    pub fn from_rgb(width: usize, height: usize, mut bytes: Vec<u8>) -> Canvas {
+        bytes.resize(width * height * 3, 255);
+        Canvas {
+            width,
+            height,
+            bytes,
+        }
+    }
+
     pub fn width(&self) -> usize {
         self.width
     }
