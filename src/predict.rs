@@ -61,22 +61,25 @@ pub fn read_picture(path: &Path) -> Result<GreyImage> {
 /// ([`MAX_DECODE_BYTES`]). `label` names the picture in errors (a path, an upload's name).
 pub fn decode_picture(label: &str, bytes: &[u8]) -> Result<GreyImage> {
     let bad = |reason: String| Error::bad_file(label, reason);
-    let reader = || -> Result<image::ImageReader<Cursor<&[u8]>>> {
+    // Limits off only to read the header's size, which is then checked here in plain words.
+    let reader = |limited: bool| -> Result<image::ImageReader<Cursor<&[u8]>>> {
         let mut reader = image::ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| bad(format!("cannot read it ({e})")))?;
-        let mut limits = image::Limits::default();
-        limits.max_image_width = Some(MAX_SIDE);
-        limits.max_image_height = Some(MAX_SIDE);
-        limits.max_alloc = Some(MAX_DECODE_BYTES);
+        let mut limits = image::Limits::no_limits();
+        if limited {
+            limits.max_image_width = Some(MAX_SIDE);
+            limits.max_image_height = Some(MAX_SIDE);
+            limits.max_alloc = Some(MAX_DECODE_BYTES);
+        }
         reader.limits(limits);
         Ok(reader)
     };
-    let format = reader()?
+    let format = reader(false)?
         .format()
         .ok_or_else(|| bad(format!("not a picture in a supported format ({FORMATS})")))?;
     let name = format_name(format);
-    let (width, height) = reader()?
+    let (width, height) = reader(false)?
         .into_dimensions()
         .map_err(|e| bad(image_error(name, e)))?;
     let pixels = u64::from(width) * u64::from(height);
@@ -91,7 +94,7 @@ pub fn decode_picture(label: &str, bytes: &[u8]) -> Result<GreyImage> {
     if pixels == 0 {
         return Err(bad("the image is empty".into()));
     }
-    let decoded = reader()?.decode().map_err(|e| bad(image_error(name, e)))?;
+    let decoded = reader(true)?.decode().map_err(|e| bad(image_error(name, e)))?;
     let rgba = decoded.into_rgba8();
     let (width, height) = (rgba.width() as usize, rgba.height() as usize);
     let values = rgba

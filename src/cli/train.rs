@@ -99,7 +99,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         None => None,
     };
     let data = super::data::load(&args.data)?;
-    if plan.batch_size > data.train.len() {
+    // An explicit --batch-size over the training set is a mistake; the default (or a resumed
+    // run's size) simply makes each step full-batch on a small data set.
+    if args.batch_size.is_some() && plan.batch_size > data.train.len() {
         anyhow::bail!(
             "--batch-size {} is larger than the training set ({} images); {} is full-batch gradient descent",
             plan.batch_size,
