@@ -94,7 +94,9 @@ pub fn decode_picture(label: &str, bytes: &[u8]) -> Result<GreyImage> {
     if pixels == 0 {
         return Err(bad("the image is empty".into()));
     }
-    let decoded = reader(true)?.decode().map_err(|e| bad(image_error(name, e)))?;
+    let decoded = reader(true)?
+        .decode()
+        .map_err(|e| bad(image_error(name, e)))?;
     let rgba = decoded.into_rgba8();
     let (width, height) = (rgba.width() as usize, rgba.height() as usize);
     let values = rgba

@@ -161,15 +161,27 @@ fn bad_settings_fail_before_anything_starts() {
         (&["--hidden", "16,"], 1, &["--hidden", "'16,'"]),
         (&["--lr", "-1"], 1, &["--lr", "-1"]),
         (&["--lr", "NaN"], 1, &["--lr", "NaN"]),
-        (&["--batch-size", "0"], 2, &["--batch-size", "'0'", "at least 1"]),
+        (
+            &["--batch-size", "0"],
+            2,
+            &["--batch-size", "'0'", "at least 1"],
+        ),
         (&["--rounds", "0"], 2, &["--rounds", "'0'", "at least 1"]),
-        (&["--rounds", "-1"], 2, &["--rounds", "'-1'", "not negative"]),
+        (
+            &["--rounds", "-1"],
+            2,
+            &["--rounds", "'-1'", "not negative"],
+        ),
         (&["--seed", "-1"], 2, &["--seed", "'-1'", "not negative"]),
         (&["--seed", "abc"], 2, &["--seed", "'abc'", "whole number"]),
         (&["--eval-every", "-3"], 2, &["--eval-every", "'-3'"]),
         (&["--batch-size", "1.5"], 2, &["--batch-size", "'1.5'"]),
         (&["--bogus"], 2, &["--bogus", "mnist-gpu train --help"]),
-        (&["--batch-size", "21"], 1, &["--batch-size 21", "20 images"]),
+        (
+            &["--batch-size", "21"],
+            1,
+            &["--batch-size 21", "20 images"],
+        ),
     ];
     for (flags, code, needles) in cases {
         let output = train_on(dir.path(), flags);

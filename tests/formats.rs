@@ -21,7 +21,10 @@ const INK: [u8; 3] = [38, 40, 52];
 /// MNIST-style grey, 255 = ink), by bilinear sampling.
 fn ink_at(digit: &[u8], side: usize, x: usize, y: usize) -> f32 {
     let scale = 28.0 / side as f32;
-    let (fx, fy) = ((x as f32 + 0.5) * scale - 0.5, (y as f32 + 0.5) * scale - 0.5);
+    let (fx, fy) = (
+        (x as f32 + 0.5) * scale - 0.5,
+        (y as f32 + 0.5) * scale - 0.5,
+    );
     let sample = |cx: i32, cy: i32| {
         if (0..28).contains(&cx) && (0..28).contains(&cy) {
             f32::from(digit[cy as usize * 28 + cx as usize]) / 255.0
@@ -132,14 +135,16 @@ fn a_photo_like_jpeg_gives_nearly_the_input_of_a_clean_png() {
     let digit = seven();
     let clean_input = mnist_input(
         Path::new("clean.png"),
-        &decode_picture("clean.png", &encode(&clean(&digit, 200), ImageFormat::Png))
-            .expect("png"),
+        &decode_picture("clean.png", &encode(&clean(&digit, 200), ImageFormat::Png)).expect("png"),
     )
     .expect("input");
     let photo_input = mnist_input(
         Path::new("photo.jpg"),
-        &decode_picture("photo.jpg", &encode(&photo(&digit, 300, 7), ImageFormat::Jpeg))
-            .expect("jpeg"),
+        &decode_picture(
+            "photo.jpg",
+            &encode(&photo(&digit, 300, 7), ImageFormat::Jpeg),
+        )
+        .expect("jpeg"),
     )
     .expect("input");
     // Paper texture, uneven light and JPEG artefacts move a few inputs a little; the stroke
@@ -168,7 +173,11 @@ fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     header.extend_from_slice(&height.to_be_bytes());
     header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
     chunk(&mut out, b"IHDR", &header);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -229,8 +238,11 @@ fn predict_reports_every_picture_good_or_bad() {
     let png = dir.path().join("seven.png");
     std::fs::write(&png, encode(&clean(&seven(), 64), ImageFormat::Png)).expect("write");
     let blank = dir.path().join("blank.bmp");
-    std::fs::write(&blank, encode(&RgbImage::from_pixel(20, 20, Rgb(PAPER)), ImageFormat::Bmp))
-        .expect("write");
+    std::fs::write(
+        &blank,
+        encode(&RgbImage::from_pixel(20, 20, Rgb(PAPER)), ImageFormat::Bmp),
+    )
+    .expect("write");
     let huge = dir.path().join("huge.png");
     std::fs::write(&huge, png_claiming(100_000, 100_000)).expect("write");
     let shown = dir.path().join("inputs.png");
@@ -254,8 +266,14 @@ fn predict_reports_every_picture_good_or_bad() {
     assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
     // The good pictures have their classes, in order; each bad one its own error line.
     let results: Vec<&str> = stdout.lines().filter(|l| l.contains('%')).collect();
-    assert!(results[0].starts_with(&format!("{}: ", jpeg.display())), "{stdout}");
-    assert!(results[1].starts_with(&format!("{}: ", png.display())), "{stdout}");
+    assert!(
+        results[0].starts_with(&format!("{}: ", jpeg.display())),
+        "{stdout}"
+    );
+    assert!(
+        results[1].starts_with(&format!("{}: ", png.display())),
+        "{stdout}"
+    );
     assert_eq!(results[0].matches('%').count(), 3, "{stdout}");
     let errors: Vec<&str> = stderr.lines().collect();
     assert_eq!(errors.len(), 2, "{stderr}");
@@ -287,21 +305,38 @@ fn predict_classifies_photographed_jpeg_digits_and_pngs() {
     let model = dir.path().join("m.safetensors");
     let bin = env!("CARGO_BIN_EXE_mnist-gpu");
     let trained = Command::new(bin)
-        .args(["train", "--cpu", "--data", &data_dir, "--hidden", "64", "--rounds", "5"])
-        .args(["--batch-size", "100", "--save", model.to_str().expect("utf-8")])
+        .args([
+            "train", "--cpu", "--data", &data_dir, "--hidden", "64", "--rounds", "5",
+        ])
+        .args([
+            "--batch-size",
+            "100",
+            "--save",
+            model.to_str().expect("utf-8"),
+        ])
         .output()
         .expect("train");
     assert!(trained.status.success());
     let data = mnist_gpu::data::Mnist::load(Path::new(&data_dir)).expect("MNIST");
     const DIGITS: usize = 12;
-    let mut args = vec!["predict".to_string(), "--model".into(), model.display().to_string()];
+    let mut args = vec![
+        "predict".to_string(),
+        "--model".into(),
+        model.display().to_string(),
+    ];
     let mut labels = Vec::new();
     for i in 0..DIGITS {
         let (digit, label) = (data.test.image(i), data.test.labels[i]);
         let (name, bytes) = if i % 2 == 0 {
-            (format!("photo-{i}.jpg"), encode(&photo(digit, 280, i as u32 + 1), ImageFormat::Jpeg))
+            (
+                format!("photo-{i}.jpg"),
+                encode(&photo(digit, 280, i as u32 + 1), ImageFormat::Jpeg),
+            )
         } else {
-            (format!("clean-{i}.png"), encode(&clean(digit, 56), ImageFormat::Png))
+            (
+                format!("clean-{i}.png"),
+                encode(&clean(digit, 56), ImageFormat::Png),
+            )
         };
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
@@ -314,12 +349,25 @@ fn predict_classifies_photographed_jpeg_digits_and_pngs() {
     let firsts: Vec<u8> = stdout
         .lines()
         .filter(|l| l.contains(".jpg: ") || l.contains(".png: "))
-        .map(|l| l.rsplit(": ").next().and_then(|r| r.bytes().next()).expect("class") - b'0')
+        .map(|l| {
+            l.rsplit(": ")
+                .next()
+                .and_then(|r| r.bytes().next())
+                .expect("class")
+                - b'0'
+        })
         .collect();
     assert_eq!(firsts.len(), DIGITS, "{stdout}");
     let right = firsts.iter().zip(&labels).filter(|(a, b)| a == b).count();
-    let right_jpeg = (0..DIGITS).step_by(2).filter(|&i| firsts[i] == labels[i]).count();
+    let right_jpeg = (0..DIGITS)
+        .step_by(2)
+        .filter(|&i| firsts[i] == labels[i])
+        .count();
     // A 5-round network reads about 9 in 10 test digits; rendering costs a little.
     assert!(right * 4 >= DIGITS * 3, "{right}/{DIGITS}: {stdout}");
-    assert!(right_jpeg * 3 >= DIGITS, "{right_jpeg}/{} JPEGs: {stdout}", DIGITS / 2);
+    assert!(
+        right_jpeg * 3 >= DIGITS,
+        "{right_jpeg}/{} JPEGs: {stdout}",
+        DIGITS / 2
+    );
 }

@@ -47,7 +47,16 @@ static ALLOCATOR: Counting = Counting;
 const ALLOCATION_BOUND: usize = 600 << 20;
 
 /// Size-like values a mutation writes into 4-byte fields.
-const EXTREMES: [u32; 8] = [0, 1, 28, 60_000, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, u32::MAX];
+const EXTREMES: [u32; 8] = [
+    0,
+    1,
+    28,
+    60_000,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_fffe,
+    u32::MAX,
+];
 
 /// One random mutation of `input`.
 fn mutate(rng: &mut ChaCha8Rng, input: &[u8]) -> Vec<u8> {
@@ -122,7 +131,10 @@ fn idx_parser_survives_mutations() {
         let _ = idx::decompress_if_gzip(path, gz);
     }
     // Both kinds of outcome occurred: the mutations reach past the header checks.
-    assert!(ok > 100 && rejected > 100, "{ok} accepted, {rejected} rejected");
+    assert!(
+        ok > 100 && rejected > 100,
+        "{ok} accepted, {rejected} rejected"
+    );
     check_bound("IDX");
 }
 
@@ -204,6 +216,9 @@ fn picture_decoder_survives_mutations() {
         let input = mutate(&mut rng, &seeds[i % seeds.len()]);
         decoded += usize::from(decode_picture("fuzz", &input).is_ok());
     }
-    assert!(decoded > 0, "no mutation decoded: the mutations are too coarse");
+    assert!(
+        decoded > 0,
+        "no mutation decoded: the mutations are too coarse"
+    );
     check_bound("pictures");
 }

@@ -75,7 +75,6 @@ pub fn build_engine(
         ),
     )?;
     if !args.cpu {
-        check_backend_here(args.backend)?;
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
                 let engine = GpuEngine::new(Arc::new(context), net, data, hyper)
@@ -93,8 +92,15 @@ pub fn build_engine(
     ))
 }
 
-/// GPU APIs that exist on no adapter of this operating system, and a bad `WGPU_BACKEND`, are
-/// named as such instead of "no adapter found".
+/// Fails for a GPU API this operating system lacks and for a bad `WGPU_BACKEND`, naming them
+/// (instead of "no adapter found" after the data is loaded); nothing to check with --cpu.
+pub fn check_backend(args: &BackendArgs) -> anyhow::Result<()> {
+    if args.cpu {
+        return Ok(());
+    }
+    check_backend_here(args.backend)
+}
+
 fn check_backend_here(backend: Backend) -> anyhow::Result<()> {
     let apple = cfg!(any(target_os = "macos", target_os = "ios"));
     let windows = cfg!(windows);

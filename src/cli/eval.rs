@@ -70,6 +70,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             super::paths::check_output_file(path, flag)?;
         }
     }
+    super::backend::check_backend(&args.backend)?;
     let saved = model_file::load(&args.model).context("cannot load the model")?;
     let data = super::data::load(&args.data)?;
     let split = Split::from(args.split);

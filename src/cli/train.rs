@@ -88,6 +88,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             check_output_file(path, flag)?;
         }
     }
+    super::backend::check_backend(&args.backend)?;
     let plan = Plan::new(&args)?;
     check_hyper(plan.batch_size, plan.lr)?;
     let mut metrics = match args.metrics.as_deref() {

@@ -43,7 +43,9 @@ pub const MAX_CONTENT_BYTES: u64 = 1 << 30;
 
 /// The file's content, gunzipped if it starts with the gzip magic.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     if size > MAX_CONTENT_BYTES {
         return Err(Error::bad_file(
             path,
