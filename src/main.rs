@@ -69,6 +69,10 @@ fn one_line(rendered: &str) -> String {
                 .take_while(|w| !w.starts_with(['[', '<', '-']))
                 .collect();
             more = Some(format!("; see '{} --help'", command.join(" ")));
+        } else if !rest.starts_with("For more information") {
+            // The lines a message lists, such as the missing arguments.
+            line.push(' ');
+            line.push_str(rest);
         }
     }
     line.push_str(&more.unwrap_or_else(|| format!("; see '{}'", help_command())));

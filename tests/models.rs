@@ -445,9 +445,10 @@ fn bad_save_paths_fail_before_training() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("round 1"), "trained before failing");
-    // A flag-parsing error: clap's own usage message, exit status 2.
+    // A usage error: one line naming the missing flag, exit status 2.
     let out = run(&["train", "--cpu", "--data", data, "--checkpoint-every", "2"]);
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("--save"), "{}", stderr(&out));
 }
 
