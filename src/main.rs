@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         eprintln!("error: internal error: {info}");
     }));
     quiet_headless_vulkan();
+    end_quietly_on_closed_pipe();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(err) => return usage_error(err),
@@ -89,6 +90,16 @@ fn help_command() -> String {
     {
         Some(command) => format!("mnist-gpu {command} --help"),
         None => "mnist-gpu --help".to_string(),
+    }
+}
+
+/// `mnist-gpu eval ... | head` closes the pipe early: end quietly, as other Unix tools do
+/// (Rust ignores SIGPIPE, which would turn the next `println!` into a panic).
+fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -424,7 +424,13 @@ fn a_failed_download_leaves_the_folder_as_it_found_it() {
 
     // A folder that did not exist (nor its parent) is not left behind, empty or partial.
     let target = dir.path().join("new").join("mnist");
-    let err = download(&target, &[mirror.clone()], expected(&data), &mut Quiet).expect_err("bad");
+    let err = download(
+        &target,
+        std::slice::from_ref(&mirror),
+        expected(&data),
+        &mut Quiet,
+    )
+    .expect_err("bad");
     assert!(err.to_string().contains(FILE_STEMS[2]), "{err}");
     assert!(!dir.path().join("new").exists());
 

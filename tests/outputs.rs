@@ -575,3 +575,37 @@ fn usage_errors_are_one_line_with_status_2_and_help_still_works() {
     assert!(text(&output.stdout).contains("--metrics"));
     assert!(!at(dir.path(), "x.png").exists());
 }
+
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let mut child = command(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir.path()),
+            "--hidden",
+            "8",
+            "--rounds",
+            "100000",
+            "--batch-size",
+            "10",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    // The reader goes away, as `| head` does.
+    drop(child.stdout.take());
+    let output = finish(child);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("internal error"),
+        "{stderr}"
+    );
+}

@@ -466,3 +466,15 @@ impl Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_without_save_end_with_a_hint() {
+        assert!(unsaved_hint(false, 45.0).is_some_and(|h| h.contains("--save")));
+        assert!(unsaved_hint(false, 5.0).is_none());
+        assert!(unsaved_hint(true, 45.0).is_none());
+    }
+}
