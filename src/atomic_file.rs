@@ -17,6 +17,9 @@ use crate::{Error, Result};
 
 /// Temporary files being written now, removed by [`remove_pending`].
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Files and folders made by work that is not finished (a download), removed by
+/// [`remove_pending`], newest first, so an interrupt leaves things as they were found.
+static PROVISIONAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// How a path is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,14 +141,37 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Removes the temporary files being written now (for an interrupt that ends the process).
+/// Removes the temporary files being written now and the provisional files and (empty)
+/// folders, for an interrupt that ends the process.
 pub fn remove_pending() {
-    let pending = match PENDING.lock() {
-        Ok(pending) => pending,
+    let lock = |list: &'static Mutex<Vec<PathBuf>>| match list.lock() {
+        Ok(list) => list,
         Err(poisoned) => poisoned.into_inner(),
     };
-    for path in pending.iter() {
+    for path in lock(&PENDING).iter() {
         let _ = std::fs::remove_file(path);
+    }
+    for path in lock(&PROVISIONAL).iter().rev() {
+        if path.is_dir() {
+            let _ = std::fs::remove_dir(path);
+        } else {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Marks a file or folder just made as provisional: removed if the process is interrupted
+/// before [`settled`] is called for it.
+pub fn provisional(path: &Path) {
+    if let Ok(mut list) = PROVISIONAL.lock() {
+        list.push(path.to_path_buf());
+    }
+}
+
+/// The work that made `path` is over (kept or removed): no longer provisional.
+pub fn settled(path: &Path) {
+    if let Ok(mut list) = PROVISIONAL.lock() {
+        list.retain(|p| p != path);
     }
 }
 

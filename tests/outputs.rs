@@ -609,3 +609,49 @@ fn a_closed_pipe_ends_the_run_quietly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ctrl_c_during_a_download_leaves_no_folder_behind() {
+    let home = tempfile::tempdir().expect("tempdir");
+    // A mirror that accepts connections and never answers: the download waits on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mirror = format!("http://{}/", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(120));
+    });
+    let target = home.path().join("new").join("mnist");
+    let child = command(
+        home.path(),
+        &[
+            "download",
+            "--dir",
+            target.to_str().expect("utf-8"),
+            "--mirror",
+            &mirror,
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let start = Instant::now();
+    while !target.exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no folder made");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Let it reach the mirror and wait there.
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, libc::SIGINT);
+    let output = finish(child);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.starts_with("interrupted"), "{stderr}");
+    assert!(
+        !home.path().join("new").exists(),
+        "the folders it made were left"
+    );
+}

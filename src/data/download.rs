@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{FILE_STEMS, checksums, idx};
-use crate::atomic_file::write_atomic;
+use crate::atomic_file::{provisional, settled, write_atomic};
 use crate::{Error, Result};
 
 /// Tried in this order: PyTorch's, TensorFlow's, then the original (which often refuses).
@@ -84,6 +84,9 @@ pub fn download(
         };
         match outcome {
             Ok(outcome) => {
+                if let Outcome::Downloaded { path, .. } = &outcome {
+                    provisional(path);
+                }
                 progress.file_done(stem, &outcome);
                 outcomes.push((stem, outcome));
             }
@@ -92,14 +95,25 @@ pub fn download(
                 for (_, outcome) in &outcomes {
                     if let Outcome::Downloaded { path, .. } = outcome {
                         let _ = std::fs::remove_file(path);
+                        settled(path);
                     }
                 }
                 for folder in created.iter().rev() {
                     let _ = std::fs::remove_dir(folder);
+                    settled(folder);
                 }
                 return Err(e);
             }
         }
+    }
+    // The set is complete: nothing of it is provisional any more.
+    for (_, outcome) in &outcomes {
+        if let Outcome::Downloaded { path, .. } = outcome {
+            settled(path);
+        }
+    }
+    for folder in &created {
+        settled(folder);
     }
     Ok(outcomes)
 }
@@ -111,8 +125,19 @@ fn create_folders(dir: &Path) -> Result<Vec<PathBuf>> {
         .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists())
         .map(Path::to_path_buf)
         .collect();
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    Ok(missing.into_iter().rev().collect())
+    let created: Vec<PathBuf> = missing.into_iter().rev().collect();
+    // Marked before they exist, so an interrupt between the two still removes them.
+    for folder in &created {
+        provisional(folder);
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        for folder in created.iter().rev() {
+            let _ = std::fs::remove_dir(folder);
+            settled(folder);
+        }
+        return Err(Error::io(dir, e));
+    }
+    Ok(created)
 }
 
 fn agent() -> ureq::Agent {
