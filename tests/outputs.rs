@@ -655,3 +655,39 @@ fn ctrl_c_during_a_download_leaves_no_folder_behind() {
         "the folders it made were left"
     );
 }
+
+#[test]
+fn each_checkpoint_prints_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let model = dir.path().join("m.safetensors");
+    let output = run(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir.path()),
+            "--hidden",
+            "8",
+            "--rounds",
+            "5",
+            "--batch-size",
+            "10",
+            "--checkpoint-every",
+            "2",
+            "--save",
+            model.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let checkpoints: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("checkpoint: "))
+        .collect();
+    // Rounds 2 and 4; round 5's save is the final one, reported as "model saved".
+    assert_eq!(checkpoints.len(), 2, "{stdout}");
+    assert!(checkpoints[0].contains("after round 2") && checkpoints[1].contains("after round 4"));
+    assert!(stdout.contains("model saved to"), "{stdout}");
+}
