@@ -172,6 +172,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let progress = Progress::new(args.rounds + 1 - plan.first_round);
     let mut stopped = Stopped::default();
+    interrupt::set_on_disk(&stopped.on_disk(&args));
     interrupt::set_graceful(true);
     let trained = train_with(
         engine.as_mut(),
@@ -286,6 +287,10 @@ impl Stopped {
             (Some(path), Some(round)) => format!(
                 "{} holds the model after round {round} (continue with --resume {})",
                 path.display(),
+                path.display()
+            ),
+            (Some(path), None) if path.exists() => format!(
+                "no model saved by this run ({} is as it was)",
                 path.display()
             ),
             (Some(path), None) => format!("no model saved ({} was not written)", path.display()),
