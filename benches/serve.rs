@@ -10,7 +10,7 @@ use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{INPUTS, Network};
-use mnist_gpu::predict::{decode_png, mnist_input};
+use mnist_gpu::predict::{decode_picture, mnist_input};
 
 /// A "7" drawn on the page's 280-pixel pad with its 20-pixel round pen, as a grey PNG.
 fn drawing() -> Vec<u8> {
@@ -43,12 +43,12 @@ fn drawing() -> Vec<u8> {
 
 fn pipeline(c: &mut Criterion) {
     let png = drawing();
-    let image = decode_png(Path::new("bench"), &png).expect("decode");
+    let image = decode_picture("bench", &png).expect("decode");
     let input = mnist_input(Path::new("bench"), &image).expect("input");
     let network = Network::new(&[128], 1).expect("network");
     let mut group = c.benchmark_group("serve");
-    group.bench_function("decode_png_280x280", |b| {
-        b.iter(|| decode_png(Path::new("bench"), &png).expect("decode"))
+    group.bench_function("decode_picture_280x280", |b| {
+        b.iter(|| decode_picture("bench", &png).expect("decode"))
     });
     group.bench_function("mnist_input_280x280", |b| {
         b.iter(|| mnist_input(Path::new("bench"), &image).expect("input"))

@@ -34,6 +34,14 @@ pub enum Error {
     #[error("{0}")]
     NoAdapter(String),
 
+    /// A size that would not fit in this machine's memory (checked before allocating).
+    #[error("{0}")]
+    TooLarge(String),
+
+    /// The run was stopped by an interrupt (Ctrl-C, SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
+
     /// The GPU failed: out of memory, device lost, shader or pipeline creation, buffer mapping.
     #[error("GPU error: {0}")]
     Gpu(String),

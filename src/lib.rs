@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod memory;
 pub mod model;
 pub mod model_file;
 pub mod predict;

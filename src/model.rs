@@ -58,26 +58,42 @@ impl Network {
                 "layer sizes must be positive, got {zero} in {sizes:?}"
             )));
         }
+        let shape: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        crate::memory::check(
+            &format!("a {} network", shape.join("-")),
+            4 * crate::memory::parameters(sizes),
+        )?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut uniform = |n: usize| -> Vec<f32> {
-            (0..n)
-                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * INIT_HALF_WIDTH)
-                .collect()
+        // Where the memory check has no figure (no /proc/meminfo), a failed allocation is still
+        // an error rather than an abort.
+        let mut uniform = |n: usize| -> Result<Vec<f32>> {
+            let mut values = Vec::new();
+            values.try_reserve_exact(n).map_err(|_| {
+                Error::TooLarge(format!(
+                    "cannot allocate {} for a layer's {n} values",
+                    crate::memory::human(4 * n as u128)
+                ))
+            })?;
+            values.extend((0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * INIT_HALF_WIDTH));
+            Ok(values)
         };
         let layers = sizes
             .windows(2)
             .map(|pair| {
                 let (inputs, outputs) = (pair[0], pair[1]);
-                let weights = uniform(inputs * outputs);
-                let biases = uniform(outputs);
-                Layer {
+                let count = inputs.checked_mul(outputs).ok_or_else(|| {
+                    Error::TooLarge(format!("a {inputs}×{outputs} layer cannot be addressed"))
+                })?;
+                let weights = uniform(count)?;
+                let biases = uniform(outputs)?;
+                Ok(Layer {
                     inputs,
                     outputs,
                     weights,
                     biases,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<Layer>>>()?;
         Ok(Network { layers })
     }
 

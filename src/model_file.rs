@@ -84,6 +84,14 @@ pub fn to_bytes(model: &SavedModel) -> Result<Vec<u8>> {
 
 /// Reads and validates a model file.
 pub fn load(path: &Path) -> Result<SavedModel> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    // The bytes and the network read from them are in memory together.
+    crate::memory::check(
+        &format!("loading the {size}-byte model file {}", path.display()),
+        2 * u128::from(size),
+    )?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     from_bytes(path, &bytes)
 }

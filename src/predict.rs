@@ -1,4 +1,4 @@
-//! Your own digit: any PNG turned into an MNIST-like 28×28 input, the way the data set was
+//! Your own digit: a picture (PNG, JPEG, BMP, GIF, WebP, TIFF) turned into an MNIST-like 28×28 input, the way the data set was
 //! made, and the network's top classes for it.
 //!
 //! The steps ([`mnist_input`]): grey with alpha composited on white; inverted when the ink is
@@ -10,7 +10,6 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use crate::atomic_file::write_atomic_with;
 use crate::model::{INPUTS, Network};
 use crate::{Error, Result};
 
@@ -32,62 +31,142 @@ pub struct GreyImage {
     pub values: Vec<f32>,
 }
 
-/// Reads a PNG of any colour type and depth as grey, alpha composited on white.
-pub fn read_png(path: &Path) -> Result<GreyImage> {
+/// Pictures wider or taller than this are refused before decoding.
+pub const MAX_SIDE: u32 = 20_000;
+/// Pictures with more pixels than this (a 40-megapixel photo) are refused before decoding: the
+/// decoded picture and its grey copy would take over 300 MB.
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The most memory a decoder may allocate.
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+
+/// The picture formats [`decode_picture`] reads.
+pub const FORMATS: &str = "PNG, JPEG, BMP, GIF, WebP or TIFF";
+
+/// Reads a picture file (see [`decode_picture`]).
+pub fn read_picture(path: &Path) -> Result<GreyImage> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    crate::memory::check(
+        &format!("reading the {size}-byte picture {}", path.display()),
+        u128::from(size),
+    )?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_png(path, &bytes)
+    decode_picture(&path.display().to_string(), &bytes)
 }
 
-/// Decodes PNG bytes; `path` names the image in errors.
-pub fn decode_png(path: &Path, bytes: &[u8]) -> Result<GreyImage> {
-    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if !bytes.starts_with(SIGNATURE) {
-        return Err(Error::bad_file(path, "not a PNG file (no PNG signature)"));
-    }
-    let bad =
-        |e: png::DecodingError| Error::bad_file(path, format!("corrupt or truncated PNG ({e})"));
-    let mut decoder = png::Decoder::new(Cursor::new(bytes));
-    // Palette → RGB(A), low bit depths → 8 bits, tRNS → alpha, 16 bits → 8 bits.
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().map_err(bad)?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| Error::bad_file(path, "the image is too large to decode"))?;
-    let mut buffer = vec![0u8; size];
-    let info = reader.next_frame(&mut buffer).map_err(bad)?;
-    let (width, height) = (info.width as usize, info.height as usize);
-    let channels = info.color_type.samples();
-    let (grey_channels, has_alpha) = match info.color_type {
-        png::ColorType::Grayscale => (1, false),
-        png::ColorType::GrayscaleAlpha => (1, true),
-        png::ColorType::Rgb => (3, false),
-        png::ColorType::Rgba => (3, true),
-        png::ColorType::Indexed => {
-            return Err(Error::bad_file(path, "palette image was not expanded"));
+/// Decodes a picture in any supported format ([`FORMATS`]; the content decides, not the
+/// name) as grey, alpha composited on white. Its size is checked before it is decoded
+/// ([`MAX_SIDE`], [`MAX_PIXELS`]) and the decoder's allocations are bounded
+/// ([`MAX_DECODE_BYTES`]). `label` names the picture in errors (a path, an upload's name).
+pub fn decode_picture(label: &str, bytes: &[u8]) -> Result<GreyImage> {
+    let bad = |reason: String| Error::bad_file(label, reason);
+    // Limits off only to read the header's size, which is then checked here in plain words.
+    let reader = |limited: bool| -> Result<image::ImageReader<Cursor<&[u8]>>> {
+        let mut reader = image::ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| bad(format!("cannot read it ({e})")))?;
+        let mut limits = image::Limits::no_limits();
+        if limited {
+            limits.max_image_width = Some(MAX_SIDE);
+            limits.max_image_height = Some(MAX_SIDE);
+            limits.max_alloc = Some(MAX_DECODE_BYTES);
         }
+        reader.limits(limits);
+        Ok(reader)
     };
-    if width == 0 || height == 0 {
-        return Err(Error::bad_file(path, "the image is empty"));
+    let format = reader(false)?
+        .format()
+        .ok_or_else(|| bad(format!("not a picture in a supported format ({FORMATS})")))?;
+    let name = format_name(format);
+    let (width, height) = reader(false)?
+        .into_dimensions()
+        .map_err(|e| bad(image_error(name, e)))?;
+    let pixels = u64::from(width) * u64::from(height);
+    if width > MAX_SIDE || height > MAX_SIDE || pixels > MAX_PIXELS {
+        return Err(bad(format!(
+            "the {name} picture is {width}×{height} pixels, too large to decode (at most \
+             {MAX_SIDE} pixels a side and {} megapixels; it would need about {} of memory)",
+            MAX_PIXELS / 1_000_000,
+            crate::memory::human(u128::from(pixels) * 8)
+        )));
     }
-    let mut values = Vec::with_capacity(width * height);
-    for row in buffer.chunks(info.line_size).take(height) {
-        for pixel in row.chunks_exact(channels).take(width) {
-            let level = |i: usize| f32::from(pixel[i]) / 255.0;
-            let grey = if grey_channels == 1 {
-                level(0)
-            } else {
-                // ITU-R BT.601 luma, as most grey conversions use.
-                0.299 * level(0) + 0.587 * level(1) + 0.114 * level(2)
-            };
-            let alpha = if has_alpha { level(channels - 1) } else { 1.0 };
-            values.push(alpha * grey + (1.0 - alpha));
-        }
+    if pixels == 0 {
+        return Err(bad("the image is empty".into()));
     }
+    let decoded = reader(true)?
+        .decode()
+        .map_err(|e| bad(image_error(name, e)))?;
+    let rgba = decoded.into_rgba8();
+    let (width, height) = (rgba.width() as usize, rgba.height() as usize);
+    let values = rgba
+        .pixels()
+        .map(|pixel| {
+            let level = |i: usize| f32::from(pixel.0[i]) / 255.0;
+            // ITU-R BT.601 luma, as most grey conversions use.
+            let grey = 0.299 * level(0) + 0.587 * level(1) + 0.114 * level(2);
+            let alpha = level(3);
+            alpha * grey + (1.0 - alpha)
+        })
+        .collect();
     Ok(GreyImage {
         width,
         height,
         values,
     })
+}
+
+fn format_name(format: image::ImageFormat) -> &'static str {
+    use image::ImageFormat as F;
+    match format {
+        F::Png => "PNG",
+        F::Jpeg => "JPEG",
+        F::Bmp => "BMP",
+        F::Gif => "GIF",
+        F::WebP => "WebP",
+        F::Tiff => "TIFF",
+        _ => "picture",
+    }
+}
+
+/// A decoder's error as one line in plain words.
+fn image_error(format: &str, error: image::ImageError) -> String {
+    let detail = plain_chunk_names(&error.to_string());
+    match error {
+        image::ImageError::Limits(_) => {
+            format!(
+                "the {format} picture is too large to decode within the memory limit ({detail})"
+            )
+        }
+        image::ImageError::Unsupported(_) => {
+            format!("this kind of {format} picture is not supported ({detail})")
+        }
+        _ => format!("corrupt or truncated {format} picture ({detail})"),
+    }
+}
+
+/// The PNG decoder names chunks by their debug form (`ChunkType { type: IHDR, critical: true,
+/// … }`); people know them as `IHDR`.
+fn plain_chunk_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("ChunkType {") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let Some(end) = after.find('}') else {
+            out.push_str(after);
+            return out;
+        };
+        let inside = &after["ChunkType {".len()..end];
+        let name = inside
+            .split(',')
+            .find_map(|field| field.trim().strip_prefix("type:"))
+            .map_or("?", str::trim);
+        out.push_str(name);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The 28×28 network input (`0` background, `1` full ink) for a picture of one digit.
@@ -265,38 +344,63 @@ pub fn top_classes(net: &Network, input: &[f32], count: usize) -> Vec<(u8, f32)>
     ranked
 }
 
+/// Height of the caption strip under each tile of [`write_inputs_png`].
+pub const CAPTION_HEIGHT: usize = 24;
+
 /// Writes 28×28 inputs side by side (2-pixel grey gaps), each pixel as a `scale`×`scale`
-/// block, white ink on black as the network sees it; grey PNG, written atomically.
-pub fn write_inputs_png(path: &Path, inputs: &[Vec<f32>], scale: usize) -> Result<()> {
+/// block, white ink on black as the network sees it, each with its caption (the file's name,
+/// shortened to fit) under it; PNG, written atomically.
+pub fn write_inputs_png(
+    path: &Path,
+    inputs: &[Vec<f32>],
+    captions: &[String],
+    scale: usize,
+) -> Result<()> {
+    use crate::report::canvas::{Canvas, Ink, text_height, text_width};
     const GAP: usize = 2;
+    const TEXT_SCALE: usize = 2;
     let scale = scale.max(1);
     let tile = SIDE * scale;
     let width = inputs.len() * tile + inputs.len().saturating_sub(1) * GAP;
-    let height = tile;
-    let mut pixels = vec![128u8; width * height];
+    let mut canvas = Canvas::new(width, tile + CAPTION_HEIGHT, [128, 128, 128]);
     for (n, input) in inputs.iter().enumerate() {
-        let left = n * (tile + GAP);
-        for y in 0..height {
-            for x in 0..tile {
-                let v = input
-                    .get((y / scale) * SIDE + x / scale)
-                    .copied()
-                    .unwrap_or(0.0);
-                pixels[y * width + left + x] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-            }
+        let left = (n * (tile + GAP)) as i64;
+        let grey: Vec<u8> = (0..SIDE * SIDE)
+            .map(|i| (input.get(i).copied().unwrap_or(0.0).clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        canvas.blit_grey(left, 0, &grey, SIDE, scale, Ink::WhiteOnBlack);
+        canvas.fill_rect(left, tile as i64, tile, CAPTION_HEIGHT, [255, 255, 255]);
+        if let Some(caption) = captions.get(n) {
+            let shown = fit_caption(caption, tile.saturating_sub(4), |t| {
+                text_width(t, TEXT_SCALE)
+            });
+            let top = tile + (CAPTION_HEIGHT - text_height(TEXT_SCALE)) / 2;
+            canvas.text_centred(
+                left + (tile / 2) as i64,
+                top as i64,
+                &shown,
+                TEXT_SCALE,
+                [0, 0, 0],
+            );
         }
     }
-    write_atomic_with(path, |file| {
-        let mut encoder =
-            png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)
-    })
+    canvas.save_png(path)
+}
+
+/// `text`, or its end after `..` when it is wider than `room` pixels (a file name's end tells
+/// pictures apart better than its start).
+fn fit_caption(text: &str, room: usize, width: impl Fn(&str) -> usize) -> String {
+    if width(text) <= room {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for skip in 1..chars.len() {
+        let shortened = format!("..{}", chars[skip..].iter().collect::<String>());
+        if width(&shortened) <= room {
+            return shortened;
+        }
+    }
+    String::new()
 }
 
 #[cfg(test)]
@@ -383,5 +487,16 @@ mod tests {
         let sum: f32 = top.iter().map(|t| t.1).sum();
         assert!((sum - 1.0).abs() < 1e-5, "{sum}");
         assert!(top.windows(2).all(|w| w[0].1 >= w[1].1));
+    }
+
+    #[test]
+    fn chunk_types_read_as_their_names() {
+        let text = "CRC error: expected 0x1 have 0x2 while decoding ChunkType { type: IHDR, \
+                    critical: true, private: false, reserved: false, safecopy: false } chunk.";
+        assert_eq!(
+            plain_chunk_names(text),
+            "CRC error: expected 0x1 have 0x2 while decoding IHDR chunk."
+        );
+        assert_eq!(plain_chunk_names("no chunk"), "no chunk");
     }
 }

@@ -413,6 +413,36 @@ fn all_mirrors_bad_is_one_clear_error_and_leaves_nothing() {
 }
 
 #[test]
+fn a_failed_download_leaves_the_folder_as_it_found_it() {
+    let data = fixture();
+    // The third file is wrong on the only mirror: the first two were fetched and verified.
+    let server = serve(routes("/m", &data, |i, body| {
+        if i == 2 { gzip(b"wrong") } else { body }
+    }));
+    let mirror = format!("{}/m", server.base);
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // A folder that did not exist (nor its parent) is not left behind, empty or partial.
+    let target = dir.path().join("new").join("mnist");
+    let err = download(
+        &target,
+        std::slice::from_ref(&mirror),
+        expected(&data),
+        &mut Quiet,
+    )
+    .expect_err("bad");
+    assert!(err.to_string().contains(FILE_STEMS[2]), "{err}");
+    assert!(!dir.path().join("new").exists());
+
+    // A folder that existed keeps what it held, and only that.
+    let existing = dir.path().join("mine");
+    std::fs::create_dir(&existing).expect("mkdir");
+    std::fs::write(existing.join("notes.txt"), b"mine").expect("write");
+    download(&existing, &[mirror], expected(&data), &mut Quiet).expect_err("bad");
+    assert_eq!(file_names(&existing), ["notes.txt"]);
+}
+
+#[test]
 fn a_different_file_in_the_way_is_never_overwritten() {
     let data = fixture();
     let server = serve(routes("/m", &data, |_, body| body));

@@ -14,7 +14,7 @@ use mnist_gpu::engine::cpu::{CpuEngine, argmax};
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::Network;
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
-use mnist_gpu::predict::{mnist_input, read_png, top_classes};
+use mnist_gpu::predict::{mnist_input, read_picture, top_classes};
 use mnist_gpu::report::metrics;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
@@ -445,9 +445,10 @@ fn bad_save_paths_fail_before_training() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("round 1"), "trained before failing");
-    // A flag-parsing error: clap's own usage message, exit status 2.
+    // A usage error: one line naming the missing flag, exit status 2.
     let out = run(&["train", "--cpu", "--data", data, "--checkpoint-every", "2"]);
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("--save"), "{}", stderr(&out));
 }
 
@@ -667,7 +668,7 @@ fn predict_recognises_rendered_test_digits() {
         right_original += usize::from(argmax(&net.forward(&original)) == label);
         let path = work.path().join(format!("digit-{i}-label-{label}.png"));
         std::fs::write(&path, render(digit, i)).expect("write png");
-        let input = mnist_input(&path, &read_png(&path).expect("read png")).expect("input");
+        let input = mnist_input(&path, &read_picture(&path).expect("read png")).expect("input");
         let top = top_classes(&net, &input, 3);
         right_rendered += usize::from(top[0].0 == label);
         paths.push(path);
@@ -717,8 +718,12 @@ fn predict_recognises_rendered_test_digits() {
     for line in lines {
         assert_eq!(line.matches('%').count(), 3, "{line}");
     }
-    let picture = read_png(&shown).expect("inputs picture");
-    assert_eq!((picture.width, picture.height), (4 * 224 + 3 * 2, 224));
+    let picture = read_picture(&shown).expect("inputs picture");
+    // Four 224-pixel tiles with 2-pixel gaps, each over its caption strip.
+    assert_eq!(
+        (picture.width, picture.height),
+        (4 * 224 + 3 * 2, 224 + mnist_gpu::predict::CAPTION_HEIGHT)
+    );
 }
 
 #[test]
@@ -754,12 +759,12 @@ fn bad_pictures_give_clear_errors() {
     .expect("write");
     for path in [&text, &truncated] {
         assert!(
-            matches!(read_png(path), Err(Error::BadFile { .. })),
+            matches!(read_picture(path), Err(Error::BadFile { .. })),
             "{path:?}"
         );
     }
     for (path, expected) in [
-        (&text, "not a PNG file"),
+        (&text, "not a picture in a supported format"),
         (&truncated, "corrupt or truncated PNG"),
         (&blank, "blank"),
     ] {
@@ -875,13 +880,13 @@ fn every_png_kind_reads_as_the_same_grey() {
         ("palette, transparent paper", palette(true)),
     ];
     for (name, bytes) in kinds {
-        let image = mnist_gpu::predict::decode_png(Path::new(name), &bytes).expect(name);
+        let image = mnist_gpu::predict::decode_picture(name, &bytes).expect(name);
         assert_eq!((image.width, image.height), (SIDE, SIDE), "{name}");
         assert_eq!(image.values, expected, "{name}");
     }
     // Opaque red paper reads as its luma (0.299): darker than mid-grey, yet the black square
     // on it is still found as dark ink, the same input as black on white.
-    let red = mnist_gpu::predict::decode_png(Path::new("red"), &palette(false)).expect("red");
+    let red = mnist_gpu::predict::decode_picture("red", &palette(false)).expect("red");
     assert!((red.values[0] - 0.299).abs() < 1e-6, "{}", red.values[0]);
     let on_white = mnist_gpu::predict::GreyImage {
         width: SIDE,

@@ -10,7 +10,7 @@ use mnist_gpu::report::grid::{
     DIGIT_SCALE, DIGIT_SIDE, GridLayout, digit_grid_png, misclassified_caption,
     titled_digit_grid_png,
 };
-use mnist_gpu::report::plot::{ACCURACY_COLOUR, COST_COLOUR, HEIGHT, WIDTH, curves_png, plot_area};
+use mnist_gpu::report::plot::{ACCURACY_COLOUR, COST_COLOUR, HEIGHT, WIDTH, curves, curves_png};
 use mnist_gpu::train::RoundRecord;
 
 /// A decoded RGB picture.
@@ -280,8 +280,13 @@ fn records(rounds: usize, eval_every: usize) -> Vec<RoundRecord> {
 }
 
 /// The mean row of the `colour` pixels in columns `[from, to)` of a plot area.
-fn mean_row(picture: &Picture, colour: Rgb, area: usize, from: f64, to: f64) -> f64 {
-    let (x, y, w, h) = plot_area(area);
+fn mean_row(
+    picture: &Picture,
+    colour: Rgb,
+    (x, y, w, h): (usize, usize, usize, usize),
+    from: f64,
+    to: f64,
+) -> f64 {
     let (lo, hi) = (x + (from * w as f64) as usize, x + (to * w as f64) as usize);
     let rows: Vec<usize> = picture
         .find(colour)
@@ -298,14 +303,16 @@ fn curves_show_cost_falling_and_accuracy_rising() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("curves.png");
     curves_png(&records(10, 2), &path).expect("plot written");
+    let areas = curves(&records(10, 2)).expect("plot").areas;
+    let plot_area = |index: usize| areas[index];
     let picture = Picture::read(&path);
     assert_eq!((picture.width, picture.height), (WIDTH, HEIGHT));
     // Screen rows grow downwards: a falling cost sits higher (smaller row) on the left.
-    let cost_left = mean_row(&picture, COST_COLOUR, 0, 0.0, 0.2);
-    let cost_right = mean_row(&picture, COST_COLOUR, 0, 0.8, 1.0);
+    let cost_left = mean_row(&picture, COST_COLOUR, plot_area(0), 0.0, 0.2);
+    let cost_right = mean_row(&picture, COST_COLOUR, plot_area(0), 0.8, 1.0);
     assert!(cost_left < cost_right, "{cost_left} vs {cost_right}");
-    let acc_left = mean_row(&picture, ACCURACY_COLOUR, 1, 0.0, 0.3);
-    let acc_right = mean_row(&picture, ACCURACY_COLOUR, 1, 0.8, 1.0);
+    let acc_left = mean_row(&picture, ACCURACY_COLOUR, plot_area(1), 0.0, 0.3);
+    let acc_right = mean_row(&picture, ACCURACY_COLOUR, plot_area(1), 0.8, 1.0);
     assert!(acc_left > acc_right, "{acc_left} vs {acc_right}");
     // Each curve stays in its own panel.
     let (_, top1, _, _) = plot_area(1);
@@ -327,6 +334,7 @@ fn curves_without_accuracy_or_with_one_round() {
     let dir = tempfile::tempdir().expect("tempdir");
     let no_accuracy = dir.path().join("no-accuracy.png");
     curves_png(&records(5, 0), &no_accuracy).expect("plot written");
+    let plot_area = |index: usize| curves(&records(5, 0)).expect("plot").areas[index];
     let picture = Picture::read(&no_accuracy);
     assert_eq!((picture.width, picture.height), (WIDTH, HEIGHT));
     assert!(picture.find(ACCURACY_COLOUR).is_empty());

@@ -17,7 +17,7 @@ use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{INPUTS, Network};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
-use mnist_gpu::predict::{decode_png, mnist_input};
+use mnist_gpu::predict::{decode_picture, mnist_input};
 use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, NetworkClassifier, Predictor};
 use serde_json::Value;
 
@@ -236,7 +236,7 @@ fn ell() -> Vec<u8> {
 
 /// What the library says for a picture: the input `predict` makes and the network's outputs.
 fn expected(network: &Network, picture: &[u8]) -> (Vec<f32>, Vec<f32>) {
-    let image = decode_png(Path::new("p"), picture).expect("decode");
+    let image = decode_picture("p", picture).expect("decode");
     let input = mnist_input(Path::new("p"), &image).expect("input");
     let outputs = network.forward(&input);
     (input, outputs)
@@ -426,7 +426,7 @@ fn every_bad_request_gets_a_json_4xx_and_the_server_keeps_serving() {
         (
             "not a picture",
             "image/png",
-            b"GIF89a not really".to_vec(),
+            b"plain text, not a picture".to_vec(),
             422,
         ),
         ("truncated PNG", "image/png", seven()[..200].to_vec(), 422),

@@ -62,6 +62,18 @@ pub fn build_engine(
     data: &Mnist,
     hyper: Hyper,
 ) -> anyhow::Result<Box<dyn Engine>> {
+    mnist_gpu::memory::check(
+        &format!(
+            "training the {} network with batches of {}",
+            net.shape_name(),
+            hyper.batch_size
+        ),
+        mnist_gpu::memory::training_bytes(
+            &net.sizes(),
+            hyper.batch_size,
+            data.train.len() + data.test.len(),
+        ),
+    )?;
     if !args.cpu {
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
@@ -78,4 +90,73 @@ pub fn build_engine(
     Ok(Box::new(
         CpuEngine::new(net, data, hyper).context("cannot set up the CPU engine")?,
     ))
+}
+
+/// Fails for a GPU API this operating system lacks and for a bad `WGPU_BACKEND`, naming them
+/// (instead of "no adapter found" after the data is loaded); nothing to check with --cpu.
+pub fn check_backend(args: &BackendArgs) -> anyhow::Result<()> {
+    if args.cpu {
+        return Ok(());
+    }
+    check_backend_here(args.backend)
+}
+
+fn check_backend_here(backend: Backend) -> anyhow::Result<()> {
+    let apple = cfg!(any(target_os = "macos", target_os = "ios"));
+    let windows = cfg!(windows);
+    match backend {
+        Backend::Metal if !apple => anyhow::bail!(
+            "--backend metal: Metal exists only on macOS and iOS; on this system use --backend vulkan or gl, or --cpu"
+        ),
+        Backend::Dx12 if !windows => anyhow::bail!(
+            "--backend dx12: DirectX 12 exists only on Windows; on this system use --backend vulkan or gl, or --cpu"
+        ),
+        Backend::Auto => check_wgpu_backend_env(std::env::var("WGPU_BACKEND").ok().as_deref()),
+        _ => Ok(()),
+    }
+}
+
+/// `WGPU_BACKEND` must name GPU APIs wgpu knows (a comma-separated list), or be unset.
+fn check_wgpu_backend_env(value: Option<&str>) -> anyhow::Result<()> {
+    const KNOWN: [&str; 10] = [
+        "vulkan", "vk", "metal", "mtl", "dx12", "d3d12", "gl", "gles", "opengl", "webgpu",
+    ];
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let names: Vec<String> = value
+        .split(',')
+        .map(|name| name.trim().to_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let unknown: Vec<&String> = names
+        .iter()
+        .filter(|name| !KNOWN.contains(&name.as_str()))
+        .collect();
+    if names.is_empty() || !unknown.is_empty() {
+        anyhow::bail!(
+            "the environment variable WGPU_BACKEND={value:?} names no GPU API wgpu knows; \
+             use vulkan, metal, dx12 or gl (comma-separated), or unset it"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wgpu_backend_values() {
+        assert!(check_wgpu_backend_env(None).is_ok());
+        assert!(check_wgpu_backend_env(Some("vulkan")).is_ok());
+        assert!(check_wgpu_backend_env(Some("Vulkan, gl")).is_ok());
+        let err = check_wgpu_backend_env(Some("nonsense")).expect_err("bad");
+        assert!(
+            err.to_string().contains("WGPU_BACKEND=\"nonsense\""),
+            "{err}"
+        );
+        assert!(check_wgpu_backend_env(Some("")).is_err());
+        assert!(check_wgpu_backend_env(Some("vulkan,foo")).is_err());
+    }
 }

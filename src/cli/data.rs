@@ -4,14 +4,18 @@
 use anyhow::{Context, bail};
 use mnist_gpu::data::Mnist;
 use mnist_gpu::data::download::DEFAULT_MIRRORS;
-use mnist_gpu::data::locate::{locate, missing_files};
+use mnist_gpu::data::locate::{DATA_ENV, Origin, locate, missing_files};
 
 use super::DataArgs;
 
 /// Loads the data set the flags point at.
 pub fn load(args: &DataArgs) -> anyhow::Result<Mnist> {
-    // clap's `env` on --data has already put MNIST_GPU_DATA there when the flag is absent.
-    let location = locate(args.data.as_deref(), None, dirs::cache_dir().as_deref())?;
+    let env = std::env::var_os(DATA_ENV).map(std::path::PathBuf::from);
+    let location = locate(
+        args.data.as_deref(),
+        env.as_deref(),
+        dirs::cache_dir().as_deref(),
+    )?;
     let dir = &location.dir;
     if !location.is_explicit() && !missing_files(dir).is_empty() {
         if args.offline {
@@ -32,7 +36,14 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Mnist> {
             )
         })?;
     }
-    let data = Mnist::load(dir).context("cannot load the data set")?;
+    let data = Mnist::load(dir).with_context(|| match location.origin {
+        Origin::Flag => "cannot load the data set named by --data".to_string(),
+        Origin::Env => format!(
+            "cannot load the data set named by the environment variable {DATA_ENV}={}",
+            dir.display()
+        ),
+        Origin::Cache => "cannot load the data set".to_string(),
+    })?;
     if !data.is_mnist() {
         eprintln!(
             "notice: {} is not the standard MNIST (checksums differ); using it as it is",

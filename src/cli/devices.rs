@@ -17,9 +17,16 @@ pub fn run(_args: DevicesArgs) -> anyhow::Result<()> {
     }
     for (i, adapter) in adapters.iter().enumerate() {
         let (info, limits) = (&adapter.info, &adapter.limits);
+        // GL adapters report no driver name; their driver_info says the version.
+        let driver = match (info.driver.trim(), info.driver_info.trim()) {
+            ("", "") => "unknown".to_string(),
+            ("", version) => version.to_string(),
+            (name, "") => name.to_string(),
+            (name, version) => format!("{name} {version}"),
+        };
         println!(
-            "{i}: {} ({:?}, {:?}), driver {} {}",
-            info.name, info.backend, info.device_type, info.driver, info.driver_info
+            "{i}: {} ({:?}, {:?}), driver {driver}",
+            info.name, info.backend, info.device_type
         );
         println!(
             "   max storage binding {} MiB, max buffer {} MiB, workgroup storage {} KiB, \

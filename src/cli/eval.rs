@@ -52,7 +52,9 @@ pub struct EvalArgs {
         long,
         default_value_t = 50,
         value_name = "N",
-        requires = "misclassified"
+        requires = "misclassified",
+        allow_negative_numbers = true,
+        value_parser = super::numbers::at_least_one
     )]
     pub count: usize,
     #[command(flatten)]
@@ -68,6 +70,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             super::paths::check_output_file(path, flag)?;
         }
     }
+    super::backend::check_backend(&args.backend)?;
     let saved = model_file::load(&args.model).context("cannot load the model")?;
     let data = super::data::load(&args.data)?;
     let split = Split::from(args.split);

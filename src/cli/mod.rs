@@ -5,6 +5,8 @@ mod data;
 mod devices;
 mod download;
 mod eval;
+pub mod interrupt;
+mod numbers;
 mod paths;
 mod predict;
 mod serve;
@@ -37,7 +39,7 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Accuracy, per-digit precision/recall and the confusion matrix of a saved model.
     Eval(eval::EvalArgs),
-    /// Classify your own digit pictures (PNG) with a saved model.
+    /// Classify your own digit pictures (PNG, JPEG, BMP, GIF, WebP, TIFF) with a saved model.
     Predict(predict::PredictArgs),
     /// A local web page to draw digits on and watch the network read them, and its JSON API.
     Serve(serve::ServeArgs),
@@ -48,14 +50,28 @@ pub enum Command {
 /// Where the data comes from (shared by every command that reads it).
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Folder holding the four MNIST IDX files (.gz or raw) [default: the user cache folder,
-    /// downloading into it when empty]
-    #[arg(long, env = "MNIST_GPU_DATA", value_name = "DIR")]
+    /// Folder holding the four MNIST IDX files (.gz or raw) [default: the folder named by the
+    /// MNIST_GPU_DATA environment variable, else the user cache folder, downloading into it
+    /// when empty]
+    #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Never download: fail if the data is not already there.
     #[arg(long)]
     pub offline: bool,
 }
+
+/// Ends the run with this exit status, printing nothing more: what went wrong is on stderr
+/// already (a picture `predict` could not use, an interrupt's line).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

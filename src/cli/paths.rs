@@ -4,14 +4,20 @@
 use std::path::Path;
 
 use anyhow::bail;
+use mnist_gpu::Error;
+use mnist_gpu::atomic_file::{Destination, destination};
 
-/// Fails unless a file can be created at `path` (named `flag` in the message). Leaves nothing
-/// behind: the probe file it creates is removed at once.
+/// Fails unless `path` (named `flag` in the message) can be written: a new or regular file
+/// whose folder accepts a file (symlinks followed), or a FIFO or character device written in
+/// place. Leaves nothing behind: the probe file it creates is removed at once.
 pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
-    if path.is_dir() {
-        bail!("{flag} {}: is a folder, not a file", path.display());
-    }
-    let parent = match path.parent() {
+    let target = match destination(path) {
+        Ok(Destination::InPlace(_)) => return Ok(()),
+        Ok(Destination::Atomic(target)) => target,
+        Err(Error::Io { cause, .. }) => bail!("{flag} {}: {cause}", path.display()),
+        Err(other) => bail!("{flag} {}: {other}", path.display()),
+    };
+    let parent = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
@@ -22,7 +28,7 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
             parent.display()
         );
     }
-    let name = path
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -34,4 +40,35 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
         }
         Err(e) => bail!("{flag} {}: cannot write there ({e})", path.display()),
     }
+}
+
+/// Whether `path` names standard output (`-`, `/dev/stdout`, `/dev/fd/1`).
+pub fn is_stdout(path: &Path) -> bool {
+    matches!(
+        path.to_str(),
+        Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    )
+}
+
+/// Standard output for a data stream (JSONL metrics): the program's own lines move to stderr,
+/// so standard output carries the data alone and pipes straight into other tools.
+#[cfg(unix)]
+pub fn take_stdout() -> anyhow::Result<Box<dyn std::io::Write + Send>> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    std::io::stdout().flush()?;
+    // SAFETY: plain descriptor calls; the duplicate is owned by the File made from it alone.
+    let data = unsafe { libc::dup(1) };
+    if data < 0 || unsafe { libc::dup2(2, 1) } < 0 {
+        bail!(
+            "cannot write the metrics to standard output ({})",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(Box::new(unsafe { std::fs::File::from_raw_fd(data) }))
+}
+
+#[cfg(not(unix))]
+pub fn take_stdout() -> anyhow::Result<Box<dyn std::io::Write + Send>> {
+    Ok(Box::new(std::io::stdout()))
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use mnist_gpu::model_file;
-use mnist_gpu::predict::{mnist_input, read_png, top_classes, write_inputs_png};
+use mnist_gpu::predict::{mnist_input, read_picture, top_classes, write_inputs_png};
 
 /// Each 28×28 input is drawn 8× larger by --show-input.
 const SHOW_SCALE: usize = 8;
@@ -15,15 +15,16 @@ pub struct PredictArgs {
     /// Model file written by `train --save`.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Pictures of single digits (PNG, any colour type; dark on light or light on dark).
-    #[arg(required = true, value_name = "IMAGE.png")]
+    /// Pictures of single digits: PNG, JPEG, BMP, GIF, WebP or TIFF, any colours (dark ink on
+    /// light paper or light on dark).
+    #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// Write the 28×28 inputs the network was fed (×8, side by side in the order given) to a
-    /// grey PNG.
+    /// Write the 28×28 inputs the network was fed (×8, side by side in the order given, each
+    /// labelled with its file name) to a PNG.
     #[arg(long, value_name = "FILE.png")]
     pub show_input: Option<PathBuf>,
     /// How many classes to list per picture.
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = super::numbers::at_least_one)]
     pub top: usize,
 }
 
@@ -32,24 +33,43 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         super::paths::check_output_file(path, "--show-input")?;
     }
     let saved = model_file::load(&args.model).context("cannot load the model")?;
-    // Every picture is read before anything is printed: a bad one stops the run at once.
-    let inputs = args
-        .images
-        .iter()
-        .map(|path| mnist_input(path, &read_png(path)?))
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot use the picture")?;
-    for (path, input) in args.images.iter().zip(&inputs) {
-        let ranked: Vec<String> = top_classes(&saved.network, input, args.top.max(1))
-            .iter()
-            .map(|(class, p)| format!("{class} ({:.1}%)", 100.0 * p))
-            .collect();
-        println!("{}: {}", path.display(), ranked.join(", "));
+    // Every picture gets its line: the classes of a good one, an error for a bad one.
+    let (mut inputs, mut captions, mut failed) = (Vec::new(), Vec::new(), 0usize);
+    for path in &args.images {
+        match read_picture(path).and_then(|picture| mnist_input(path, &picture)) {
+            Ok(input) => {
+                let ranked: Vec<String> = top_classes(&saved.network, &input, args.top)
+                    .iter()
+                    .map(|(class, p)| format!("{class} ({:.1}%)", 100.0 * p))
+                    .collect();
+                println!("{}: {}", path.display(), ranked.join(", "));
+                captions.push(path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ));
+                inputs.push(input);
+            }
+            Err(e) => {
+                eprintln!("error: cannot use the picture {e}");
+                failed += 1;
+            }
+        }
     }
-    println!("(percentages: the network's 10 sigmoid outputs normalised to sum to 1)");
+    if !inputs.is_empty() {
+        println!("(percentages: the network's 10 sigmoid outputs normalised to sum to 1)");
+    }
     if let Some(path) = &args.show_input {
-        write_inputs_png(path, &inputs, SHOW_SCALE)?;
-        println!("network inputs drawn to {}", path.display());
+        if inputs.is_empty() {
+            println!("no picture could be used: {} not drawn", path.display());
+        } else {
+            write_inputs_png(path, &inputs, &captions, SHOW_SCALE)
+                .context("cannot draw the inputs")?;
+            println!("network inputs drawn to {}", path.display());
+        }
+    }
+    if failed > 0 {
+        // Each failure has its line already.
+        return Err(super::Exit(1).into());
     }
     Ok(())
 }

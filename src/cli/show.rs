@@ -22,10 +22,10 @@ pub struct ShowArgs {
     #[arg(long, value_enum, default_value_t = SplitArg::Train)]
     pub split: SplitArg,
     /// How many digits to draw (1 to 1000).
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::whole)]
     pub count: usize,
     /// Index of the first digit drawn.
-    #[arg(long, default_value_t = 0, value_name = "INDEX")]
+    #[arg(long, default_value_t = 0, value_name = "INDEX", allow_negative_numbers = true, value_parser = super::numbers::whole)]
     pub start: usize,
     /// PNG file to write.
     #[arg(long, value_name = "FILE.png")]

@@ -16,6 +16,7 @@ use mnist_gpu::train::{RoundRecord, Schedule, accuracy, train_with};
 
 use super::DataArgs;
 use super::backend::{BackendArgs, build_engine};
+use super::interrupt;
 use super::paths::check_output_file;
 
 #[derive(Args, Debug)]
@@ -27,26 +28,33 @@ pub struct TrainArgs {
     #[arg(long, value_name = "SIZES")]
     pub hidden: Option<String>,
     /// Rounds (passes over all training images); with --resume, the round to stop after.
-    #[arg(long, default_value_t = 20, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 20,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = super::numbers::at_least_one
+    )]
     pub rounds: usize,
     /// Images per gradient step (60000: pure full-batch gradient descent) [default: 1000; with
     /// --resume: the model's]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
     pub batch_size: Option<usize>,
     /// Learning rate of plain gradient descent [default: 2; with --resume: the model's]
     #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// Seed of the initial weights (and of --shuffle's orders) [default: 42; with --resume: the
     /// model's]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::numbers::seed)]
     pub seed: Option<u64>,
     /// Visit the training images in a new seeded random order every round.
     #[arg(long)]
     pub shuffle: bool,
     /// Print test accuracy every K rounds (always after the last).
-    #[arg(long, default_value_t = 0, value_name = "K")]
+    #[arg(long, default_value_t = 0, value_name = "K", allow_negative_numbers = true, value_parser = super::numbers::whole)]
     pub eval_every: usize,
-    /// Write one JSON object per round to FILE (round, cost, seconds, test_accuracy).
+    /// Write one JSON object per round to FILE (round, cost, seconds, test_accuracy); `-`
+    /// streams them to standard output (the run's own lines then go to stderr).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
     /// Draw the cost and test accuracy per round into a PNG after training.
@@ -56,7 +64,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
     /// Also save to the --save FILE every K rounds (each save replaces the last, atomically).
-    #[arg(long, default_value_t = 0, value_name = "K", requires = "save")]
+    #[arg(long, default_value_t = 0, value_name = "K", requires = "save", allow_negative_numbers = true, value_parser = super::numbers::whole)]
     pub checkpoint_every: usize,
     /// Continue training a saved network: runs its next rounds up to --rounds, with its layer
     /// sizes and (unless given) its batch size, learning rate, seed and shuffling.
@@ -67,22 +75,41 @@ pub struct TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.rounds == 0 {
-        anyhow::bail!("--rounds must be at least 1");
-    }
     // Every setting and output path is checked before the data is loaded and training starts.
     for (flag, path) in [
         ("--save", &args.save),
         ("--metrics", &args.metrics),
         ("--plot", &args.plot),
     ] {
-        if let Some(path) = path {
+        if let Some(path) = path
+            .as_deref()
+            .filter(|p| !super::paths::is_stdout(p) || flag != "--metrics")
+        {
             check_output_file(path, flag)?;
         }
     }
+    super::backend::check_backend(&args.backend)?;
     let plan = Plan::new(&args)?;
     check_hyper(plan.batch_size, plan.lr)?;
+    let mut metrics = match args.metrics.as_deref() {
+        Some(path) if super::paths::is_stdout(path) => Some(MetricsFile::to_writer(
+            "standard output",
+            super::paths::take_stdout()?,
+        )),
+        Some(path) => Some(MetricsFile::new(path)),
+        None => None,
+    };
     let data = super::data::load(&args.data)?;
+    // An explicit --batch-size over the training set is a mistake; the default (or a resumed
+    // run's size) simply makes each step full-batch on a small data set.
+    if args.batch_size.is_some() && plan.batch_size > data.train.len() {
+        anyhow::bail!(
+            "--batch-size {} is larger than the training set ({} images); {} is full-batch gradient descent",
+            plan.batch_size,
+            data.train.len(),
+            data.train.len()
+        );
+    }
     // Hashing the training set costs a fraction of a second: only when a model file needs it.
     let fingerprint =
         (args.save.is_some() || plan.resumed.is_some()).then(|| data_fingerprint(&data));
@@ -101,7 +128,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         learning_rate: lr,
     };
     let mut engine = build_engine(&args.backend, net.clone(), &data, hyper)?;
-    let mut metrics = args.metrics.as_deref().map(MetricsFile::new);
 
     println!(
         "data: {} ({} training, {} test images)",
@@ -145,7 +171,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         seed,
     };
     let progress = Progress::new(args.rounds + 1 - plan.first_round);
-    let records = train_with(
+    let mut stopped = Stopped::default();
+    interrupt::set_on_disk(&stopped.on_disk(&args));
+    interrupt::set_graceful(true);
+    let trained = train_with(
         engine.as_mut(),
         &schedule,
         data.train.len(),
@@ -174,11 +203,32 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 };
                 let network = engine.network()?;
                 model_file::save(path, &SavedModel { network, training })?;
+                stopped.saved = Some(record.round);
+                interrupt::set_on_disk(&stopped.on_disk(&args));
+                if !last {
+                    progress.line(&format!(
+                        "checkpoint: model after round {} saved to {}",
+                        record.round,
+                        path.display()
+                    ));
+                }
+            }
+            stopped.round = Some(record.round);
+            if interrupt::requested() {
+                return Err(mnist_gpu::Error::Interrupted);
             }
             Ok(())
         },
-    )?;
+    );
+    interrupt::set_graceful(false);
     progress.finish();
+    let records = match trained {
+        Err(mnist_gpu::Error::Interrupted) => {
+            eprintln!("{}", stopped.line(&args));
+            return Err(super::Exit(interrupt::EXIT_STATUS).into());
+        }
+        other => other?,
+    };
 
     if let Some(last) = records.last().and_then(|r| r.test_accuracy) {
         println!("test accuracy after training: {last:.2}%");
@@ -192,7 +242,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "time per round: median {median:.3} s ({gflops:.1} GFLOP/s), {total:.2} s for {} rounds",
         records.len()
     );
-    if let Some(path) = &args.metrics {
+    if let Some(path) = args
+        .metrics
+        .as_deref()
+        .filter(|p| !super::paths::is_stdout(p))
+    {
         println!("metrics written to {}", path.display());
     }
     if let Some(path) = &args.save {
@@ -202,7 +256,62 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         mnist_gpu::report::plot::curves_png(&records, path).context("cannot write the plot")?;
         println!("curves drawn in {}", path.display());
     }
+    if let Some(hint) = unsaved_hint(args.save.is_some(), total) {
+        println!("{hint}");
+    }
     Ok(())
+}
+
+/// Runs longer than this without --save end with a reminder that the model was not kept.
+const UNSAVED_HINT_SECONDS: f64 = 30.0;
+
+fn unsaved_hint(saved: bool, seconds: f64) -> Option<&'static str> {
+    (!saved && seconds >= UNSAVED_HINT_SECONDS).then_some(
+        "note: the trained model was not kept; pass --save FILE to keep it for eval, predict or --resume",
+    )
+}
+
+/// How far an interrupted run got.
+#[derive(Default)]
+struct Stopped {
+    /// The last round completed.
+    round: Option<usize>,
+    /// The round of the model last saved to --save.
+    saved: Option<usize>,
+}
+
+impl Stopped {
+    /// What is on disk: the model's file and round, and the metrics.
+    fn on_disk(&self, args: &TrainArgs) -> String {
+        let model = match (&args.save, self.saved) {
+            (Some(path), Some(round)) => format!(
+                "{} holds the model after round {round} (continue with --resume {})",
+                path.display(),
+                path.display()
+            ),
+            (Some(path), None) if path.exists() => format!(
+                "no model saved by this run ({} is as it was)",
+                path.display()
+            ),
+            (Some(path), None) => format!("no model saved ({} was not written)", path.display()),
+            (None, _) => "no model saved".to_string(),
+        };
+        match (&args.metrics, self.round) {
+            (Some(path), Some(round)) if !super::paths::is_stdout(path) => {
+                format!("{model}; metrics up to round {round} in {}", path.display())
+            }
+            _ => model,
+        }
+    }
+
+    /// The line an interrupted run ends with.
+    fn line(&self, args: &TrainArgs) -> String {
+        let at = match self.round {
+            Some(round) => format!("after round {round} of {}", args.rounds),
+            None => "before the first round ended".to_string(),
+        };
+        format!("interrupted {at}: {}", self.on_disk(args))
+    }
 }
 
 /// The network to train and the settings to train it with: fresh from the flags, or the saved
@@ -360,5 +469,17 @@ impl Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_without_save_end_with_a_hint() {
+        assert!(unsaved_hint(false, 45.0).is_some_and(|h| h.contains("--save")));
+        assert!(unsaved_hint(false, 5.0).is_none());
+        assert!(unsaved_hint(true, 45.0).is_none());
     }
 }

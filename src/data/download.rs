@@ -1,13 +1,14 @@
 //! Downloading the four IDX files from public mirrors, each verified against its expected
-//! content checksum before it is written (atomically), so a failed or rejected download never
-//! leaves a file behind.
+//! content checksum before it is written (atomically). A download that fails leaves the folder
+//! as it found it: the files it fetched before the failure are removed, and so are the folders
+//! it created.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{FILE_STEMS, checksums, idx};
-use crate::atomic_file::write_atomic;
+use crate::atomic_file::{provisional, settled, write_atomic};
 use crate::{Error, Result};
 
 /// Tried in this order: PyTorch's, TensorFlow's, then the original (which often refuses).
@@ -72,20 +73,71 @@ pub fn download(
     if mirrors.is_empty() {
         return Err(Error::Download("no mirror to download from".into()));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let created = create_folders(dir)?;
     let agent = agent();
-    FILE_STEMS
-        .into_iter()
-        .zip(expected)
-        .map(|(stem, sha256)| {
-            let outcome = match present(dir, stem, sha256)? {
-                Some(path) => Outcome::AlreadyPresent { path },
-                None => fetch_file(&agent, dir, stem, sha256, mirrors, progress)?,
-            };
-            progress.file_done(stem, &outcome);
-            Ok((stem, outcome))
-        })
-        .collect()
+    let mut outcomes = Vec::new();
+    for (stem, sha256) in FILE_STEMS.into_iter().zip(expected) {
+        let outcome = match present(dir, stem, sha256) {
+            Ok(Some(path)) => Ok(Outcome::AlreadyPresent { path }),
+            Ok(None) => fetch_file(&agent, dir, stem, sha256, mirrors, progress),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(outcome) => {
+                if let Outcome::Downloaded { path, .. } = &outcome {
+                    provisional(path);
+                }
+                progress.file_done(stem, &outcome);
+                outcomes.push((stem, outcome));
+            }
+            Err(e) => {
+                // The folder is left as it was found: no partial set, no new empty folder.
+                for (_, outcome) in &outcomes {
+                    if let Outcome::Downloaded { path, .. } = outcome {
+                        let _ = std::fs::remove_file(path);
+                        settled(path);
+                    }
+                }
+                for folder in created.iter().rev() {
+                    let _ = std::fs::remove_dir(folder);
+                    settled(folder);
+                }
+                return Err(e);
+            }
+        }
+    }
+    // The set is complete: nothing of it is provisional any more.
+    for (_, outcome) in &outcomes {
+        if let Outcome::Downloaded { path, .. } = outcome {
+            settled(path);
+        }
+    }
+    for folder in &created {
+        settled(folder);
+    }
+    Ok(outcomes)
+}
+
+/// Creates `dir` and its missing parents; returns the folders it created, outermost first.
+fn create_folders(dir: &Path) -> Result<Vec<PathBuf>> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .filter(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    let created: Vec<PathBuf> = missing.into_iter().rev().collect();
+    // Marked before they exist, so an interrupt between the two still removes them.
+    for folder in &created {
+        provisional(folder);
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        for folder in created.iter().rev() {
+            let _ = std::fs::remove_dir(folder);
+            settled(folder);
+        }
+        return Err(Error::io(dir, e));
+    }
+    Ok(created)
 }
 
 fn agent() -> ureq::Agent {

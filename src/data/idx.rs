@@ -37,8 +37,25 @@ pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
     )))
 }
 
+/// The largest content read from one file, decompressed (MNIST's largest is 47 MB; EMNIST's
+/// 550 MB): a bound against a gzip bomb or a file that is no data set.
+pub const MAX_CONTENT_BYTES: u64 = 1 << 30;
+
 /// The file's content, gunzipped if it starts with the gzip magic.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    if size > MAX_CONTENT_BYTES {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "{} is too large for an IDX file (at most {})",
+                crate::memory::human(size.into()),
+                crate::memory::human(MAX_CONTENT_BYTES.into())
+            ),
+        ));
+    }
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decompress_if_gzip(path, raw)
 }
@@ -50,8 +67,18 @@ pub fn decompress_if_gzip(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     }
     let mut out = Vec::with_capacity(raw.len() * 4);
     flate2::read::GzDecoder::new(&raw[..])
+        .take(MAX_CONTENT_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(|e| Error::bad_file(path, format!("corrupt gzip data ({e})")))?;
+    if out.len() as u64 > MAX_CONTENT_BYTES {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "decompresses to more than {}: not an IDX file",
+                crate::memory::human(MAX_CONTENT_BYTES.into())
+            ),
+        ));
+    }
     Ok(out)
 }
 

@@ -1,12 +1,14 @@
-//! An RGB canvas for the program's pictures: rectangles, lines, grey images at integer scales and
-//! bitmap text, saved as PNG through an atomic write. Drawing clips at the edges, so callers may
+//! An RGB canvas for the program's pictures: rectangles, grey images at integer scales and
+//! anti-aliased text (DejaVu Sans, embedded), saved as PNG through an atomic write. Drawing clips at the edges, so callers may
 //! draw partly outside without checks.
 
 use std::path::Path;
 
-use super::font::{self, ADVANCE, CAP_HEIGHT, GLYPH_WIDTH};
+use std::sync::OnceLock;
+
 use crate::atomic_file::write_atomic;
 use crate::{Error, Result};
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
 /// A colour as red, green, blue bytes.
 pub type Rgb = [u8; 3];
@@ -47,6 +49,16 @@ impl Canvas {
             width,
             height,
             bytes: background.repeat(width * height),
+        }
+    }
+
+    /// A canvas holding `bytes`, row-major RGB (padded with white or cut to size).
+    pub fn from_rgb(width: usize, height: usize, mut bytes: Vec<u8>) -> Canvas {
+        bytes.resize(width * height * 3, 255);
+        Canvas {
+            width,
+            height,
+            bytes,
         }
     }
 
@@ -106,41 +118,6 @@ impl Canvas {
         self.fill_rect(x + (w - t) as i64, y, t, h, colour);
     }
 
-    /// A straight line from (x0, y0) to (x1, y1) with a square pen `width` pixels wide.
-    pub fn line(&mut self, (x0, y0): (i64, i64), (x1, y1): (i64, i64), width: usize, colour: Rgb) {
-        let offset = (width / 2) as i64;
-        // Bresenham over all octants.
-        let (dx, dy) = ((x1 - x0).abs(), -(y1 - y0).abs());
-        let (sx, sy) = (if x0 < x1 { 1 } else { -1 }, if y0 < y1 { 1 } else { -1 });
-        let (mut x, mut y, mut err) = (x0, y0, dx + dy);
-        loop {
-            self.fill_rect(x - offset, y - offset, width, width, colour);
-            if x == x1 && y == y1 {
-                break;
-            }
-            let doubled = 2 * err;
-            if doubled >= dy {
-                err += dy;
-                x += sx;
-            }
-            if doubled <= dx {
-                err += dx;
-                y += sy;
-            }
-        }
-    }
-
-    /// A filled disc of radius `radius` centred on (cx, cy), for plot markers.
-    pub fn disc(&mut self, cx: i64, cy: i64, radius: i64, colour: Rgb) {
-        for dy in -radius..=radius {
-            for dx in -radius..=radius {
-                if dx * dx + dy * dy <= radius * radius + radius {
-                    self.set(cx + dx, cy + dy, colour);
-                }
-            }
-        }
-    }
-
     /// Draws a grey image of `cols` columns (row-major bytes) with its top-left corner at (x, y),
     /// each source pixel as a `scale × scale` block.
     pub fn blit_grey(&mut self, x: i64, y: i64, grey: &[u8], cols: usize, scale: usize, ink: Ink) {
@@ -154,21 +131,20 @@ impl Canvas {
         }
     }
 
-    /// Writes `text` with the top of its capitals at (x, y), glyph pixels `scale × scale`.
+    /// Writes `text` with the top of its capitals at (x, y); capitals are `7 × scale` pixels
+    /// tall. Glyphs are anti-aliased (DejaVu Sans, embedded).
     pub fn text(&mut self, x: i64, y: i64, text: &str, scale: usize, colour: Rgb) {
-        self.draw_text(text, |canvas, gx, gy| {
-            let s = scale as i64;
-            canvas.fill_rect(x + gx * s, y + gy * s, scale, scale, colour);
+        self.draw_text(text, scale, |canvas, gx, gy, coverage| {
+            canvas.blend_pixel(x + gx, y + gy, colour, coverage);
         });
     }
 
     /// Writes `text` turned a quarter turn anticlockwise (read bottom to top, as a y-axis title),
     /// with (x, y) the bottom-left corner of the first capital as seen upright.
     pub fn text_up(&mut self, x: i64, y: i64, text: &str, scale: usize, colour: Rgb) {
-        self.draw_text(text, |canvas, gx, gy| {
-            let s = scale as i64;
+        self.draw_text(text, scale, |canvas, gx, gy, coverage| {
             // Upright rightwards becomes upwards and upright downwards becomes rightwards.
-            canvas.fill_rect(x + gy * s, y - (gx + 1) * s, scale, scale, colour);
+            canvas.blend_pixel(x + gy, y - gx - 1, colour, coverage);
         });
     }
 
@@ -178,17 +154,46 @@ impl Canvas {
         self.text(centre_x - half, y, text, scale, colour);
     }
 
-    /// Calls `dot(canvas, gx, gy)` for every ink pixel of `text` laid out at scale 1.
-    fn draw_text(&mut self, text: &str, mut dot: impl FnMut(&mut Self, i64, i64)) {
-        for (index, c) in text.chars().enumerate() {
-            let left = (index * ADVANCE) as i64;
-            for (gy, row) in font::glyph(c).enumerate() {
-                for (gx, &cell) in row.iter().enumerate().take(GLYPH_WIDTH) {
-                    if cell == b'#' {
-                        dot(self, left + gx as i64, gy as i64);
-                    }
-                }
+    /// Mixes `colour` into the pixel at (x, y) by `coverage` (0 to 1); outside is ignored.
+    fn blend_pixel(&mut self, x: i64, y: i64, colour: Rgb, coverage: f32) {
+        if let Some(under) = (x >= 0 && y >= 0)
+            .then(|| self.pixel(x as usize, y as usize))
+            .flatten()
+        {
+            self.set(x, y, blend(under, colour, f64::from(coverage)));
+        }
+    }
+
+    /// Calls `dot(canvas, gx, gy, coverage)` for every pixel `text` covers, with (0, 0) the top
+    /// left of its first capital.
+    fn draw_text(
+        &mut self,
+        text: &str,
+        scale: usize,
+        mut dot: impl FnMut(&mut Self, i64, i64, f32),
+    ) {
+        let Some(font) = font() else {
+            return;
+        };
+        let scaled = font.as_scaled(PxScale::from(pixel_size(scale)));
+        let baseline = text_height(scale) as f32;
+        let mut caret = 0.0f32;
+        let mut previous = None;
+        for c in text.chars() {
+            let id = scaled.glyph_id(c);
+            if let Some(previous) = previous {
+                caret += scaled.kern(previous, id);
             }
+            let glyph = id.with_scale_and_position(scaled.scale(), point(caret, baseline));
+            if let Some(outlined) = font.outline_glyph(glyph) {
+                let bounds = outlined.px_bounds();
+                let (left, top) = (bounds.min.x as i64, bounds.min.y as i64);
+                outlined.draw(|gx, gy, coverage| {
+                    dot(self, left + i64::from(gx), top + i64::from(gy), coverage);
+                });
+            }
+            caret += scaled.h_advance(id);
+            previous = Some(id);
         }
     }
 
@@ -223,10 +228,41 @@ impl Canvas {
     }
 }
 
-/// Width in pixels of `text` drawn at `scale` (no trailing spacing column).
+/// Capital height at scale 1, in pixels.
+const CAP_HEIGHT: usize = 7;
+/// DejaVu Sans's capital height over its em size (1493 / 2048 units).
+const CAP_PER_EM: f32 = 1493.0 / 2048.0;
+const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// The embedded font (`None` only if its bytes were damaged, which the tests rule out).
+fn font() -> Option<&'static FontRef<'static>> {
+    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES).ok())
+        .as_ref()
+}
+
+/// The font's pixel size whose capitals are `text_height(scale)` pixels tall.
+fn pixel_size(scale: usize) -> f32 {
+    text_height(scale) as f32 / CAP_PER_EM
+}
+
+/// Width in pixels of `text` drawn at `scale` (advances and kerning).
 pub fn text_width(text: &str, scale: usize) -> usize {
-    let chars = text.chars().count();
-    (chars * ADVANCE).saturating_sub(1) * scale
+    let Some(font) = font() else {
+        return 0;
+    };
+    let scaled = font.as_scaled(PxScale::from(pixel_size(scale)));
+    let mut width = 0.0f32;
+    let mut previous = None;
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(previous) = previous {
+            width += scaled.kern(previous, id);
+        }
+        width += scaled.h_advance(id);
+        previous = Some(id);
+    }
+    width.ceil() as usize
 }
 
 /// Height in pixels of capitals at `scale` (descenders go below it).
@@ -258,19 +294,11 @@ mod tests {
     fn drawing_clips_at_the_edges() {
         let mut canvas = Canvas::new(4, 3, WHITE);
         canvas.fill_rect(-2, -2, 4, 4, BLACK);
-        canvas.line((-5, 1), (10, 1), 1, [1, 2, 3]);
+        canvas.fill_rect(-5, 1, 16, 1, [1, 2, 3]);
         assert_eq!(canvas.pixel(0, 0), Some(BLACK));
         assert_eq!(canvas.pixel(2, 0), Some(WHITE));
         assert_eq!(canvas.pixel(3, 1), Some([1, 2, 3]));
         assert_eq!(canvas.pixel(4, 0), None);
-    }
-
-    #[test]
-    fn lines_reach_both_ends() {
-        let mut canvas = Canvas::new(20, 20, WHITE);
-        canvas.line((2, 17), (15, 3), 1, BLACK);
-        assert_eq!(canvas.pixel(2, 17), Some(BLACK));
-        assert_eq!(canvas.pixel(15, 3), Some(BLACK));
     }
 
     #[test]
@@ -281,10 +309,10 @@ mod tests {
         let mut inside = 0;
         for y in 0..40 {
             for x in 0..100 {
-                if canvas.pixel(x, y) == Some(BLACK) {
+                if canvas.pixel(x, y) != Some(WHITE) {
                     assert!((10..10 + w).contains(&x), "ink at x {x}");
-                    // Descenders may go two glyph rows below the capitals.
-                    assert!((10..10 + h + 4).contains(&y), "ink at y {y}");
+                    // Descenders go about a third of the capital height below it.
+                    assert!((10..10 + h + h / 2).contains(&y), "ink at y {y}");
                     inside += 1;
                 }
             }
@@ -294,12 +322,26 @@ mod tests {
 
     #[test]
     fn turned_text_reads_upwards() {
-        let mut canvas = Canvas::new(40, 100, WHITE);
-        canvas.text_up(10, 90, "L", 1, BLACK);
-        // The L's stem (upright left column) becomes the bottom row, its foot the right column.
-        assert_eq!(canvas.pixel(10, 89), Some(BLACK));
-        assert_eq!(canvas.pixel(16, 89), Some(BLACK));
-        assert_eq!(canvas.pixel(16, 85), Some(BLACK));
-        assert_eq!(canvas.pixel(12, 85), Some(WHITE));
+        let mut canvas = Canvas::new(60, 100, WHITE);
+        canvas.text_up(10, 90, "L", 4, BLACK);
+        let dark = |x: usize, y: usize| canvas.pixel(x, y).is_some_and(|p| p[0] < 100);
+        // The L's stem (upright, a column at its left) becomes a row near the bottom; its foot
+        // (upright, the bottom row) becomes a column at the right, 28 pixels (the capital
+        // height) from the left edge.
+        let stem_row = (80..90).find(|&y| (14..30).all(|x| dark(x, y)));
+        assert!(stem_row.is_some(), "no stem row");
+        assert!((70..88).any(|y| dark(36, y)), "no foot column");
+        assert!(!dark(20, 60), "ink where the L is open");
+    }
+
+    #[test]
+    fn text_is_anti_aliased() {
+        let mut canvas = Canvas::new(100, 40, WHITE);
+        canvas.text(5, 5, "O7", 3, BLACK);
+        let greys = (0..40)
+            .flat_map(|y| (0..100).map(move |x| (x, y)))
+            .filter(|&(x, y)| canvas.pixel(x, y).is_some_and(|p| p[0] > 20 && p[0] < 235))
+            .count();
+        assert!(greys > 10, "{greys} partly covered pixels");
     }
 }

@@ -3,7 +3,6 @@
 pub mod canvas;
 pub mod confusion;
 pub mod evaluation;
-pub mod font;
 pub mod grid;
 pub mod metrics;
 pub mod plot;

@@ -1,283 +1,257 @@
 //! `train --plot FILE`: two stacked panels sharing the round axis, the cost per round on top and
-//! the test accuracy of the rounds that evaluated below, with tick labels and titles.
+//! the test accuracy of the rounds that evaluated below, drawn by `plotters` with an embedded
+//! TrueType font (DejaVu Sans, so no system font is needed) at twice the size and scaled down,
+//! which anti-aliases every line, marker and glyph.
 
+use std::ops::Range;
 use std::path::Path;
+use std::sync::OnceLock;
 
-use super::canvas::{BLACK, Canvas, Rgb, WHITE, text_height, text_width};
-use crate::Result;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use super::canvas::{Canvas, Rgb};
 use crate::train::RoundRecord;
+use crate::{Error, Result};
 
 pub const WIDTH: usize = 900;
-pub const HEIGHT: usize = PANEL_HEIGHT + X_TITLE_TOP + 14 + MARGIN;
+pub const HEIGHT: usize = 640;
 
-/// Colour of the cost curve.
+/// Colour of the cost curve (matplotlib's first default colour).
 pub const COST_COLOUR: Rgb = [31, 119, 180];
-/// Colour of the accuracy curve.
+/// Colour of the accuracy curve (matplotlib's fourth).
 pub const ACCURACY_COLOUR: Rgb = [214, 39, 40];
 
-const SCALE: usize = 2;
-const MARGIN: usize = 16;
-/// From the picture's left edge to the plot area: room for tick labels like `0.4500`.
-const PLOT_LEFT: usize = 110;
-const PLOT_RIGHT: usize = WIDTH - 30;
-/// Each panel: its title, the plot area, the round tick labels under it.
-const PANEL_HEIGHT: usize = 320;
-const PLOT_TOP: usize = MARGIN + 14 + 20;
-const PLOT_HEIGHT: usize = 220;
-/// From a panel's top to the x axis title under the second panel's tick labels.
-const X_TITLE_TOP: usize = PLOT_TOP + PLOT_HEIGHT + 10 + 14 + 14;
-const AXIS: Rgb = [60, 60, 60];
-const GRID: Rgb = [225, 225, 225];
-const TICK_TEXT: Rgb = [40, 40, 40];
+/// Drawn this many times larger, then averaged down: anti-aliasing for everything drawn.
+const SUPERSAMPLE: u32 = 2;
 /// With more points than this, markers would merge into a thick line: draw the line alone.
 const MAX_MARKERS: usize = 60;
+const FONT: &str = "sans-serif";
+const FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// A drawn plot: RGB pixels and where each panel's plot area lies.
+pub struct Curves {
+    pub canvas: Canvas,
+    /// `(x, y, width, height)` of the cost (0) and accuracy (1) plot areas, in pixels.
+    pub areas: [(usize, usize, usize, usize); 2],
+}
 
 /// One panel's content.
-struct Series<'a> {
+struct Series {
     title: String,
+    axis: &'static str,
     points: Vec<(f64, f64)>,
     colour: Rgb,
     /// What to say when there is nothing to draw.
-    empty_note: &'a str,
+    empty_note: &'static str,
 }
 
 /// Draws the curves of `records` (in round order).
-pub fn curves_canvas(records: &[RoundRecord]) -> Canvas {
-    let mut canvas = Canvas::new(WIDTH, HEIGHT, WHITE);
-    let rounds = value_range(records.iter().map(|r| r.round as f64));
-
+pub fn curves(records: &[RoundRecord]) -> Result<Curves> {
+    font()?;
+    let rounds = records.iter().map(|r| r.round as f64);
+    // A margin keeps the first and last markers off the frame.
+    let rounds = match (rounds.clone().reduce(f64::min), rounds.reduce(f64::max)) {
+        (Some(lo), Some(hi)) if hi > lo => {
+            let margin = ((hi - lo) * 0.03).max(0.25);
+            lo - margin..hi + margin
+        }
+        (Some(one), _) => one - 1.0..one + 1.0,
+        _ => 0.0..1.0,
+    };
     let cost_points: Vec<(f64, f64)> = records
         .iter()
         .map(|r| (r.round as f64, r.cost))
         .filter(|(_, cost)| cost.is_finite())
         .collect();
-    let cost_title = match cost_points.last() {
-        Some((round, cost)) => format!("cost per round (round {round}: {cost:.4})"),
-        None => "cost per round".to_string(),
-    };
     let accuracy_points: Vec<(f64, f64)> = records
         .iter()
         .filter_map(|r| Some((r.round as f64, r.test_accuracy?)))
         .filter(|(_, acc)| acc.is_finite())
         .collect();
-    let accuracy_title = match accuracy_points.last() {
-        Some((round, acc)) => format!("test accuracy % (round {round}: {acc:.2}%)"),
-        None => "test accuracy %".to_string(),
-    };
-
     let panels = [
         Series {
-            title: cost_title,
+            title: match cost_points.last() {
+                Some((round, cost)) => format!("Cost per round (round {round:.0}: {cost:.4})"),
+                None => "Cost per round".to_string(),
+            },
+            axis: "cost",
             points: cost_points,
             colour: COST_COLOUR,
             empty_note: "no finite cost to plot",
         },
         Series {
-            title: accuracy_title,
+            title: match accuracy_points.last() {
+                Some((round, acc)) => format!("Test accuracy (round {round:.0}: {acc:.2}%)"),
+                None => "Test accuracy".to_string(),
+            },
+            axis: "accuracy %",
             points: accuracy_points,
             colour: ACCURACY_COLOUR,
             empty_note: "no round measured test accuracy (see --eval-every)",
         },
     ];
-    for (index, series) in panels.iter().enumerate() {
-        draw_panel(&mut canvas, index * PANEL_HEIGHT, rounds, series);
-    }
-    canvas.text_centred(
-        ((PLOT_LEFT + PLOT_RIGHT) / 2) as i64,
-        (PANEL_HEIGHT + X_TITLE_TOP) as i64,
-        "round",
-        SCALE,
-        BLACK,
-    );
-    canvas
-}
 
-/// [`curves_canvas`] saved as a PNG at `path`.
-pub fn curves_png(records: &[RoundRecord], path: &Path) -> Result<()> {
-    curves_canvas(records).save_png(path)
-}
-
-/// The plot area's pixel box of panel `index` (0 = cost, 1 = accuracy): `(x, y, width, height)`.
-pub fn plot_area(index: usize) -> (usize, usize, usize, usize) {
-    (
-        PLOT_LEFT,
-        index * PANEL_HEIGHT + PLOT_TOP,
-        PLOT_RIGHT - PLOT_LEFT,
-        PLOT_HEIGHT,
-    )
-}
-
-fn draw_panel(canvas: &mut Canvas, top: usize, rounds: Option<(f64, f64)>, series: &Series) {
-    let plot_top = top + PLOT_TOP;
-    let plot_bottom = plot_top + PLOT_HEIGHT;
-    canvas.text(
-        PLOT_LEFT as i64,
-        (top + MARGIN) as i64,
-        &series.title,
-        SCALE,
-        BLACK,
-    );
-
-    let values = value_range(series.points.iter().map(|p| p.1));
-    let (Some(rounds), Some(values)) = (rounds, values) else {
-        canvas.rect(
-            PLOT_LEFT as i64,
-            plot_top as i64,
-            PLOT_RIGHT - PLOT_LEFT,
-            PLOT_HEIGHT,
-            1,
-            GRID,
-        );
-        canvas.text_centred(
-            ((PLOT_LEFT + PLOT_RIGHT) / 2) as i64,
-            (plot_top + PLOT_HEIGHT / 2) as i64,
-            series.empty_note,
-            SCALE,
-            TICK_TEXT,
-        );
-        return;
-    };
-    let x_axis = Axis::new(rounds, true);
-    let y_axis = Axis::new(values, false);
-    let to_x = |x: f64| PLOT_LEFT as f64 + x_axis.fraction(x) * (PLOT_RIGHT - PLOT_LEFT) as f64;
-    let to_y = |y: f64| plot_bottom as f64 - y_axis.fraction(y) * PLOT_HEIGHT as f64;
-
-    // Grid lines and tick labels first, so the curve is drawn over them.
-    for &tick in &y_axis.ticks {
-        let y = to_y(tick).round() as i64;
-        canvas.line((PLOT_LEFT as i64, y), (PLOT_RIGHT as i64, y), 1, GRID);
-        let label = y_axis.label(tick);
-        let label_x = PLOT_LEFT - 10 - text_width(&label, SCALE);
-        let label_y = y - (text_height(SCALE) / 2) as i64;
-        canvas.text(label_x as i64, label_y, &label, SCALE, TICK_TEXT);
-    }
-    for &tick in &x_axis.ticks {
-        let x = to_x(tick).round() as i64;
-        canvas.line(
-            (x, plot_bottom as i64),
-            (x, plot_bottom as i64 + 5),
-            1,
-            AXIS,
-        );
-        canvas.text_centred(
-            x,
-            (plot_bottom + 10) as i64,
-            &x_axis.label(tick),
-            SCALE,
-            TICK_TEXT,
-        );
-    }
-    canvas.line(
-        (PLOT_LEFT as i64, plot_top as i64),
-        (PLOT_LEFT as i64, plot_bottom as i64),
-        2,
-        AXIS,
-    );
-    canvas.line(
-        (PLOT_LEFT as i64, plot_bottom as i64),
-        (PLOT_RIGHT as i64, plot_bottom as i64),
-        2,
-        AXIS,
-    );
-
-    let pixels: Vec<(i64, i64)> = series
-        .points
-        .iter()
-        .map(|&(x, y)| (to_x(x).round() as i64, to_y(y).round() as i64))
-        .collect();
-    for pair in pixels.windows(2) {
-        canvas.line(pair[0], pair[1], 3, series.colour);
-    }
-    if pixels.len() <= MAX_MARKERS {
-        for &(x, y) in &pixels {
-            canvas.disc(x, y, 5, series.colour);
+    let s = SUPERSAMPLE;
+    let (width, height) = (WIDTH as u32 * s, HEIGHT as u32 * s);
+    let mut big = vec![255u8; (width * height * 3) as usize];
+    let mut areas = [(0, 0, 0, 0); 2];
+    {
+        let root = BitMapBackend::with_buffer(&mut big, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let halves = root.split_evenly((2, 1));
+        for (index, (area, series)) in halves.iter().zip(&panels).enumerate() {
+            let pixels = draw_panel(area, rounds.clone(), series)?;
+            let (x, y) = (pixels.0.start as u32 / s, pixels.1.start as u32 / s);
+            let (w, h) = (
+                (pixels.0.end - pixels.0.start) as u32 / s,
+                (pixels.1.end - pixels.1.start) as u32 / s,
+            );
+            areas[index] = (x as usize, y as usize, w as usize, h as usize);
         }
+        root.present().map_err(draw_error)?;
+    }
+    Ok(Curves {
+        canvas: Canvas::from_rgb(WIDTH, HEIGHT, downsample(&big, WIDTH, HEIGHT, s as usize)),
+        areas,
+    })
+}
+
+/// [`curves`] saved as a PNG at `path`.
+pub fn curves_png(records: &[RoundRecord], path: &Path) -> Result<()> {
+    curves(records)?.canvas.save_png(path)
+}
+
+/// Registers the embedded font once.
+fn font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(
+            "the embedded plot font could not be read".into(),
+        ))
     }
 }
 
-/// The smallest and largest finite value, or `None` when there is none.
-fn value_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values
-        .filter(|v| v.is_finite())
-        .fold(None, |range, v| match range {
+fn draw_error(e: impl std::fmt::Display) -> Error {
+    Error::Config(format!("cannot draw the plot: {e}"))
+}
+
+/// Draws one panel; returns its plot area's pixel ranges (x, y) on the big canvas.
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    rounds: Range<f64>,
+    series: &Series,
+) -> Result<(Range<i32>, Range<i32>)> {
+    let s = SUPERSAMPLE as i32;
+    let values = value_range(series.points.iter().map(|p| p.1)).unwrap_or(0.0..1.0);
+    let colour = RGBColor(series.colour[0], series.colour[1], series.colour[2]);
+    let mut chart = ChartBuilder::on(area)
+        .caption(&series.title, (FONT, 19 * s).into_font())
+        .margin(12 * s)
+        .x_label_area_size(34 * s)
+        .y_label_area_size(70 * s)
+        .build_cartesian_2d(rounds, values)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("round")
+        .y_desc(series.axis)
+        .label_style((FONT, 13 * s).into_font())
+        .axis_desc_style((FONT, 14 * s).into_font())
+        .bold_line_style(RGBColor(222, 222, 222).stroke_width(s as u32))
+        .light_line_style(TRANSPARENT)
+        .axis_style(RGBColor(60, 60, 60).stroke_width(s as u32))
+        .x_labels(8)
+        // Rounds are whole numbers: ticks between them stay unlabelled.
+        .x_label_formatter(&|x| {
+            if x.fract().abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .y_labels(6)
+        .draw()
+        .map_err(draw_error)?;
+    let pixels = chart.plotting_area().get_pixel_range();
+    if series.points.is_empty() {
+        let (x, y) = (
+            (pixels.0.start + pixels.0.end) / 2,
+            (pixels.1.start + pixels.1.end) / 2,
+        );
+        let style = TextStyle::from((FONT, 15 * s).into_font())
+            .color(&RGBColor(90, 90, 90))
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ));
+        area.draw_text(
+            series.empty_note,
+            &style,
+            (x - area.get_base_pixel().0, y - area.get_base_pixel().1),
+        )
+        .map_err(draw_error)?;
+        return Ok(pixels);
+    }
+    chart
+        .draw_series(LineSeries::new(
+            series.points.iter().copied(),
+            colour.stroke_width(2 * s as u32),
+        ))
+        .map_err(draw_error)?;
+    if series.points.len() <= MAX_MARKERS {
+        chart
+            .draw_series(
+                series
+                    .points
+                    .iter()
+                    .map(|&point| Circle::new(point, 4 * s, colour.filled())),
+            )
+            .map_err(draw_error)?;
+    }
+    Ok(pixels)
+}
+
+/// The finite values' range with a 5% margin (a single value gets a range around it).
+fn value_range(values: impl Iterator<Item = f64>) -> Option<Range<f64>> {
+    let (lo, hi) = values.filter(|v| v.is_finite()).fold(
+        None,
+        |range: Option<(f64, f64)>, v| match range {
             None => Some((v, v)),
             Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
-}
-
-/// An axis: the shown range and its ticks at "nice" steps (1, 2 or 5 times a power of ten).
-struct Axis {
-    low: f64,
-    high: f64,
-    ticks: Vec<f64>,
-    decimals: usize,
-}
-
-impl Axis {
-    fn new((min, max): (f64, f64), whole_numbers: bool) -> Axis {
-        // A single value still needs a range around it; a small margin keeps end points off
-        // the frame.
-        let spread = if max > min {
-            max - min
-        } else {
-            min.abs().max(1.0) * 0.1
-        };
-        let (mut low, mut high) = if max > min {
-            (min - 0.05 * spread, max + 0.05 * spread)
-        } else {
-            (min - spread, max + spread)
-        };
-        let mut step = nice_step((high - low) / 5.0);
-        if whole_numbers {
-            step = step.max(1.0);
-            low = low.min(min.floor());
-            high = high.max(max.ceil());
-        }
-        let first = (low / step).ceil() as i64;
-        let last = (high / step).floor() as i64;
-        let ticks = (first..=last).map(|k| k as f64 * step).collect();
-        let decimals = if whole_numbers {
-            0
-        } else {
-            (-step.log10().floor()).max(0.0) as usize
-        };
-        Axis {
-            low,
-            high,
-            ticks,
-            decimals,
-        }
-    }
-
-    /// Where `value` lies between the axis's ends, 0 to 1.
-    fn fraction(&self, value: f64) -> f64 {
-        (value - self.low) / (self.high - self.low)
-    }
-
-    fn label(&self, value: f64) -> String {
-        // Avoid "-0.00" for a tick at zero that picked up a rounding error.
-        let value = if value.abs() < 1e-12 { 0.0 } else { value };
-        format!("{value:.*}", self.decimals)
-    }
-}
-
-/// The "nice" step (1, 2 or 5 times a power of ten) nearest above `raw`.
-fn nice_step(raw: f64) -> f64 {
-    if !(raw.is_finite() && raw > 0.0) {
-        return 1.0;
-    }
-    let power = 10f64.powf(raw.log10().floor());
-    let mantissa = raw / power;
-    let nice = if mantissa <= 1.0 {
-        1.0
-    } else if mantissa <= 2.0 {
-        2.0
-    } else if mantissa <= 5.0 {
-        5.0
+        },
+    )?;
+    let spread = if hi > lo {
+        hi - lo
     } else {
-        10.0
+        lo.abs().max(1.0) * 0.2
     };
-    nice * power
+    Some(lo - 0.05 * spread..hi + 0.05 * spread)
+}
+
+/// Averages `factor × factor` blocks of an RGB picture `factor` times the size of the result.
+fn downsample(big: &[u8], width: usize, height: usize, factor: usize) -> Vec<u8> {
+    let big_width = width * factor;
+    let mut out = vec![0u8; width * height * 3];
+    let area = (factor * factor) as u32;
+    for y in 0..height {
+        for x in 0..width {
+            for c in 0..3 {
+                let mut sum = 0u32;
+                for dy in 0..factor {
+                    for dx in 0..factor {
+                        let i = ((y * factor + dy) * big_width + x * factor + dx) * 3 + c;
+                        sum += u32::from(big[i]);
+                    }
+                }
+                out[(y * width + x) * 3 + c] = ((sum + area / 2) / area) as u8;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -285,30 +259,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nice_steps() {
-        assert_eq!(nice_step(0.07), 0.1);
-        assert_eq!(nice_step(3.0), 5.0);
-        assert_eq!(nice_step(12.0), 20.0);
-        assert_eq!(nice_step(f64::NAN), 1.0);
+    fn value_ranges_have_margins() {
+        let range = value_range([0.2, 0.4].into_iter()).expect("range");
+        assert!(range.start < 0.2 && range.end > 0.4);
+        let one = value_range([3.0].into_iter()).expect("range");
+        assert!(one.start < 3.0 && one.end > 3.0);
+        assert!(value_range([f64::NAN].into_iter()).is_none());
     }
 
     #[test]
-    fn ticks_lie_inside_the_axis_and_are_labelled_distinctly() {
-        let axis = Axis::new((0.0213, 0.4587), false);
-        assert!(axis.ticks.len() >= 3, "{:?}", axis.ticks);
-        for &tick in &axis.ticks {
-            assert!((0.0..=1.0).contains(&axis.fraction(tick)));
+    fn downsampling_averages_blocks() {
+        // 2×1 result from a 4×2 picture: a black block and a white one.
+        let mut big = vec![0u8; 4 * 2 * 3];
+        for y in 0..2 {
+            for x in 2..4 {
+                for c in 0..3 {
+                    big[(y * 4 + x) * 3 + c] = 255;
+                }
+            }
         }
-        let labels: Vec<String> = axis.ticks.iter().map(|&t| axis.label(t)).collect();
-        let mut unique = labels.clone();
-        unique.dedup();
-        assert_eq!(labels, unique);
+        big[0] = 100; // one quarter of the first block's red
+        assert_eq!(downsample(&big, 2, 1, 2), vec![25, 0, 0, 255, 255, 255]);
     }
 
     #[test]
-    fn one_round_gets_a_range_around_it() {
-        let axis = Axis::new((3.0, 3.0), true);
-        assert!(axis.low < 3.0 && axis.high > 3.0);
-        assert!(axis.ticks.contains(&3.0), "{:?}", axis.ticks);
+    fn lines_are_anti_aliased() {
+        let records: Vec<RoundRecord> = (1..=10)
+            .map(|round| RoundRecord {
+                round,
+                cost: 1.0 / round as f64,
+                seconds: 0.1,
+                test_accuracy: Some(90.0 + round as f64 / 2.0),
+            })
+            .collect();
+        let curves = curves(&records).expect("plot");
+        let (x, y, w, h) = curves.areas[0];
+        // Between the curve's colour and white there are blended shades along its edges.
+        let mut blended = 0;
+        for py in y..y + h {
+            for px in x..x + w {
+                let p = curves.canvas.pixel(px, py).expect("inside");
+                let towards_blue = p[2] > p[0] && p != [255, 255, 255] && p != COST_COLOUR;
+                blended += usize::from(towards_blue && p[0] > COST_COLOUR[0] + 20);
+            }
+        }
+        assert!(blended > 100, "{blended} blended pixels");
     }
 }

@@ -158,10 +158,12 @@ async fn read_body(
     }
 }
 
-/// Every picture the server decodes goes through here: one place to change the decoder.
+/// Every picture the server decodes goes through here: the same decoder as `predict` (every
+/// format it reads, with its limits), behind the server's own smaller pixel limit, checked
+/// from the header before anything is decoded.
 pub fn decode_upload(bytes: &[u8]) -> Result<GreyImage, ApiError> {
     const LABEL: &str = "the uploaded picture";
-    if let Some((width, height)) = png_size(bytes) {
+    if let Some((width, height)) = picture_size(bytes) {
         if u64::from(width) * u64::from(height) > MAX_PICTURE_PIXELS {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -171,11 +173,24 @@ pub fn decode_upload(bytes: &[u8]) -> Result<GreyImage, ApiError> {
             ));
         }
     }
-    crate::predict::decode_png(Path::new(LABEL), bytes)
+    crate::predict::decode_picture(LABEL, bytes)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
 }
 
-/// Width and height from a PNG's header, read before anything is decoded.
+/// Width and height from a picture's header, read before anything is decoded: a PNG's IHDR
+/// as written (its CRC unchecked), any other format through the decoder's header reader;
+/// `None` when no header can be read (the decoder then says why).
+fn picture_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    png_size(bytes).or_else(|| {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .ok()?
+            .into_dimensions()
+            .ok()
+    })
+}
+
+/// Width and height from a PNG's header.
 fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
     // Signature (8 bytes), IHDR length and type (8), then width and height, big-endian.
     if bytes.len() < 24 || !bytes.starts_with(b"\x89PNG\r\n\x1a\n") || &bytes[12..16] != b"IHDR" {
@@ -280,7 +295,7 @@ mod tests {
         header.extend_from_slice(&70_000u32.to_be_bytes());
         header.extend_from_slice(&3u32.to_be_bytes());
         assert_eq!(png_size(&header), Some((70_000, 3)));
-        assert_eq!(png_size(b"GIF89a"), None);
+        assert_eq!(picture_size(b"plain text"), None);
         let err = decode_upload(&{
             let mut big = header.clone();
             big[16..20].copy_from_slice(&100_000u32.to_be_bytes());

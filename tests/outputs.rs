@@ -1,0 +1,693 @@
+//! What the binary does with what it is given and where it writes: sizes too large for memory,
+//! symlinks, FIFOs, devices and standard output as outputs, Ctrl-C and SIGTERM in the middle of
+//! a run (and of a checkpoint being written), and errors that name what the user typed.
+
+#![cfg(unix)]
+
+use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mnist_gpu::data::{Dataset, Mnist};
+use mnist_gpu::model_file;
+
+/// A tiny valid data set (not MNIST), raw files in `dir`.
+fn write_fixture(dir: &Path, train: usize) {
+    let dataset = |count: usize| Dataset {
+        images: (0..count * 784).map(|i| (i * 7 % 256) as u8).collect(),
+        labels: (0..count).map(|i| (i % 10) as u8).collect(),
+        rows: 28,
+        cols: 28,
+    };
+    Mnist::new(dataset(train), dataset(10), dir.to_path_buf())
+        .save(dir, false)
+        .expect("save fixture");
+}
+
+/// The binary with a clean environment: no MNIST_GPU_DATA or WGPU_BACKEND, HOME and the cache
+/// inside `home`.
+fn command(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"));
+    command
+        .args(args)
+        .env_remove("MNIST_GPU_DATA")
+        .env_remove("WGPU_BACKEND")
+        .env_remove("RUST_BACKTRACE")
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"));
+    command
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    command(home, args).output().expect("run mnist-gpu")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// One `error:` line on stderr holding every needle, exit status `code`, no panic or abort
+/// (the fixture's "not the standard MNIST" notice aside).
+fn assert_error(output: &Output, code: i32, needles: &[&str]) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("notice: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for banned in [
+        "panicked",
+        "internal error",
+        "memory allocation",
+        "ChunkType",
+    ] {
+        assert!(!stderr.contains(banned), "{banned}: {stderr}");
+    }
+    for needle in needles {
+        assert!(stderr.contains(needle), "'{needle}' not in: {stderr}");
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn data_dir(dir: &Path) -> &str {
+    dir.to_str().expect("utf-8 path")
+}
+
+// ---------------------------------------------------------------- sizes
+
+#[test]
+fn networks_too_large_for_memory_are_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let data = data_dir(dir.path());
+    for hidden in ["100000000", "10000000", "128,100000000"] {
+        for backend in [&["--cpu"][..], &[][..], &["--backend", "vulkan"][..]] {
+            let mut args = vec!["train", "--data", data, "--hidden", hidden];
+            args.extend_from_slice(backend);
+            let output = run(dir.path(), &args);
+            // Checked before any engine or adapter is opened: the same line on every backend.
+            assert_error(&output, 1, &["network would need", "GB of memory"]);
+            assert!(text(&output.stdout).is_empty());
+        }
+    }
+}
+
+// ---------------------------------------------------------------- special outputs
+
+#[test]
+fn symlinked_outputs_write_their_targets_and_stay_links() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let data = data_dir(dir.path());
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    for name in ["metrics.jsonl", "model.safetensors", "digits.png"] {
+        // Relative targets, resolved from the link's folder.
+        std::os::unix::fs::symlink(format!("real-{name}"), out.join(name)).expect("symlink");
+    }
+    let path = |name: &str| out.join(name).to_str().expect("utf-8").to_string();
+    let output = run(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data,
+            "--hidden",
+            "8",
+            "--rounds",
+            "2",
+            "--batch-size",
+            "10",
+            "--metrics",
+            &path("metrics.jsonl"),
+            "--save",
+            &path("model.safetensors"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = run(
+        dir.path(),
+        &[
+            "show",
+            "--data",
+            data,
+            "--count",
+            "3",
+            "--out",
+            &path("digits.png"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    for name in ["metrics.jsonl", "model.safetensors", "digits.png"] {
+        let link = std::fs::symlink_metadata(out.join(name)).expect("stat");
+        assert!(link.file_type().is_symlink(), "{name} was replaced");
+        let target = std::fs::metadata(out.join(format!("real-{name}"))).expect("target");
+        assert!(target.is_file() && target.len() > 0, "{name}");
+    }
+    let metrics = std::fs::read_to_string(out.join("real-metrics.jsonl")).expect("read");
+    assert_eq!(metrics.lines().count(), 2);
+    model_file::load(&out.join("model.safetensors")).expect("model through the link");
+    assert_eq!(names(&out).len(), 6, "{:?}", names(&out));
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+#[test]
+fn a_fifo_is_written_in_place_and_its_reader_gets_every_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let fifo = dir.path().join("metrics.fifo");
+    mkfifo(&fifo);
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::fs::File::open(&reader_path)
+            .expect("open fifo")
+            .read_to_string(&mut text)
+            .expect("read fifo");
+        text
+    });
+    let output = run(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir.path()),
+            "--hidden",
+            "8",
+            "--rounds",
+            "3",
+            "--batch-size",
+            "10",
+            "--metrics",
+            fifo.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let received = reader.join().expect("reader");
+    assert_eq!(received.lines().count(), 3, "{received}");
+    for line in received.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("JSON line");
+    }
+    let meta = std::fs::symlink_metadata(&fifo).expect("stat");
+    assert!(meta.file_type().is_fifo(), "the FIFO was replaced");
+}
+
+#[test]
+fn metrics_to_standard_output_stream_jsonl_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    for target in ["-", "/dev/stdout"] {
+        let output = run(
+            dir.path(),
+            &[
+                "train",
+                "--cpu",
+                "--data",
+                data_dir(dir.path()),
+                "--hidden",
+                "8",
+                "--rounds",
+                "3",
+                "--batch-size",
+                "10",
+                "--eval-every",
+                "1",
+                "--metrics",
+                target,
+            ],
+        );
+        assert!(
+            output.status.success(),
+            "{target}: {}",
+            text(&output.stderr)
+        );
+        let stdout = text(&output.stdout);
+        let rounds: Vec<u64> = stdout
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{target}: not JSON ({e}): {line}"));
+                value["round"].as_u64().expect("round")
+            })
+            .collect();
+        assert_eq!(rounds, [1, 2, 3], "{target}: {stdout}");
+        // The run's own lines moved to stderr.
+        assert!(text(&output.stderr).contains("round 3/3"), "{target}");
+    }
+    assert_eq!(names(dir.path()).len(), 4, "nothing else written");
+}
+
+#[test]
+fn device_nodes_are_never_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let data = data_dir(dir.path());
+    // /dev/full takes no bytes: the save fails with the device's own error, and stays a device.
+    let output = run(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data,
+            "--hidden",
+            "8",
+            "--rounds",
+            "1",
+            "--batch-size",
+            "10",
+            "--save",
+            "/dev/full",
+        ],
+    );
+    assert_error(&output, 1, &["/dev/full", "No space left"]);
+    let meta = std::fs::metadata("/dev/full").expect("stat");
+    assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
+    // /dev/null takes them all.
+    let output = run(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data,
+            "--hidden",
+            "8",
+            "--rounds",
+            "1",
+            "--batch-size",
+            "10",
+            "--save",
+            "/dev/null",
+            "--metrics",
+            "/dev/null",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        std::fs::metadata("/dev/null")
+            .expect("stat")
+            .file_type()
+            .is_char_device()
+    );
+}
+
+// ---------------------------------------------------------------- interrupts
+
+/// Sends `signal` to the child.
+fn signal(child: &Child, signal: i32) {
+    // SAFETY: kill(2) on our own child's pid.
+    let result = unsafe { libc::kill(child.id() as i32, signal) };
+    assert_eq!(result, 0, "kill failed");
+}
+
+/// Whether `dir` holds a temporary file of an atomic write.
+fn has_temp_file(dir: &Path) -> bool {
+    names(dir).iter().any(|n| n.contains(".tmp-"))
+}
+
+/// A long training run on the fixture in `dir` that saves a checkpoint of a large network
+/// (9 MB) every round, so a good part of its time is spent writing checkpoints.
+fn checkpointing_run(dir: &Path, model: &Path) -> Child {
+    command(
+        dir,
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir),
+            "--hidden",
+            "3000",
+            "--rounds",
+            "100000",
+            "--batch-size",
+            "10",
+            "--checkpoint-every",
+            "1",
+            "--save",
+            model.to_str().expect("utf-8"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn")
+}
+
+/// Waits until `dir` holds a temporary file (a checkpoint being written), or fails.
+fn wait_for_temp_file(dir: &Path, child: &mut Child) {
+    let start = Instant::now();
+    while !has_temp_file(dir) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the run ended before a checkpoint was seen: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint seen being written"
+        );
+    }
+}
+
+fn finish(child: Child) -> Output {
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn ctrl_c_during_a_checkpoint_finishes_it_and_says_what_is_on_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    let model = out.join("m.safetensors");
+    let mut child = checkpointing_run(dir.path(), &model);
+    wait_for_temp_file(&out, &mut child);
+    // The temporary file exists: the signal arrives while a checkpoint is being written.
+    signal(&child, libc::SIGINT);
+    let output = finish(child);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(!has_temp_file(&out), "{:?}", names(&out));
+    assert_eq!(names(&out), ["m.safetensors"]);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("interrupted after round "), "{stderr}");
+    // The line names the round of the model on disk, and the file holds that model.
+    let saved = model_file::load(&model).expect("a whole model");
+    let claim = format!(
+        "holds the model after round {}",
+        saved.training.rounds_completed
+    );
+    assert!(last.contains(&claim), "{last} / {claim}");
+    assert_eq!(stderr.lines().count(), 2, "notice + the line: {stderr}");
+}
+
+#[test]
+fn a_second_ctrl_c_ends_at_once_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    let model = out.join("m.safetensors");
+
+    let mut child = checkpointing_run(dir.path(), &model);
+    wait_for_temp_file(&out, &mut child);
+    signal(&child, libc::SIGINT);
+    signal(&child, libc::SIGINT);
+    let output = finish(child);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(!has_temp_file(&out), "{:?}", names(&out));
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // Whatever is on disk is a whole model.
+    if model.exists() {
+        model_file::load(&model).expect("a whole model");
+    }
+
+    let mut child = checkpointing_run(dir.path(), &model);
+    wait_for_temp_file(&out, &mut child);
+    signal(&child, libc::SIGTERM);
+    let output = finish(child);
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(!has_temp_file(&out));
+    model_file::load(&model).expect("a whole model");
+}
+
+#[test]
+fn an_interrupt_without_save_says_nothing_was_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let mut child = command(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir.path()),
+            "--hidden",
+            "8",
+            "--rounds",
+            "10000000",
+            "--batch-size",
+            "10",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    // Wait for the first round's line, then keep reading so the child never blocks on a full
+    // pipe.
+    let stdout = child.stdout.take().expect("stdout");
+    let (first_round, seen) = std::sync::mpsc::channel();
+    let drain = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut told = false;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // `round  1/N`: the round number is padded to N's width.
+            if !told && line.starts_with("round ") && line.contains(" 1/") {
+                told = true;
+                let _ = first_round.send(());
+            }
+        }
+    });
+    seen.recv_timeout(Duration::from_secs(60))
+        .expect("the first round ended");
+    signal(&child, libc::SIGINT);
+    let output = finish(child);
+    drain.join().expect("drain");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("no model saved"), "{stderr}");
+}
+
+// ---------------------------------------------------------------- errors in the user's words
+
+#[test]
+fn environment_variables_are_named_as_such() {
+    let home = tempfile::tempdir().expect("tempdir");
+    // An empty MNIST_GPU_DATA counts as unset (the cache folder is used), not as an empty --data.
+    let output = command(home.path(), &["train", "--cpu", "--offline"])
+        .env("MNIST_GPU_DATA", "")
+        .output()
+        .expect("run");
+    assert_error(&output, 1, &["--offline"]);
+    let output = command(home.path(), &["train", "--cpu"])
+        .env("MNIST_GPU_DATA", home.path().join("nowhere"))
+        .output()
+        .expect("run");
+    assert_error(
+        &output,
+        1,
+        &["environment variable MNIST_GPU_DATA=", "nowhere"],
+    );
+
+    write_fixture(home.path(), 20);
+    let output = command(
+        home.path(),
+        &["train", "--data", data_dir(home.path()), "--rounds", "1"],
+    )
+    .env("WGPU_BACKEND", "nonsense")
+    .output()
+    .expect("run");
+    assert_error(
+        &output,
+        1,
+        &["environment variable WGPU_BACKEND=\"nonsense\""],
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn apis_this_system_lacks_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    for (backend, needle) in [("metal", "macOS"), ("dx12", "Windows")] {
+        let output = run(
+            dir.path(),
+            &[
+                "train",
+                "--data",
+                data_dir(dir.path()),
+                "--backend",
+                backend,
+            ],
+        );
+        assert_error(&output, 1, &[needle]);
+        assert!(!text(&output.stderr).contains("mesa"));
+    }
+}
+
+#[test]
+fn eval_count_zero_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(
+        dir.path(),
+        &[
+            "eval",
+            "--model",
+            "m.safetensors",
+            "--misclassified",
+            "w.png",
+            "--count",
+            "0",
+        ],
+    );
+    assert_error(
+        &output,
+        2,
+        &["--count", "'0'", "at least 1", "mnist-gpu eval --help"],
+    );
+}
+
+/// Path of a file under `dir`.
+fn at(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+#[test]
+fn usage_errors_are_one_line_with_status_2_and_help_still_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &["show", "--count", "-5", "--out", "x.png"]);
+    assert_error(&output, 2, &["--count", "'-5'", "not negative"]);
+    let output = run(dir.path(), &["frobnicate"]);
+    assert_error(&output, 2, &["frobnicate"]);
+    let output = run(dir.path(), &["train", "--help"]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).contains("--metrics"));
+    assert!(!at(dir.path(), "x.png").exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let mut child = command(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir.path()),
+            "--hidden",
+            "8",
+            "--rounds",
+            "100000",
+            "--batch-size",
+            "10",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    // The reader goes away, as `| head` does.
+    drop(child.stdout.take());
+    let output = finish(child);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("internal error"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_download_leaves_no_folder_behind() {
+    let home = tempfile::tempdir().expect("tempdir");
+    // A mirror that accepts connections and never answers: the download waits on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mirror = format!("http://{}/", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(120));
+    });
+    let target = home.path().join("new").join("mnist");
+    let child = command(
+        home.path(),
+        &[
+            "download",
+            "--dir",
+            target.to_str().expect("utf-8"),
+            "--mirror",
+            &mirror,
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let start = Instant::now();
+    while !target.exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no folder made");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Let it reach the mirror and wait there.
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, libc::SIGINT);
+    let output = finish(child);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.starts_with("interrupted"), "{stderr}");
+    assert!(
+        !home.path().join("new").exists(),
+        "the folders it made were left"
+    );
+}
+
+#[test]
+fn each_checkpoint_prints_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let model = dir.path().join("m.safetensors");
+    let output = run(
+        dir.path(),
+        &[
+            "train",
+            "--cpu",
+            "--data",
+            data_dir(dir.path()),
+            "--hidden",
+            "8",
+            "--rounds",
+            "5",
+            "--batch-size",
+            "10",
+            "--checkpoint-every",
+            "2",
+            "--save",
+            model.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let checkpoints: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("checkpoint: "))
+        .collect();
+    // Rounds 2 and 4; round 5's save is the final one, reported as "model saved".
+    assert_eq!(checkpoints.len(), 2, "{stdout}");
+    assert!(checkpoints[0].contains("after round 2") && checkpoints[1].contains("after round 4"));
+    assert!(stdout.contains("model saved to"), "{stdout}");
+}
