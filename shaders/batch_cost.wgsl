@@ -1,11 +1,7 @@
 // batch_cost: the batch's cost from the per-image squared errors, into its slot.
 //   costs[batch.index] = Σ_r row_costs[r] / (2·rows).
 // Shapes: row_costs (rows), costs (batches). One workgroup: strided sums, then a tree.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
 @group(0) @binding(2) var<storage, read> row_costs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> costs: array<f32>;
 

@@ -3,11 +3,7 @@
 //   biases[o] −= layer.lr · Σ_{r < rows} deltas[r][o].
 // Shapes: deltas (rows × layer.outputs), biases (outputs), both read as vec4. One invocation
 // per 4 biases: on lavapipe a vec4 load is one loop over the lanes instead of four.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
 @group(0) @binding(2) var<storage, read> deltas: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> biases: array<vec4<f32>>;
 
@@ -15,7 +11,7 @@ override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let q = id.x + id.y * groups.x * WG;
+    let q = flat_index(id, groups, WG);
     let quads = layer.outputs / 4u;
     if q >= quads {
         return;

@@ -1,13 +1,11 @@
 // forward_input: the first layer on packed u8 images, gathered through the order buffer.
 //   x[r] = image order[batch.first + r] (layer.words u32 words, 4 pixels each, byte 0 first),
-//   pixel value / 255; outputs[r][o] = σ(Σ_i x[r][i]·weights[o][i] + biases[o]).
+//   pixel value / 255; outputs[r][o] = f(Σ_i x[r][i]·weights[o][i] + biases[o]).
 // Shapes: images (n × words) u32, order (n) u32, weights (outputs × inputs), biases (outputs),
 //   outputs (rows × outputs). One invocation: an 8 rows × 8 outputs register block.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
+#import activation
+#import pixels
 @group(0) @binding(2) var<storage, read> images: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
 @group(0) @binding(4) var<storage, read> weights: array<f32>;
@@ -17,12 +15,7 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-fn unpack_pixels(word: u32) -> vec4<f32> {
-    let bytes = vec4<u32>(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
-    return vec4<f32>(bytes) / 255.0;
-}
-
-// Writes σ(acc + bias) for the outputs o0..o0+3 of row r that exist.
+// Writes f(acc + bias) for the outputs o0..o0+3 of row r that exist.
 fn store(r: u32, o0: u32, acc: vec4<f32>) {
     if r >= batch.rows {
         return;
@@ -30,7 +23,7 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let o = o0 + c;
         if o < layer.outputs {
-            outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(acc[c] + biases[o])));
+            outputs[r * layer.outputs + o] = activate(acc[c] + biases[o]);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Twin of `shaders/forward_hidden.wgsl`:
 //! `outputs[r][o] = σ(Σ_i inputs[r][i]·weights[o][i] + biases[o])`.
 
+use super::activation::Activation;
 use super::{BatchParams, LayerParams};
-use crate::model::sigmoid;
 
 pub fn forward_hidden(
     batch: &BatchParams,
@@ -19,7 +19,7 @@ pub fn forward_hidden(
             for i in 0..ins {
                 z += inputs[r * ins + i] * weights[o * ins + i];
             }
-            outputs[r * outs + o] = sigmoid(z + biases[o]);
+            outputs[r * outs + o] = Activation::Sigmoid.apply(z + biases[o]);
         }
     }
 }

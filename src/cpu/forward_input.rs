@@ -1,8 +1,8 @@
 //! Twin of `shaders/forward_input.wgsl`:
 //! `outputs[r][o] = σ(Σ_i x[order[first + r]][i]·weights[o][i] + biases[o])`, x = pixel / 255.
 
+use super::activation::Activation;
 use super::{BatchParams, LayerParams, pixel};
-use crate::model::sigmoid;
 
 pub fn forward_input(
     batch: &BatchParams,
@@ -25,7 +25,7 @@ pub fn forward_input(
             for i in 0..inputs {
                 z += pixel(images, base, i) * weights[o * inputs + i];
             }
-            outputs[r * outs + o] = sigmoid(z + biases[o]);
+            outputs[r * outs + o] = Activation::Sigmoid.apply(z + biases[o]);
         }
     }
 }

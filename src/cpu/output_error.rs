@@ -1,6 +1,7 @@
 //! Twin of `shaders/output_error.wgsl`: `deltas[r][j] = (a − y)·scale·a(1 − a)` with y the
 //! one-hot label of image `order[first + r]`, and `row_costs[r] = Σ_j (a − y)²`.
 
+use super::activation::Activation;
 use super::{BatchParams, LayerParams};
 
 pub fn output_error(
@@ -20,7 +21,7 @@ pub fn output_error(
             let a = activations[r * classes + j];
             let diff = a - if j == label { 1.0 } else { 0.0 };
             sum += diff * diff;
-            deltas[r * classes + j] = diff * batch.scale * a * (1.0 - a);
+            deltas[r * classes + j] = diff * batch.scale * Activation::Sigmoid.derivative(a);
         }
         row_costs[r] = sum;
     }

@@ -5,6 +5,7 @@ use super::buffers::Buffers;
 use super::context::{GpuContext, UniformSlots};
 use super::kernels::Kernel;
 use super::params::LayerParams;
+use super::plan::KernelPlan;
 use crate::Result;
 
 pub struct Groups {
@@ -34,6 +35,7 @@ impl Groups {
         slots: &UniformSlots,
         blocks: &[wgpu::Buffer],
         layer_params: &[LayerParams],
+        plan: &KernelPlan,
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
@@ -56,12 +58,12 @@ impl Groups {
             forward_input: (sources.iter())
                 .map(|(images, order)| {
                     let storage = [*images, *order, &b.weights[0], &b.biases[0], &act[0]];
-                    group(ctx.forward_input_kernel(&layer_params[0]), 0, &storage)
+                    group(plan.forward_input.kernel, 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {
                 let storage = [&act[l - 1], &b.weights[l], &b.biases[l], &act[l]];
-                group(ctx.forward_hidden_kernel(), l, &storage)
+                group(plan.forward_hidden.kernel, l, &storage)
             })?,
             output_error: (training_orders.iter())
                 .map(|order| {
@@ -78,17 +80,17 @@ impl Groups {
             batch_cost: group(Kernel::BatchCost, last, &[&b.row_costs, &b.costs])?,
             backprop_error: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &b.weights[l], &act[l - 1], &deltas[l - 1]];
-                group(ctx.backprop_error_kernel(), l, &storage)
+                group(plan.backprop_error.kernel, l, &storage)
             })?,
             weight_gradient_input: (training_orders.iter())
                 .map(|order| {
                     let storage = [&deltas[0], &b.train.images, *order, &b.partials];
-                    group(ctx.weight_gradient_input_kernel(), 0, &storage)
+                    group(plan.weight_gradient_input.kernel, 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             weight_gradient_hidden: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &act[l - 1], &b.partials];
-                group(ctx.weight_gradient_hidden_kernel(), l, &storage)
+                group(plan.weight_gradient_hidden.kernel, l, &storage)
             })?,
             weight_update: (0..layers)
                 .map(|l| {

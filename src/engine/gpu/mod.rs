@@ -10,15 +10,17 @@ pub mod context;
 mod groups;
 pub mod kernels;
 pub mod params;
+pub mod plan;
 
 use std::sync::Arc;
 
 use buffers::{Buffers, Resident, Shape, check_fits};
 use context::UniformSlots;
-pub use context::{AdapterRequest, AdapterSummary, GpuContext, list_adapters};
+pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest, list_adapters};
 use groups::Groups;
 use kernels::Kernel;
 use params::{BatchParams, LayerParams, split_count, words_per_image};
+use plan::KernelPlan;
 
 use super::cpu::{check_order, validate};
 use super::{Engine, Hyper, batches};
@@ -59,12 +61,26 @@ pub struct GpuEngine {
     train_chunks: Vec<BatchParams>,
     scratch_slot: usize,
     layer_params: Vec<LayerParams>,
+    plan: KernelPlan,
     groups: Groups,
     readbacks: ReadbackStats,
 }
 
 impl GpuEngine {
+    /// An engine running the adapter class's default kernels ([`KernelPlan::default_for`]).
     pub fn new(context: Arc<GpuContext>, net: Network, data: &Mnist, hyper: Hyper) -> Result<Self> {
+        let plan = KernelPlan::default_for(&context.info, &context.limits);
+        Self::with_plan(context, plan, net, data, hyper)
+    }
+
+    /// An engine running the matrix kernels `plan` chooses.
+    pub fn with_plan(
+        context: Arc<GpuContext>,
+        plan: KernelPlan,
+        net: Network,
+        data: &Mnist,
+        hyper: Hyper,
+    ) -> Result<Self> {
         validate(&net, data, hyper)?;
         let ctx = context.as_ref();
         let sizes = net.sizes();
@@ -131,7 +147,10 @@ impl GpuEngine {
             .enumerate()
             .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
             .collect();
-        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params)?;
+        for product in plan::Product::ALL {
+            ctx.pipeline(plan.get(product))?;
+        }
+        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params, &plan)?;
         ctx.check()?;
 
         Ok(GpuEngine {
@@ -144,9 +163,15 @@ impl GpuEngine {
             train_chunks,
             scratch_slot,
             layer_params,
+            plan,
             groups,
             readbacks: ReadbackStats::default(),
         })
+    }
+
+    /// The matrix kernels this engine runs.
+    pub fn plan(&self) -> &KernelPlan {
+        &self.plan
     }
 
     /// Calls and bytes read back from the GPU since the engine was built.
@@ -176,9 +201,9 @@ impl GpuEngine {
         let ctx = self.context.as_ref();
         for (l, layer) in self.layer_params.iter().enumerate() {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
-                Some(group) => (ctx.forward_hidden_kernel(), group),
+                Some(group) => (self.plan.forward_hidden, group),
                 None => (
-                    ctx.forward_input_kernel(layer),
+                    self.plan.forward_input,
                     &self.groups.forward_input[source as usize],
                 ),
             };
@@ -228,7 +253,7 @@ impl GpuEngine {
             let layer = &self.layer_params[l];
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
-                let kernel = ctx.backprop_error_kernel();
+                let kernel = self.plan.backprop_error;
                 ctx.dispatch(
                     pass,
                     kernel,
@@ -239,9 +264,9 @@ impl GpuEngine {
                 )?;
             }
             let (kernel, group) = match &g.weight_gradient_hidden[l] {
-                Some(group) => (ctx.weight_gradient_hidden_kernel(), group),
+                Some(group) => (self.plan.weight_gradient_hidden, group),
                 None => (
-                    ctx.weight_gradient_input_kernel(),
+                    self.plan.weight_gradient_input,
                     &g.weight_gradient_input[ordered],
                 ),
             };
