@@ -1,13 +1,12 @@
 // forward_hidden: a later layer on f32 activations.
 //   outputs[r][o] = f(Σ_i inputs[r][i]·weights[o][i] + biases[o]).
-// Shapes: inputs (rows × layer.inputs), weights (outputs × inputs), biases (outputs),
+// Shapes: inputs (rows × layer.inputs), parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: a 4 rows × 4 outputs register block.
 #import params
 #import activation
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read> biases: array<f32>;
-@group(0) @binding(5) var<storage, read_write> outputs: array<f32>;
+@group(0) @binding(3) var<storage, read> parameters: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outputs: array<f32>;
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
@@ -20,7 +19,7 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let o = o0 + c;
         if o < layer.outputs {
-            outputs[r * layer.outputs + o] = activate(acc[c] + biases[o]);
+            outputs[r * layer.outputs + o] = activate(acc[c] + parameters[bias_index(o)]);
         }
     }
 }
@@ -48,7 +47,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     var acc2 = vec4<f32>();
     var acc3 = vec4<f32>();
     for (var k = 0u; k < layer.inputs; k++) {
-        let v = vec4<f32>(weights[w0 + k], weights[w1 + k], weights[w2 + k], weights[w3 + k]);
+        let v = vec4<f32>(parameters[w0 + k], parameters[w1 + k], parameters[w2 + k], parameters[w3 + k]);
         acc0 += inputs[a0 + k] * v;
         acc1 += inputs[a1 + k] * v;
         acc2 += inputs[a2 + k] * v;

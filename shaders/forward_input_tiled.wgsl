@@ -3,17 +3,16 @@
 //   outputs[r][o] = f(Σ_i x[r][i]·weights[o][i] + biases[o]), x[r] = image order[batch.first + r].
 // C = A·Bᵀ with M = rows, N = outputs, K = inputs; A = x (one packed word is 4 consecutive k),
 // B[k][n] = weights[n][k]: both contiguous along k.
-// Shapes: images (n × layer.words) u32, order (n) u32, weights (outputs × inputs),
-//   biases (outputs), outputs (rows × outputs). Grid (ceil(outputs/BN), ceil(rows/BM), 1).
+// Shapes: images (n × layer.words) u32, order (n) u32, parameters (weights outputs × inputs,
+//   then biases outputs), outputs (rows × outputs). Grid (ceil(outputs/BN), ceil(rows/BM), 1).
 #import params
 #import pixels
 #import activation
 
 @group(0) @binding(2) var<storage, read> images: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
-@group(0) @binding(4) var<storage, read> weights: array<f32>;
-@group(0) @binding(5) var<storage, read> biases: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outputs: array<f32>;
+@group(0) @binding(4) var<storage, read> parameters: array<f32>;
+@group(0) @binding(5) var<storage, read_write> outputs: array<f32>;
 
 const A_K_CONTIGUOUS: bool = true;
 const B_K_CONTIGUOUS: bool = true;
@@ -31,7 +30,7 @@ fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
     if n < layer.outputs {
         for (var c = 0u; c < 4u; c++) {
             if k + c < k_end {
-                v[c] = weights[n * layer.inputs + k + c];
+                v[c] = parameters[n * layer.inputs + k + c];
             }
         }
     }
@@ -44,7 +43,7 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     }
     for (var j = 0u; j < 4u; j++) {
         if n + j < layer.outputs {
-            outputs[m * layer.outputs + n + j] = activate(c[j] + biases[n + j]);
+            outputs[m * layer.outputs + n + j] = activate(c[j] + parameters[bias_index(n + j)]);
         }
     }
 }

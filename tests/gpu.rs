@@ -4,7 +4,9 @@
 //! `SKIPPED (no GPU adapter)` and pass, unless `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
 //! The device shape comes from the environment: `WGPU_BACKEND` (e.g. `gl`),
 //! `LP_NATIVE_VECTOR_WIDTH` (lavapipe's subgroup width) and `MNIST_GPU_LIMITS=downlevel` (open
-//! the device with `wgpu::Limits::downlevel_defaults()`); `.ci/run` runs this file under each.
+//! the device with `wgpu::Limits::downlevel_defaults()`); `.ci/run` runs this file under each,
+//! with `MNIST_GPU_EXPECT` naming what the adapter must be (a substring of
+//! `name (backend)`), so a shape that silently opens another device fails.
 
 use std::sync::{Arc, OnceLock};
 
@@ -48,6 +50,16 @@ fn context() -> Option<Arc<GpuContext>> {
                     context.limits.max_compute_invocations_per_workgroup,
                     context.limits.max_compute_workgroup_storage_size
                 );
+                if let Ok(expected) = std::env::var("MNIST_GPU_EXPECT") {
+                    let got = format!("{} ({:?})", info.name, info.backend);
+                    assert!(
+                        got.to_lowercase().contains(&expected.to_lowercase()),
+                        "MNIST_GPU_EXPECT={expected:?} but the adapter is {got}"
+                    );
+                }
+                if limits == LimitsRequest::Downlevel {
+                    assert_eq!(context.limits, wgpu::Limits::downlevel_defaults());
+                }
                 Some(Arc::new(context))
             }
             Err(e) => {
@@ -120,7 +132,7 @@ fn shuffled(rng: &mut ChaCha8Rng, images: usize) -> Vec<u32> {
 }
 
 /// The twin signature shared by `forward_input` and `forward_input_tiled`.
-type ForwardInputTwin = fn(&BatchParams, &LayerParams, &[u32], &[u32], &[f32], &[f32], &mut [f32]);
+type ForwardInputTwin = fn(&BatchParams, &LayerParams, &[u32], &[u32], &[f32], &mut [f32]);
 
 /// Runs `kernel` on random packed images gathered through a shuffled order at each shape and
 /// compares it with `twin`.
@@ -139,35 +151,21 @@ fn check_forward_input(
             .collect();
         let packed = pack_images(&pixels, inputs);
         let order = shuffled(&mut rng, images_n);
-        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
-        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // The layer's parameters: weights, then biases.
+        let parameters = uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5);
         // Start at position 2 of the order: the kernel must offset by batch.first.
         let batch = BatchParams::new(0, 2, rows);
         let layer = LayerParams::new(inputs, outputs, 0.5);
         let mut expected = vec![0.0; rows * outputs];
-        twin(
-            &batch,
-            &layer,
-            &packed,
-            &order,
-            &weights,
-            &biases,
-            &mut expected,
-        );
+        twin(&batch, &layer, &packed, &order, &parameters, &mut expected);
         let out = poisoned(ctx, rows * outputs);
         let bufs = [
             ctx.buffer_with("images", bytemuck::cast_slice(&packed)),
             ctx.buffer_with("order", bytemuck::cast_slice(&order)),
-            ctx.buffer_with("weights", f32_bytes(&weights)),
-            ctx.buffer_with("biases", f32_bytes(&biases)),
+            ctx.buffer_with("parameters", f32_bytes(&parameters)),
         ];
-        ctx.run_once(
-            kernel,
-            batch,
-            layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
-        )
-        .expect("dispatch");
+        ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+            .expect("dispatch");
         assert_close(
             &format!("{} {rows}x{outputs}x{inputs}", kernel.describe()),
             &read_f32(ctx, &out),
@@ -313,19 +311,20 @@ fn weight_gradient_input_tiled_matches_twin_for_every_tile() {
     }
 }
 
-/// The twin signature of kernels that read three f32 buffers and write one (`forward_hidden`,
-/// `backprop_error` and their tiled forms).
-type ThreeInputTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
+/// The twin signatures of `forward_hidden` (inputs, parameters) and `backprop_error` (deltas,
+/// weights, activations), and of their tiled forms.
+type ForwardHiddenTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &mut [f32]);
+type BackpropErrorTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
 
-/// A three-input kernel against its twin for one shape: each operand (name, length, value
-/// range) drawn at random in order, the output (`out_len` values) poisoned before the run.
-fn check_three_inputs(
+/// A kernel reading f32 buffers against its twin for one shape: each operand (name, length,
+/// value range) drawn at random in order, the output (`out_len` values) poisoned before the run.
+fn check_f32_inputs(
     ctx: &GpuContext,
     kernel: Variant,
-    twin: ThreeInputTwin,
+    twin: &dyn Fn(&BatchParams, &LayerParams, &[Vec<f32>], &mut [f32]),
     (rows, outputs, inputs): Shape,
     seed: u64,
-    operands: [(&str, usize, f32, f32); 3],
+    operands: &[(&str, usize, f32, f32)],
     out_len: usize,
 ) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -335,21 +334,16 @@ fn check_three_inputs(
         .collect();
     let (batch, layer) = (batch_of(rows), LayerParams::new(inputs, outputs, 0.5));
     let mut expected = vec![0.0; out_len];
-    twin(
-        &batch,
-        &layer,
-        &values[0],
-        &values[1],
-        &values[2],
-        &mut expected,
-    );
+    twin(&batch, &layer, &values, &mut expected);
     let out = poisoned(ctx, out_len);
     let bufs: Vec<wgpu::Buffer> = operands
         .iter()
         .zip(&values)
         .map(|(&(name, ..), v)| ctx.buffer_with(name, f32_bytes(v)))
         .collect();
-    ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+    let mut storage: Vec<&wgpu::Buffer> = bufs.iter().collect();
+    storage.push(&out);
+    ctx.run_once(kernel, batch, layer, &storage)
         .expect("dispatch");
     assert_close(
         &format!("{} {rows}x{outputs}x{inputs}", kernel.describe()),
@@ -361,23 +355,22 @@ fn check_three_inputs(
 fn check_forward_hidden(
     ctx: &GpuContext,
     kernel: impl Into<Variant> + Copy,
-    twin: ThreeInputTwin,
+    twin: ForwardHiddenTwin,
     shapes: &[Shape],
 ) {
     for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let operands = [
             ("inputs", rows * inputs, 0.01, 1.0),
-            ("weights", outputs * inputs, -0.5, 0.5),
-            ("biases", outputs, -0.5, 0.5),
+            ("parameters", outputs * inputs + outputs, -0.5, 0.5),
         ];
         let shape = (rows, outputs, inputs);
-        check_three_inputs(
+        check_f32_inputs(
             ctx,
             kernel.into(),
-            twin,
+            &|b, l, v, out| twin(b, l, &v[0], &v[1], out),
             shape,
             10 + seed as u64,
-            operands,
+            &operands,
             rows * outputs,
         );
     }
@@ -421,21 +414,11 @@ fn output_error_and_batch_cost_match_twins() {
         let batch = BatchParams::new(2, 4, rows);
         let layer = LayerParams::new(7, outputs, 0.5);
         let mut deltas = vec![0.0; rows * outputs];
-        let mut row_costs = vec![0.0; rows];
-        cpu::output_error::output_error(
-            &batch,
-            &layer,
-            &activations,
-            &labels,
-            &order,
-            &mut deltas,
-            &mut row_costs,
-        );
+        cpu::output_error::output_error(&batch, &layer, &activations, &labels, &order, &mut deltas);
         let mut costs = vec![0.0f32; 4];
-        cpu::batch_cost::batch_cost(&batch, &layer, &row_costs, &mut costs);
+        cpu::batch_cost::batch_cost(&batch, &layer, &activations, &labels, &order, &mut costs);
 
         let gpu_deltas = poisoned(&ctx, rows * outputs);
-        let gpu_rows = poisoned(&ctx, rows);
         let gpu_costs = poisoned(&ctx, 4);
         let bufs = [
             ctx.buffer_with("activations", f32_bytes(&activations)),
@@ -446,17 +429,17 @@ fn output_error_and_batch_cost_match_twins() {
             Kernel::OutputError,
             batch,
             layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &gpu_deltas, &gpu_rows],
+            &[&bufs[0], &bufs[1], &bufs[2], &gpu_deltas],
         )
         .expect("dispatch");
-        ctx.run_once(Kernel::BatchCost, batch, layer, &[&gpu_rows, &gpu_costs])
-            .expect("dispatch");
+        ctx.run_once(
+            Kernel::BatchCost,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &gpu_costs],
+        )
+        .expect("dispatch");
         assert_close("output_error deltas", &read_f32(&ctx, &gpu_deltas), &deltas);
-        assert_close(
-            "output_error row costs",
-            &read_f32(&ctx, &gpu_rows),
-            &row_costs,
-        );
         let gpu_cost = read_f32(&ctx, &gpu_costs)[2];
         assert_close("batch_cost", &[gpu_cost], &costs[2..3]);
     }
@@ -465,7 +448,7 @@ fn output_error_and_batch_cost_match_twins() {
 fn check_backprop_error(
     ctx: &GpuContext,
     kernel: impl Into<Variant> + Copy,
-    twin: ThreeInputTwin,
+    twin: BackpropErrorTwin,
     shapes: &[Shape],
 ) {
     for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
@@ -475,13 +458,13 @@ fn check_backprop_error(
             ("activations", rows * inputs, 0.01, 0.99),
         ];
         let shape = (rows, outputs, inputs);
-        check_three_inputs(
+        check_f32_inputs(
             ctx,
             kernel.into(),
-            twin,
+            &|b, l, v, out| twin(b, l, &v[0], &v[1], &v[2], out),
             shape,
             30 + seed as u64,
-            operands,
+            &operands,
             rows * inputs,
         );
     }
@@ -531,7 +514,8 @@ fn weight_gradients_and_updates_match_twins() {
         let packed = pack_images(&pixels, inputs);
         let order = shuffled(&mut rng, images_n);
         let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
-        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // bias_update's buffer is a layer's parameters: weights, then the biases it updates.
+        let biases = uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5);
         let partial_len = batch.splits as usize * outputs * inputs;
 
         let mut hidden_partials = vec![0.0; partial_len];
@@ -662,7 +646,8 @@ fn bias_update_vec4_matches_twin() {
         let layer = LayerParams::new(9, outputs, 0.7);
         assert_eq!(Kernel::bias_update_for(&layer), Kernel::BiasUpdateVec4);
         let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
-        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // The layer's parameters: 9·outputs weights (untouched), then the biases.
+        let biases = uniform(&mut rng, outputs * 9 + outputs, -0.5, 0.5);
         let mut expected = biases.clone();
         cpu::bias_update_vec4::bias_update_vec4(&batch, &layer, &deltas, &mut expected);
         let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));

@@ -8,6 +8,12 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 @group(0) @binding(0) var<uniform> batch: Batch;
 @group(0) @binding(1) var<uniform> layer: Layer;
 
+// Where bias o sits in a layer's parameter buffer: the weights (outputs × inputs, row-major),
+// then the biases.
+fn bias_index(o: u32) -> u32 {
+    return layer.outputs * layer.inputs + o;
+}
+
 // The split-K row range [first, end) of split `split` of the batch.
 fn split_rows(split: u32) -> vec2<u32> {
     let first = min(split * batch.chunk, batch.rows);

@@ -274,17 +274,18 @@ pub enum Kernel {
     Evaluate,
 }
 
+// A layer's `parameters` buffer holds its weights (outputs × inputs) then its biases; kernels
+// that touch only the weights bind the same buffer as `weights`. No kernel binds more than 4
+// storage buffers (the downlevel limit per stage).
 const FORWARD_INPUT: &[(&str, Access)] = &[
     ("images", Read),
     ("order", Read),
-    ("weights", Read),
-    ("biases", Read),
+    ("parameters", Read),
     ("outputs", ReadWrite),
 ];
 const FORWARD_HIDDEN: &[(&str, Access)] = &[
     ("inputs", Read),
-    ("weights", Read),
-    ("biases", Read),
+    ("parameters", Read),
     ("outputs", ReadWrite),
 ];
 const BACKPROP_ERROR: &[(&str, Access)] = &[
@@ -305,7 +306,10 @@ const WEIGHT_GRADIENT_HIDDEN: &[(&str, Access)] = &[
     ("partials", ReadWrite),
 ];
 const WEIGHT_UPDATE: &[(&str, Access)] = &[("partials", Read), ("weights", ReadWrite)];
-const BIAS_UPDATE: &[(&str, Access)] = &[("deltas", Read), ("biases", ReadWrite)];
+const BIAS_UPDATE: &[(&str, Access)] = &[("deltas", Read), ("parameters", ReadWrite)];
+/// activations, labels, order: the last layer's outputs against the batch's labels.
+const OUTPUTS_AND_LABELS: [(&str, Access); 3] =
+    [("activations", Read), ("labels", Read), ("order", Read)];
 
 fn forward_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
     (b.rows, l.outputs, 1)
@@ -355,11 +359,10 @@ static TABLE: [KernelSpec; 17] = [
         name: "output_error",
         source: include_str!("../../../shaders/output_error.wgsl"),
         storage: &[
-            ("activations", Read),
-            ("labels", Read),
-            ("order", Read),
+            OUTPUTS_AND_LABELS[0],
+            OUTPUTS_AND_LABELS[1],
+            OUTPUTS_AND_LABELS[2],
             ("deltas", ReadWrite),
-            ("row_costs", ReadWrite),
         ],
         workgroup: Workgroup::Line,
         activation: true,
@@ -368,7 +371,12 @@ static TABLE: [KernelSpec; 17] = [
     KernelSpec {
         name: "batch_cost",
         source: include_str!("../../../shaders/batch_cost.wgsl"),
-        storage: &[("row_costs", Read), ("costs", ReadWrite)],
+        storage: &[
+            OUTPUTS_AND_LABELS[0],
+            OUTPUTS_AND_LABELS[1],
+            OUTPUTS_AND_LABELS[2],
+            ("costs", ReadWrite),
+        ],
         workgroup: Workgroup::Fixed,
         activation: false,
         grid: Grid::Fixed(|_, _| [1, 1, 1]),

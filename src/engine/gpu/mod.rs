@@ -101,7 +101,10 @@ impl GpuEngine {
             &[
                 ("the training images", train_n * words * 4),
                 ("the test images", test_n * words * 4),
-                ("the weights of a layer", widest * 4),
+                (
+                    "the parameters of a layer",
+                    widest * 4 + 4 * sizes.iter().max().unwrap_or(&1),
+                ),
                 (
                     "the activations of a batch",
                     rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
@@ -244,7 +247,7 @@ impl GpuEngine {
         ctx.dispatch(
             pass,
             Kernel::BatchCost,
-            &g.batch_cost,
+            &g.batch_cost[ordered],
             &self.slots,
             slot,
             Kernel::BatchCost.workgroups(batch, top),
@@ -433,22 +436,19 @@ impl Engine for GpuEngine {
     }
 
     fn network(&mut self) -> Result<Network> {
-        let mut layers = Vec::with_capacity(self.buffers.weights.len());
-        for l in 0..self.buffers.weights.len() {
+        let mut layers = Vec::with_capacity(self.buffers.parameters.len());
+        for l in 0..self.buffers.parameters.len() {
             let (inputs, outputs) = (self.sizes[l], self.sizes[l + 1]);
-            let (weights, biases) = (
-                self.buffers.weights[l].clone(),
-                self.buffers.biases[l].clone(),
-            );
+            let parameters = self.buffers.parameters[l].clone();
             let encoder = self.context.encoder();
-            let w = self.read(encoder, &weights, (inputs * outputs) as u64 * 4)?;
-            let encoder = self.context.encoder();
-            let b = self.read(encoder, &biases, outputs as u64 * 4)?;
+            let bytes = self.read(encoder, &parameters, ((inputs + 1) * outputs) as u64 * 4)?;
+            let mut weights: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+            let biases = weights.split_off(inputs * outputs);
             layers.push(Layer {
                 inputs,
                 outputs,
-                weights: bytemuck::cast_slice(&w).to_vec(),
-                biases: bytemuck::cast_slice(&b).to_vec(),
+                weights,
+                biases,
             });
         }
         Ok(Network { layers })
