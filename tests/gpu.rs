@@ -316,12 +316,15 @@ fn weight_gradient_input_tiled_matches_twin_for_every_tile() {
 type ForwardHiddenTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &mut [f32]);
 type BackpropErrorTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
 
+/// A twin called on the operands in binding order.
+type OperandsTwin<'a> = dyn Fn(&BatchParams, &LayerParams, &[Vec<f32>], &mut [f32]) + 'a;
+
 /// A kernel reading f32 buffers against its twin for one shape: each operand (name, length,
 /// value range) drawn at random in order, the output (`out_len` values) poisoned before the run.
 fn check_f32_inputs(
     ctx: &GpuContext,
     kernel: Variant,
-    twin: &dyn Fn(&BatchParams, &LayerParams, &[Vec<f32>], &mut [f32]),
+    twin: &OperandsTwin<'_>,
     (rows, outputs, inputs): Shape,
     seed: u64,
     operands: &[(&str, usize, f32, f32)],
@@ -1154,4 +1157,58 @@ fn a_lost_device_is_a_gpu_error() {
         .correct(Split::Test)
         .expect_err("evaluation on a destroyed device");
     assert!(matches!(err, mnist_gpu::Error::Gpu(_)), "{err}");
+}
+
+/// The tuner times the candidates, keeps a plan whose every product agrees with its twin,
+/// stores it in the cache folder it is given (never the user's: a temporary folder here), and
+/// the next call for the same adapter and shape reuses it without timing anything.
+#[test]
+fn tuning_is_cached_per_adapter_and_shape() {
+    use mnist_gpu::engine::gpu::tune::{PlanSource, TuneMode, choose_plan};
+    let Some(ctx) = context() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sizes = [40, 24, 10];
+    let first = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("tune");
+    println!("{}", first.summary());
+    assert!(
+        matches!(&first.source, PlanSource::Tuned { cached: Some(path), .. } if path.starts_with(dir.path())),
+        "{:?}",
+        first.source
+    );
+    assert!(!first.timings.is_empty());
+    for timing in &first.timings {
+        assert!(
+            timing.seconds > 0.0 && timing.seconds.is_finite(),
+            "{timing:?}"
+        );
+    }
+    let again = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("cache");
+    assert!(
+        matches!(again.source, PlanSource::Cache(_)),
+        "{:?}",
+        again.source
+    );
+    assert_eq!(again.plan, first.plan);
+    assert!(again.summary().contains("reused"), "{}", again.summary());
+    // Another shape is tuned afresh; --tune off takes the class default and times nothing.
+    let other = choose_plan(&ctx, &sizes, 90, TuneMode::Quick, Some(dir.path())).expect("tune");
+    assert!(
+        matches!(other.source, PlanSource::Tuned { .. }),
+        "{:?}",
+        other.source
+    );
+    let off = choose_plan(&ctx, &sizes, 150, TuneMode::Off, Some(dir.path())).expect("off");
+    assert_eq!(off.source, PlanSource::Default);
+    assert_eq!(off.plan, KernelPlan::default_for(&ctx.info, &ctx.limits));
+    // A round with the tuned plan matches the CPU engine.
+    let data = synthetic(13);
+    let net = Network::new(&[24], 3).expect("network");
+    let mut gpu = GpuEngine::with_plan(Arc::clone(&ctx), first.plan, net.clone(), &data, HYPER)
+        .expect("gpu engine");
+    let mut cpu_engine = CpuEngine::new(net, &data, HYPER).expect("cpu engine");
+    let (g, c) = (
+        gpu.train_round(None).expect("gpu round"),
+        cpu_engine.train_round(None).expect("cpu round"),
+    );
+    assert!(relative(g, c) <= 1e-4, "gpu {g} vs cpu {c}");
 }

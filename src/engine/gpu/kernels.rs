@@ -168,11 +168,19 @@ impl Variant {
         constants
     }
 
-    /// `forward_input (tiled 64x64x16 (4x4 per invocation))`, for messages and tables.
+    /// `forward_input_tiled (tiled 64x64x16 (4x4 per invocation))`, for messages.
     pub fn describe(&self) -> String {
         match self.tile {
             Some(tile) => format!("{} ({tile})", self.kernel.name()),
             None => self.kernel.name().to_string(),
+        }
+    }
+
+    /// `tiled 64x64x16/4x4` or `register-block`, for tables.
+    pub fn form(&self) -> String {
+        match self.tile {
+            Some(t) => format!("tiled {}x{}x{}/{}x{}", t.bm, t.bn, t.bk, t.tm, t.tn),
+            None => "register-block".to_string(),
         }
     }
 

@@ -11,6 +11,7 @@ mod groups;
 pub mod kernels;
 pub mod params;
 pub mod plan;
+pub mod tune;
 
 use std::sync::Arc;
 
