@@ -1200,6 +1200,9 @@ fn tuning_is_cached_per_adapter_and_shape() {
     let off = choose_plan(&ctx, &sizes, 150, TuneMode::Off, Some(dir.path())).expect("off");
     assert_eq!(off.source, PlanSource::Default);
     assert_eq!(off.plan, KernelPlan::default_for(&ctx.info, &ctx.limits));
+    let tiled = choose_plan(&ctx, &sizes, 150, TuneMode::Tiled, Some(dir.path())).expect("tiled");
+    assert_eq!(tiled.source, PlanSource::TiledDefault);
+    assert_eq!(tiled.plan, KernelPlan::tiled_defaults());
     // A round with the tuned plan matches the CPU engine.
     let data = synthetic(13);
     let net = Network::new(&[24], 3).expect("network");

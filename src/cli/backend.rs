@@ -55,6 +55,8 @@ pub enum Tune {
     Quick,
     /// The cached choice, else a longer, repeated timing.
     Full,
+    /// The tiled kernels a discrete GPU runs untuned, on any adapter (to check them).
+    Tiled,
 }
 
 impl Tune {
@@ -63,6 +65,7 @@ impl Tune {
             Tune::Off => TuneMode::Off,
             Tune::Quick => TuneMode::Quick,
             Tune::Full => TuneMode::Full,
+            Tune::Tiled => TuneMode::Tiled,
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum TuneMode {
     Quick,
     /// A cached choice, else time every candidate three times within a longer budget.
     Full,
+    /// No timing: the tiled kernels with the tiles a discrete GPU gets untuned, on any adapter
+    /// (to check on a software adapter what a GPU runs).
+    Tiled,
 }
 
 impl TuneMode {
@@ -49,6 +52,7 @@ impl TuneMode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum PlanSource {
     Default,
+    TiledDefault,
     Cache(PathBuf),
     /// Timed now (and stored in the cache when a folder was available).
     Tuned {
@@ -83,6 +87,9 @@ impl Tuned {
     pub fn summary(&self) -> String {
         let origin = match &self.source {
             PlanSource::Default => "the default for this adapter class (--tune off)".to_string(),
+            PlanSource::TiledDefault => {
+                "a discrete GPU's untuned default (--tune tiled)".to_string()
+            }
             PlanSource::Cache(path) => format!("reused from the tuning cache {}", path.display()),
             PlanSource::Tuned { seconds, cached } => match cached {
                 Some(path) => format!("tuned in {seconds:.1} s, cached in {}", path.display()),
@@ -167,12 +174,32 @@ fn choose(
     cache: Option<&Path>,
     reuse: bool,
 ) -> Result<Tuned> {
-    if mode == TuneMode::Off {
-        return Ok(Tuned {
-            plan: KernelPlan::default_for(&ctx.info, &ctx.limits),
-            source: PlanSource::Default,
-            timings: Vec::new(),
-        });
+    match mode {
+        TuneMode::Off => {
+            return Ok(Tuned {
+                plan: KernelPlan::default_for(&ctx.info, &ctx.limits),
+                source: PlanSource::Default,
+                timings: Vec::new(),
+            });
+        }
+        TuneMode::Tiled => {
+            let plan = KernelPlan::tiled_defaults();
+            if let Some(p) = Product::ALL
+                .into_iter()
+                .find(|&p| plan.get(p).tile.is_some_and(|t| !t.fits(&ctx.limits)))
+            {
+                return Err(Error::Gpu(format!(
+                    "{}: the GPU default tile does not fit this adapter's limits",
+                    p.name()
+                )));
+            }
+            return Ok(Tuned {
+                plan,
+                source: PlanSource::TiledDefault,
+                timings: Vec::new(),
+            });
+        }
+        TuneMode::Quick | TuneMode::Full => {}
     }
     let key = cache_key(ctx, sizes, batch);
     let file = cache.map(|dir| dir.join(CACHE_FILE));
