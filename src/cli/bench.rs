@@ -136,7 +136,7 @@ fn print_table(sizes: &[usize], tuned: &Tuned, rounds: &[(usize, f64)], flops: f
             continue;
         };
         println!(
-            "{:<24} {:<16} {:<22} {:>9.3} {:>9.1} {:>8.1}",
+            "{:<24} {:<16} {:<22} {:>9.3} {:>9.1} {:>8.2}",
             product.name(),
             shape(product, sizes, BATCHES[0]),
             chosen.form(),
