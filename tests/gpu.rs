@@ -1171,7 +1171,7 @@ fn tuning_is_cached_per_adapter_and_shape() {
     let first = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("tune");
     println!("{}", first.summary());
     assert!(
-        matches!(&first.source, PlanSource::Tuned { cached: Some(path), .. } if path.starts_with(dir.path())),
+        matches!(&first.source, PlanSource::Tuned { cached: Ok(path), .. } if path.starts_with(dir.path())),
         "{:?}",
         first.source
     );
@@ -1203,6 +1203,35 @@ fn tuning_is_cached_per_adapter_and_shape() {
     let tiled = choose_plan(&ctx, &sizes, 150, TuneMode::Tiled, Some(dir.path())).expect("tiled");
     assert_eq!(tiled.source, PlanSource::TiledDefault);
     assert_eq!(tiled.plan, KernelPlan::tiled_defaults());
+    // A corrupt cache file is ignored and replaced; a cache folder that cannot be created
+    // leaves the tuned plan in use and says why it was not cached.
+    let file = dir.path().join("kernel-plans.json");
+    std::fs::write(&file, b"{ not json").expect("corrupt the cache");
+    let fresh = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("tune");
+    assert!(
+        matches!(fresh.source, PlanSource::Tuned { cached: Ok(_), .. }),
+        "{:?}",
+        fresh.source
+    );
+    let reused = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("cache");
+    assert!(
+        matches!(reused.source, PlanSource::Cache(_)),
+        "{:?}",
+        reused.source
+    );
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, b"").expect("file");
+    let uncached = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(&blocked)).expect("tune");
+    assert!(
+        matches!(uncached.source, PlanSource::Tuned { cached: Err(_), .. }),
+        "{:?}",
+        uncached.source
+    );
+    assert!(
+        uncached.summary().contains("not cached"),
+        "{}",
+        uncached.summary()
+    );
     // A round with the tuned plan matches the CPU engine.
     let data = synthetic(13);
     let net = Network::new(&[24], 3).expect("network");

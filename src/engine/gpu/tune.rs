@@ -57,7 +57,8 @@ pub enum PlanSource {
     /// Timed now (and stored in the cache when a folder was available).
     Tuned {
         seconds: f64,
-        cached: Option<PathBuf>,
+        /// The cache file written, or why none was.
+        cached: std::result::Result<PathBuf, String>,
     },
 }
 
@@ -92,8 +93,8 @@ impl Tuned {
             }
             PlanSource::Cache(path) => format!("reused from the tuning cache {}", path.display()),
             PlanSource::Tuned { seconds, cached } => match cached {
-                Some(path) => format!("tuned in {seconds:.1} s, cached in {}", path.display()),
-                None => format!("tuned in {seconds:.1} s (no cache folder)"),
+                Ok(path) => format!("tuned in {seconds:.1} s, cached in {}", path.display()),
+                Err(why) => format!("tuned in {seconds:.1} s, not cached: {why}"),
             },
         };
         format!("kernels: {} — {origin}", self.plan.describe())
@@ -219,8 +220,10 @@ fn choose(
     let (plan, timings) = tune(ctx, sizes, batch, mode)?;
     let seconds = start.elapsed().as_secs_f64();
     let cached = match &file {
-        Some(file) => store(file, &key, &plan).ok().map(|_| file.clone()),
-        None => None,
+        Some(file) => store(file, &key, &plan)
+            .map(|()| file.clone())
+            .map_err(|e| e.to_string()),
+        None => Err("no user cache folder (set MNIST_GPU_CACHE_DIR)".to_string()),
     };
     Ok(Tuned {
         plan,
