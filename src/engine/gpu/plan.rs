@@ -165,3 +165,49 @@ impl KernelPlan {
             .join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::gpu::kernels::Kernel;
+    use crate::engine::gpu::params::{BatchParams, LayerParams};
+
+    /// The grids docs/kernels.md gives for one batch step of 784-128-10 on a discrete GPU.
+    #[test]
+    fn the_documented_gpu_grids_are_the_dispatched_ones() {
+        let plan = KernelPlan::tiled_defaults();
+        let (l1, l2) = (
+            LayerParams::new(784, 128, 0.1),
+            LayerParams::new(128, 10, 0.1),
+        );
+        for (rows, m_tiles, splits) in [(1000u32, 16, 2), (60_000, 938, 32)] {
+            let b = BatchParams::new(0, 0, rows as usize);
+            assert_eq!(plan.forward_input.workgroups(&b, &l1), [2, m_tiles, 1]);
+            assert_eq!(plan.forward_hidden.workgroups(&b, &l2), [1, m_tiles, 1]);
+            assert_eq!(plan.backprop_error.workgroups(&b, &l2), [2, m_tiles, 1]);
+            assert_eq!(
+                plan.weight_gradient_hidden.workgroups(&b, &l2),
+                [2, 1, splits]
+            );
+            assert_eq!(
+                plan.weight_gradient_input.workgroups(&b, &l1),
+                [13, 2, splits]
+            );
+            assert_eq!(
+                Kernel::OutputError.workgroups(&b, &l2),
+                [rows.div_ceil(64), 1, 1]
+            );
+            assert_eq!(Kernel::BatchCost.workgroups(&b, &l2), [1, 1, 1]);
+            assert_eq!(
+                Kernel::weight_update_for(&l1).workgroups(&b, &l1),
+                [392, 1, 1]
+            );
+            assert_eq!(
+                Kernel::weight_update_for(&l2).workgroups(&b, &l2),
+                [5, 1, 1]
+            );
+            assert_eq!(Kernel::bias_update_for(&l1), Kernel::BiasUpdateVec4);
+            assert_eq!(Kernel::bias_update_for(&l2), Kernel::BiasUpdate);
+        }
+    }
+}
