@@ -87,8 +87,8 @@ fn one_line(rendered: &str) -> String {
 /// `mnist-gpu train --help` when a sub-command was named on the command line, else
 /// `mnist-gpu --help`.
 fn help_command() -> String {
-    const COMMANDS: [&str; 7] = [
-        "train", "download", "show", "eval", "predict", "devices", "serve",
+    const COMMANDS: [&str; 8] = [
+        "train", "download", "show", "eval", "predict", "devices", "serve", "bench",
     ];
     match std::env::args()
         .skip(1)
