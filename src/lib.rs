@@ -17,6 +17,8 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod model_file;
+pub mod ops;
+pub mod optim;
 pub mod predict;
 pub mod reference;
 pub mod report;

@@ -8,8 +8,9 @@ use mnist_gpu::Error;
 use mnist_gpu::data::Mnist;
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
-use mnist_gpu::engine::{Engine, Hyper};
+use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::Network;
+use mnist_gpu::optim::OptimizerState;
 
 /// Which GPU API to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -55,14 +56,40 @@ pub struct BackendArgs {
     pub backend: Backend,
 }
 
-/// The engine the flags ask for.
+/// The engine the flags ask for, to evaluate or to train the tutorial's way.
 pub fn build_engine(
     args: &BackendArgs,
     net: Network,
     data: &Mnist,
     hyper: Hyper,
 ) -> anyhow::Result<Box<dyn Engine>> {
-    if !args.cpu {
+    build_training_engine(args, net, data, Recipe::sgd(hyper), None)
+}
+
+/// The engine the flags ask for, training by `recipe` from `state` (a resumed run's).
+pub fn build_training_engine(
+    args: &BackendArgs,
+    net: Network,
+    data: &Mnist,
+    recipe: Recipe,
+    state: Option<OptimizerState>,
+) -> anyhow::Result<Box<dyn Engine>> {
+    let hyper = recipe.hyper;
+    let gpu_can_train = recipe.is_plain_sgd()
+        && net.architecture() == mnist_gpu::model::Architecture::default();
+    if !args.cpu && !gpu_can_train {
+        if args.backend != Backend::Auto {
+            anyhow::bail!(
+                "the GPU engine trains sigmoid layers with the quadratic cost by constant-rate SGD without dropout; this run needs --cpu ({}, {})",
+                net.describe(),
+                recipe.optimizer.describe()
+            );
+        }
+        eprintln!(
+            "notice: the GPU kernels run sigmoid layers with the quadratic cost by constant-rate SGD only; running on the CPU"
+        );
+    }
+    if !args.cpu && gpu_can_train {
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
                 let engine = GpuEngine::new(Arc::new(context), net, data, hyper)
@@ -76,6 +103,7 @@ pub fn build_engine(
         }
     }
     Ok(Box::new(
-        CpuEngine::new(net, data, hyper).context("cannot set up the CPU engine")?,
+        CpuEngine::with_recipe(net, data, recipe, state)
+            .context("cannot set up the CPU engine")?,
     ))
 }

@@ -7,6 +7,7 @@ mod download;
 mod eval;
 mod paths;
 mod predict;
+mod preset;
 mod show;
 mod train;
 

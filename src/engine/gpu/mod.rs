@@ -66,6 +66,12 @@ pub struct GpuEngine {
 impl GpuEngine {
     pub fn new(context: Arc<GpuContext>, net: Network, data: &Mnist, hyper: Hyper) -> Result<Self> {
         validate(&net, data, hyper)?;
+        if net.architecture() != crate::model::Architecture::default() {
+            return Err(Error::Config(format!(
+                "the GPU engine runs sigmoid layers with the quadratic cost; this network has {} (use --cpu)",
+                net.describe()
+            )));
+        }
         let ctx = context.as_ref();
         let sizes = net.sizes();
         let train_n = data.train.len();
@@ -426,6 +432,12 @@ impl Engine for GpuEngine {
                 biases: bytemuck::cast_slice(&b).to_vec(),
             });
         }
-        Ok(Network { layers })
+        // `new` accepts only the default architecture (sigmoid layers, quadratic cost).
+        let arch = crate::model::Architecture::default();
+        Ok(Network {
+            layers,
+            activation: arch.activation,
+            loss: arch.loss,
+        })
     }
 }
