@@ -272,9 +272,10 @@ impl Optimizer {
     }
 }
 
+/// Adam's rule for one element (AdamW's decay applied before it by the caller).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn adam(k: StepScalars, beta1: f32, beta2: f32, eps: f32, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
+pub fn adam(k: StepScalars, beta1: f32, beta2: f32, eps: f32, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
     *m = beta1 * *m + (1.0 - beta1) * g;
     *v = beta2 * *v + (1.0 - beta2) * g * g;
     let m_hat = *m * k.correction1;
