@@ -10,8 +10,9 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::gemm::{Mat, MatRef, gemm};
-use mnist_gpu::engine::gpu::kernels::Kernel;
+use mnist_gpu::engine::gpu::kernels::Variant;
 use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams};
+use mnist_gpu::engine::gpu::plan::Product;
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::Network;
@@ -175,11 +176,10 @@ fn gpu_context() -> Option<Arc<GpuContext>> {
     }
 }
 
-/// A product to time: shape name, [kernel the engine runs, register-block kernel], layer,
-/// storage bindings, FLOP.
+/// A product to time: shape name, product, layer, storage bindings, FLOP.
 type ProductCase<'a> = (
     &'a str,
-    [Kernel; 2],
+    Product,
     LayerParams,
     Vec<&'a wgpu::Buffer>,
     Throughput,
@@ -215,46 +215,40 @@ fn gpu_products(c: &mut Criterion) {
         LayerParams::new(HIDDEN, CLASSES, 0.1),
     );
     let flop = |m: usize, n: usize, k: usize| Throughput::Elements((2 * m * n * k) as u64);
-    // Each product with the kernel the engine runs on this adapter and, where that is a
-    // subgroup kernel, the register-block kernel it replaces.
+    // Each product's register-block kernel and its tiled kernel with the default tile
+    // (`mnist-gpu bench` times every candidate).
     let cases: Vec<ProductCase> = vec![
         (
             "60000x128x784",
-            [ctx.forward_input_kernel(&l0), Kernel::ForwardInput],
+            Product::ForwardInput,
             l0,
             vec![&images, &order, &w0, &b0, &a0],
             flop(IMAGES, HIDDEN, PIXELS),
         ),
         (
             "60000x10x128",
-            [ctx.forward_hidden_kernel(), Kernel::ForwardHidden],
+            Product::ForwardHidden,
             l1,
             vec![&a0, &w1, &b1, &a1],
             flop(IMAGES, CLASSES, HIDDEN),
         ),
         (
             "128x784_k60000",
-            [
-                ctx.weight_gradient_input_kernel(),
-                Kernel::WeightGradientInput,
-            ],
+            Product::WeightGradientInput,
             l0,
             vec![&d0, &images, &order, &partials],
             flop(HIDDEN, PIXELS, IMAGES),
         ),
         (
             "10x128_k60000",
-            [
-                ctx.weight_gradient_hidden_kernel(),
-                Kernel::WeightGradientHidden,
-            ],
+            Product::WeightGradientHidden,
             l1,
             vec![&d1, &a0, &partials],
             flop(CLASSES, HIDDEN, IMAGES),
         ),
         (
             "60000x128x10",
-            [ctx.backprop_error_kernel(), Kernel::BackpropError],
+            Product::BackpropError,
             l1,
             vec![&d1, &w1, &a0, &d0],
             flop(IMAGES, HIDDEN, CLASSES),
@@ -263,17 +257,27 @@ fn gpu_products(c: &mut Criterion) {
     let mut group = c.benchmark_group("gpu_matmul");
     // One dispatch takes up to seconds on a software adapter: a flat plan of 10 single runs.
     group.sample_size(10).sampling_mode(SamplingMode::Flat);
-    for (shape, [chosen, fallback], layer, storage, throughput) in cases {
+    for (shape, product, layer, storage, throughput) in cases {
         group.throughput(throughput);
-        let kernels = if chosen == fallback {
-            vec![chosen]
-        } else {
-            vec![chosen, fallback]
-        };
-        for kernel in kernels {
-            group.bench_function(format!("{}_{shape}", kernel.name()), |b| {
+        let (direct, tiled) = product.kernels();
+        let variants = [
+            Variant::from(direct),
+            Variant::tiled(tiled, product.default_tile()),
+        ];
+        for variant in variants {
+            let name = match variant.tile {
+                Some(t) => format!(
+                    "{}_{}x{}x{}_{shape}",
+                    variant.kernel.name(),
+                    t.bm,
+                    t.bn,
+                    t.bk
+                ),
+                None => format!("{}_{shape}", variant.kernel.name()),
+            };
+            group.bench_function(name, |b| {
                 b.iter(|| {
-                    ctx.run_once(kernel, batch, layer, &storage)
+                    ctx.run_once(variant, batch, layer, &storage)
                         .expect("dispatch")
                 })
             });

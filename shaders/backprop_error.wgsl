@@ -1,13 +1,10 @@
-// backprop_error: the error of the layer below, with the sigmoid derivative fused.
-//   deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · a[r][i](1 − a[r][i]),
+// backprop_error: the error of the layer below, with the activation derivative fused.
+//   deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(a[r][i]),
 //   a = the layer's input activations.
 // Shapes: deltas (rows × layer.outputs), weights (outputs × inputs), activations_in
 //   (rows × inputs), deltas_in (rows × inputs). One invocation: 4 rows × 4 inputs.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
+#import activation
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 @group(0) @binding(4) var<storage, read> activations_in: array<f32>;
@@ -16,7 +13,7 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-// Writes acc ⊙ a(1 − a) for the inputs i0..i0+3 of row r that exist.
+// Writes acc ⊙ f'(a) for the inputs i0..i0+3 of row r that exist.
 fn store(r: u32, i0: u32, acc: vec4<f32>) {
     if r >= batch.rows {
         return;
@@ -25,7 +22,7 @@ fn store(r: u32, i0: u32, acc: vec4<f32>) {
         let i = i0 + c;
         if i < layer.inputs {
             let a = activations_in[r * layer.inputs + i];
-            deltas_in[r * layer.inputs + i] = acc[c] * (a * (1.0 - a));
+            deltas_in[r * layer.inputs + i] = acc[c] * activation_derivative(a);
         }
     }
 }

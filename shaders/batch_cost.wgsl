@@ -1,13 +1,14 @@
-// batch_cost: the batch's cost from the per-image squared errors, into its slot.
-//   costs[batch.index] = Σ_r row_costs[r] / (2·rows).
-// Shapes: row_costs (rows), costs (batches). One workgroup: strided sums, then a tree.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
+// batch_cost: the batch's quadratic cost, into its slot.
+//   costs[batch.index] = Σ_r Σ_j (a[r][j] − y[r][j])² / (2·rows), y the one-hot label of image
+//   order[batch.first + r].
+// Shapes: activations (rows × layer.outputs), labels (n) u32, order (n) u32, costs (batches).
+// One workgroup: each invocation sums rows t, t + WG, ..., then a tree reduction.
+#import params
 
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
-@group(0) @binding(2) var<storage, read> row_costs: array<f32>;
-@group(0) @binding(3) var<storage, read_write> costs: array<f32>;
+@group(0) @binding(2) var<storage, read> activations: array<f32>;
+@group(0) @binding(3) var<storage, read> labels: array<u32>;
+@group(0) @binding(4) var<storage, read> order: array<u32>;
+@group(0) @binding(5) var<storage, read_write> costs: array<f32>;
 
 const WG: u32 = 256u;
 var<workgroup> partial: array<f32, WG>;
@@ -16,7 +17,11 @@ var<workgroup> partial: array<f32, WG>;
 fn main(@builtin(local_invocation_index) t: u32) {
     var sum = 0.0;
     for (var r = t; r < batch.rows; r += WG) {
-        sum += row_costs[r];
+        let label = labels[order[batch.first + r]];
+        for (var j = 0u; j < layer.outputs; j++) {
+            let diff = activations[r * layer.outputs + j] - select(0.0, 1.0, j == label);
+            sum += diff * diff;
+        }
     }
     partial[t] = sum;
     workgroupBarrier();

@@ -4,11 +4,7 @@
 //   correct += (predictions[image] == labels[image]).
 // Shapes: activations (rows × layer.outputs), labels (n) u32, predictions (n) u32,
 //   correct (1) atomic u32. One invocation per row.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
 @group(0) @binding(2) var<storage, read> activations: array<f32>;
 @group(0) @binding(3) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> predictions: array<u32>;
@@ -18,7 +14,7 @@ override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let r = id.x + id.y * groups.x * WG;
+    let r = flat_index(id, groups, WG);
     if r >= batch.rows {
         return;
     }

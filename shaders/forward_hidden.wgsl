@@ -1,21 +1,17 @@
 // forward_hidden: a later layer on f32 activations.
-//   outputs[r][o] = σ(Σ_i inputs[r][i]·weights[o][i] + biases[o]).
-// Shapes: inputs (rows × layer.inputs), weights (outputs × inputs), biases (outputs),
+//   outputs[r][o] = f(Σ_i inputs[r][i]·weights[o][i] + biases[o]).
+// Shapes: inputs (rows × layer.inputs), parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: a 4 rows × 4 outputs register block.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
+#import activation
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read> biases: array<f32>;
-@group(0) @binding(5) var<storage, read_write> outputs: array<f32>;
+@group(0) @binding(3) var<storage, read> parameters: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outputs: array<f32>;
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-// Writes σ(acc + bias) for the outputs o0..o0+3 of row r that exist.
+// Writes f(acc + bias) for the outputs o0..o0+3 of row r that exist.
 fn store(r: u32, o0: u32, acc: vec4<f32>) {
     if r >= batch.rows {
         return;
@@ -23,7 +19,7 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let o = o0 + c;
         if o < layer.outputs {
-            outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(acc[c] + biases[o])));
+            outputs[r * layer.outputs + o] = activate(acc[c] + parameters[bias_index(o)]);
         }
     }
 }
@@ -51,7 +47,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     var acc2 = vec4<f32>();
     var acc3 = vec4<f32>();
     for (var k = 0u; k < layer.inputs; k++) {
-        let v = vec4<f32>(weights[w0 + k], weights[w1 + k], weights[w2 + k], weights[w3 + k]);
+        let v = vec4<f32>(parameters[w0 + k], parameters[w1 + k], parameters[w2 + k], parameters[w3 + k]);
         acc0 += inputs[a0 + k] * v;
         acc1 += inputs[a1 + k] * v;
         acc2 += inputs[a2 + k] * v;

@@ -1,28 +1,20 @@
 // forward_input: the first layer on packed u8 images, gathered through the order buffer.
 //   x[r] = image order[batch.first + r] (layer.words u32 words, 4 pixels each, byte 0 first),
-//   pixel value / 255; outputs[r][o] = σ(Σ_i x[r][i]·weights[o][i] + biases[o]).
-// Shapes: images (n × words) u32, order (n) u32, weights (outputs × inputs), biases (outputs),
+//   pixel value / 255; outputs[r][o] = f(Σ_i x[r][i]·weights[o][i] + biases[o]).
+// Shapes: images (n × words) u32, order (n) u32, parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: an 8 rows × 8 outputs register block.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
+#import activation
+#import pixels
 @group(0) @binding(2) var<storage, read> images: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
-@group(0) @binding(4) var<storage, read> weights: array<f32>;
-@group(0) @binding(5) var<storage, read> biases: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outputs: array<f32>;
+@group(0) @binding(4) var<storage, read> parameters: array<f32>;
+@group(0) @binding(5) var<storage, read_write> outputs: array<f32>;
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-fn unpack_pixels(word: u32) -> vec4<f32> {
-    let bytes = vec4<u32>(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
-    return vec4<f32>(bytes) / 255.0;
-}
-
-// Writes σ(acc + bias) for the outputs o0..o0+3 of row r that exist.
+// Writes f(acc + bias) for the outputs o0..o0+3 of row r that exist.
 fn store(r: u32, o0: u32, acc: vec4<f32>) {
     if r >= batch.rows {
         return;
@@ -30,7 +22,7 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let o = o0 + c;
         if o < layer.outputs {
-            outputs[r * layer.outputs + o] = 1.0 / (1.0 + exp(-(acc[c] + biases[o])));
+            outputs[r * layer.outputs + o] = activate(acc[c] + parameters[bias_index(o)]);
         }
     }
 }
@@ -87,14 +79,14 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         let i1 = min(i0 + 1u, last);
         let i2 = min(i0 + 2u, last);
         let i3 = min(i0 + 3u, last);
-        let v0 = vec4<f32>(weights[w0 + i0], weights[w0 + i1], weights[w0 + i2], weights[w0 + i3]);
-        let v1 = vec4<f32>(weights[w1 + i0], weights[w1 + i1], weights[w1 + i2], weights[w1 + i3]);
-        let v2 = vec4<f32>(weights[w2 + i0], weights[w2 + i1], weights[w2 + i2], weights[w2 + i3]);
-        let v3 = vec4<f32>(weights[w3 + i0], weights[w3 + i1], weights[w3 + i2], weights[w3 + i3]);
-        let v4 = vec4<f32>(weights[w4 + i0], weights[w4 + i1], weights[w4 + i2], weights[w4 + i3]);
-        let v5 = vec4<f32>(weights[w5 + i0], weights[w5 + i1], weights[w5 + i2], weights[w5 + i3]);
-        let v6 = vec4<f32>(weights[w6 + i0], weights[w6 + i1], weights[w6 + i2], weights[w6 + i3]);
-        let v7 = vec4<f32>(weights[w7 + i0], weights[w7 + i1], weights[w7 + i2], weights[w7 + i3]);
+        let v0 = vec4<f32>(parameters[w0 + i0], parameters[w0 + i1], parameters[w0 + i2], parameters[w0 + i3]);
+        let v1 = vec4<f32>(parameters[w1 + i0], parameters[w1 + i1], parameters[w1 + i2], parameters[w1 + i3]);
+        let v2 = vec4<f32>(parameters[w2 + i0], parameters[w2 + i1], parameters[w2 + i2], parameters[w2 + i3]);
+        let v3 = vec4<f32>(parameters[w3 + i0], parameters[w3 + i1], parameters[w3 + i2], parameters[w3 + i3]);
+        let v4 = vec4<f32>(parameters[w4 + i0], parameters[w4 + i1], parameters[w4 + i2], parameters[w4 + i3]);
+        let v5 = vec4<f32>(parameters[w5 + i0], parameters[w5 + i1], parameters[w5 + i2], parameters[w5 + i3]);
+        let v6 = vec4<f32>(parameters[w6 + i0], parameters[w6 + i1], parameters[w6 + i2], parameters[w6 + i3]);
+        let v7 = vec4<f32>(parameters[w7 + i0], parameters[w7 + i1], parameters[w7 + i2], parameters[w7 + i3]);
         let p0 = unpack_pixels(images[x0 + w]);
         lo0 += vec4<f32>(dot(p0, v0), dot(p0, v1), dot(p0, v2), dot(p0, v3));
         hi0 += vec4<f32>(dot(p0, v4), dot(p0, v5), dot(p0, v6), dot(p0, v7));

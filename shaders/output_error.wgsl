@@ -1,35 +1,28 @@
-// output_error: the last layer's error and each image's squared error.
-//   y = one-hot of labels[order[batch.first + r]]; deltas[r][j] = (a − y)·scale·a(1 − a) with
-//   scale = 1/rows; row_costs[r] = Σ_j (a − y)².
+// output_error: the last layer's error.
+//   y = one-hot of labels[order[batch.first + r]]; deltas[r][j] = (a − y)·scale·f'(a),
+//   scale = 1/rows.
 // Shapes: activations (rows × layer.outputs), labels (n) u32, order (n) u32,
-//   deltas (rows × outputs), row_costs (rows). One invocation per row.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+//   deltas (rows × outputs). One invocation per row.
+#import params
+#import activation
 @group(0) @binding(2) var<storage, read> activations: array<f32>;
 @group(0) @binding(3) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read> order: array<u32>;
 @group(0) @binding(5) var<storage, read_write> deltas: array<f32>;
-@group(0) @binding(6) var<storage, read_write> row_costs: array<f32>;
 
 override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let r = id.x + id.y * groups.x * WG;
+    let r = flat_index(id, groups, WG);
     if r >= batch.rows {
         return;
     }
     let label = labels[order[batch.first + r]];
     let base = r * layer.outputs;
-    var sum = 0.0;
     for (var j = 0u; j < layer.outputs; j++) {
         let a = activations[base + j];
         let diff = a - select(0.0, 1.0, j == label);
-        sum += diff * diff;
-        deltas[base + j] = diff * batch.scale * a * (1.0 - a);
+        deltas[base + j] = diff * batch.scale * activation_derivative(a);
     }
-    row_costs[r] = sum;
 }

@@ -3,11 +3,7 @@
 //   rows [s·chunk, min((s+1)·chunk, rows)).
 // Shapes: deltas (rows × layer.outputs), activations_in (rows × layer.inputs),
 //   partials (splits × outputs × inputs). One invocation: 4 outputs × 4 inputs of one split.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> activations_in: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;

@@ -4,11 +4,8 @@
 //   covering rows [s·chunk, min((s+1)·chunk, rows)).
 // Shapes: deltas (rows × layer.outputs), images (n × layer.words) u32, order (n) u32,
 //   partials (splits × outputs × inputs). One invocation: 8 outputs × the 8 pixels of two words.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
+#import pixels
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> images: array<u32>;
 @group(0) @binding(4) var<storage, read> order: array<u32>;
@@ -16,11 +13,6 @@ struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
-
-fn unpack_pixels(word: u32) -> vec4<f32> {
-    let bytes = vec4<u32>(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
-    return vec4<f32>(bytes) / 255.0;
-}
 
 // Writes the partial sums of output o, inputs i0..i0+3, that exist.
 fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {

@@ -2,11 +2,7 @@
 //   weights[e] −= layer.lr · Σ_{s < splits} partials[s][e], e < outputs·inputs.
 // Shapes: partials (splits × outputs × inputs), weights (outputs × inputs). One invocation
 // per weight; the grid may be 2-D when it exceeds one dimension's workgroup limit.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
 @group(0) @binding(2) var<storage, read> partials: array<f32>;
 @group(0) @binding(3) var<storage, read_write> weights: array<f32>;
 
@@ -14,7 +10,7 @@ override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let e = id.x + id.y * groups.x * WG;
+    let e = flat_index(id, groups, WG);
     let count = layer.outputs * layer.inputs;
     if e >= count {
         return;

@@ -4,11 +4,7 @@
 // Shapes: partials (splits × outputs × inputs), weights (outputs × inputs), both read as vec4.
 // One invocation per 4 weights: on lavapipe a vec4 load is one loop over the lanes instead of
 // four. The grid may be 2-D when it exceeds one dimension's workgroup limit.
-struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
-struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
-
-@group(0) @binding(0) var<uniform> batch: Batch;
-@group(0) @binding(1) var<uniform> layer: Layer;
+#import params
 @group(0) @binding(2) var<storage, read> partials: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> weights: array<vec4<f32>>;
 
@@ -16,7 +12,7 @@ override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let q = id.x + id.y * groups.x * WG;
+    let q = flat_index(id, groups, WG);
     let quads = layer.outputs * layer.inputs / 4u;
     if q >= quads {
         return;

@@ -2,15 +2,21 @@
 //!
 //! Tests that need an adapter get it from [`context`]: without one they print
 //! `SKIPPED (no GPU adapter)` and pass, unless `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
+//! The device shape comes from the environment: `WGPU_BACKEND` (e.g. `gl`),
+//! `LP_NATIVE_VECTOR_WIDTH` (lavapipe's subgroup width) and `MNIST_GPU_LIMITS=downlevel` (open
+//! the device with `wgpu::Limits::downlevel_defaults()`); `.ci/run` runs this file under each,
+//! with `MNIST_GPU_EXPECT` naming what the adapter must be (a substring of
+//! `name (backend)`), so a shape that silently opens another device fails.
 
 use std::sync::{Arc, OnceLock};
 
 use mnist_gpu::cpu;
 use mnist_gpu::data::{Dataset, Mnist, Split};
 use mnist_gpu::engine::cpu::CpuEngine;
-use mnist_gpu::engine::gpu::kernels::{Kernel, SUBGROUP_FORWARD_INPUT_MULTIPLE, SUBGROUP_LANES};
+use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Tile, Variant, Workgroup};
 use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams, pack_images};
-use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
+use mnist_gpu::engine::gpu::plan::{KernelPlan, Product};
+use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsRequest};
 use mnist_gpu::engine::{Engine, Hyper, batches};
 use mnist_gpu::model::Network;
 use mnist_gpu::reference::{RefNetwork, input_of};
@@ -22,11 +28,40 @@ use rand_chacha::ChaCha8Rng;
 fn context() -> Option<Arc<GpuContext>> {
     static CONTEXT: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
     let context = CONTEXT.get_or_init(|| {
-        match GpuContext::new(AdapterRequest {
+        let limits = match std::env::var("MNIST_GPU_LIMITS").as_deref() {
+            Ok("downlevel") => LimitsRequest::Downlevel,
+            Ok("adapter") | Err(_) => LimitsRequest::Adapter,
+            Ok(other) => panic!("MNIST_GPU_LIMITS={other:?}: expected downlevel or adapter"),
+        };
+        let request = AdapterRequest {
             backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
             allow_software: true,
-        }) {
-            Ok(context) => Some(Arc::new(context)),
+        };
+        match GpuContext::with_limits(request, limits) {
+            Ok(context) => {
+                let info = &context.info;
+                println!(
+                    "device: {} ({:?}, {}), subgroups {}-{}, {} invocations, {} B workgroup memory",
+                    info.name,
+                    info.backend,
+                    info.driver_info,
+                    info.subgroup_min_size,
+                    info.subgroup_max_size,
+                    context.limits.max_compute_invocations_per_workgroup,
+                    context.limits.max_compute_workgroup_storage_size
+                );
+                if let Ok(expected) = std::env::var("MNIST_GPU_EXPECT") {
+                    let got = format!("{} ({:?})", info.name, info.backend);
+                    assert!(
+                        got.to_lowercase().contains(&expected.to_lowercase()),
+                        "MNIST_GPU_EXPECT={expected:?} but the adapter is {got}"
+                    );
+                }
+                if limits == LimitsRequest::Downlevel {
+                    assert_eq!(context.limits, wgpu::Limits::downlevel_defaults());
+                }
+                Some(Arc::new(context))
+            }
             Err(e) => {
                 if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
                     panic!("MNIST_GPU_REQUIRE_GPU=1 but no GPU context: {e}");
@@ -63,8 +98,7 @@ fn read_u32(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<u32> {
 }
 
 /// Tolerance of a kernel output against its twin: both are f32 with sums in different
-/// orders (the subgroup kernels also divide the sum by 255 once instead of each pixel: one more
-/// rounding, ~1e-7 relative). A reordered sum of K ≤ 1100 terms of size ≤ 1 drifts by about √K·ε·|partial sums|
+/// orders. A reordered sum of K ≤ 1100 terms of size ≤ 1 drifts by about √K·ε·|partial sums|
 /// (≈ 33 · 1.2e-7 · 30 ≈ 1e-4 at worst here), exp differs by a few ulp; 2e-4·(1 + |expected|)
 /// leaves a margin while a wrong index or a missed term gives errors of order 0.01–1.
 /// NaN never passes (`!(diff <= tol)`).
@@ -97,12 +131,18 @@ fn shuffled(rng: &mut ChaCha8Rng, images: usize) -> Vec<u32> {
     order
 }
 
-/// The twin signature shared by `forward_input` and `forward_input_subgroup`.
-type ForwardInputTwin = fn(&BatchParams, &LayerParams, &[u32], &[u32], &[f32], &[f32], &mut [f32]);
+/// The twin signature shared by `forward_input` and `forward_input_tiled`.
+type ForwardInputTwin = fn(&BatchParams, &LayerParams, &[u32], &[u32], &[f32], &mut [f32]);
 
 /// Runs `kernel` on random packed images gathered through a shuffled order at each shape and
 /// compares it with `twin`.
-fn check_forward_input(ctx: &GpuContext, kernel: Kernel, twin: ForwardInputTwin, shapes: &[Shape]) {
+fn check_forward_input(
+    ctx: &GpuContext,
+    kernel: impl Into<Variant>,
+    twin: ForwardInputTwin,
+    shapes: &[Shape],
+) {
+    let kernel = kernel.into();
     for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed as u64);
         let images_n = rows + 7;
@@ -111,37 +151,23 @@ fn check_forward_input(ctx: &GpuContext, kernel: Kernel, twin: ForwardInputTwin,
             .collect();
         let packed = pack_images(&pixels, inputs);
         let order = shuffled(&mut rng, images_n);
-        let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
-        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // The layer's parameters: weights, then biases.
+        let parameters = uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5);
         // Start at position 2 of the order: the kernel must offset by batch.first.
         let batch = BatchParams::new(0, 2, rows);
         let layer = LayerParams::new(inputs, outputs, 0.5);
         let mut expected = vec![0.0; rows * outputs];
-        twin(
-            &batch,
-            &layer,
-            &packed,
-            &order,
-            &weights,
-            &biases,
-            &mut expected,
-        );
+        twin(&batch, &layer, &packed, &order, &parameters, &mut expected);
         let out = poisoned(ctx, rows * outputs);
         let bufs = [
             ctx.buffer_with("images", bytemuck::cast_slice(&packed)),
             ctx.buffer_with("order", bytemuck::cast_slice(&order)),
-            ctx.buffer_with("weights", f32_bytes(&weights)),
-            ctx.buffer_with("biases", f32_bytes(&biases)),
+            ctx.buffer_with("parameters", f32_bytes(&parameters)),
         ];
-        ctx.run_once(
-            kernel,
-            batch,
-            layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &bufs[3], &out],
-        )
-        .expect("dispatch");
+        ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+            .expect("dispatch");
         assert_close(
-            &format!("{} {rows}x{outputs}x{inputs}", kernel.name()),
+            &format!("{} {rows}x{outputs}x{inputs}", kernel.describe()),
             &read_f32(ctx, &out),
             &expected,
         );
@@ -159,68 +185,49 @@ fn forward_input_matches_twin() {
     );
 }
 
-/// The subgroup kernels' context, or `None` (with a visible SKIPPED line) where the adapter has
-/// no usable subgroups.
-fn subgroup_context() -> Option<Arc<GpuContext>> {
-    let ctx = context()?;
-    if !ctx.subgroups {
-        // CI's lavapipe has 8-lane subgroups: there, losing them must fail, not skip.
-        if std::env::var("MNIST_GPU_REQUIRE_SUBGROUPS").as_deref() == Ok("1") {
-            panic!("MNIST_GPU_REQUIRE_SUBGROUPS=1 but the adapter has no usable subgroups");
-        }
-        println!("SKIPPED (the adapter has no usable subgroups)");
-        return None;
-    }
-    Some(ctx)
+/// Shapes for the tiled kernels (tiles up to 128 × 64, slices of 8–16): not multiples of any
+/// tile side, several tiles and partial slices in every direction, a long K (784) and a batch
+/// whose gradient runs over three splits.
+const TILED_SHAPES: [Shape; 5] = [
+    (5, 3, 8),
+    (37, 13, 29),
+    (130, 21, 70),
+    (1100, 10, 17),
+    (70, 133, 45),
+];
+
+/// Every tiled form the tuner may choose for `product` on this device (the candidates that
+/// fit its limits).
+fn tiled_candidates(ctx: &GpuContext, product: Product) -> Vec<Variant> {
+    let tiled: Vec<Variant> = product
+        .candidates(&ctx.limits)
+        .into_iter()
+        .filter(|v| v.tile.is_some())
+        .collect();
+    assert!(!tiled.is_empty(), "no tile fits this device");
+    tiled
 }
 
-/// Shapes for the subgroup kernels (tiles of 64 rows × 8 outputs, 16 outputs × 32 inputs):
-/// the common shapes plus one spanning several partial tiles in every direction.
-const SUBGROUP_SHAPES: [Shape; 5] = [SHAPES[0], SHAPES[1], SHAPES[2], SHAPES[3], (130, 21, 70)];
-
-/// `forward_input_subgroup` needs inputs in multiples of 16: the subgroup shapes with their
-/// inputs rounded up to one (still partial tiles of rows and outputs everywhere).
 #[test]
-fn forward_input_subgroup_matches_twin() {
-    let Some(ctx) = subgroup_context() else {
-        return;
-    };
-    let multiple = SUBGROUP_FORWARD_INPUT_MULTIPLE as usize;
-    let shapes: Vec<Shape> = SUBGROUP_SHAPES
+fn forward_input_tiled_matches_twin_for_every_tile() {
+    let Some(ctx) = context() else { return };
+    let shapes: Vec<Shape> = TILED_SHAPES
         .iter()
-        .map(|&(rows, outputs, inputs)| (rows, outputs, inputs.next_multiple_of(multiple)))
+        .copied()
         .chain([(70, 13, 784)])
         .collect();
-    check_forward_input(
-        &ctx,
-        Kernel::ForwardInputSubgroup,
-        cpu::forward_input_subgroup::forward_input_subgroup,
-        &shapes,
-    );
-    // Other input counts run the register-block kernel.
-    for inputs in [784, 29, 8] {
-        let layer = LayerParams::new(inputs, 13, 0.5);
-        let expected = if inputs % multiple == 0 {
-            Kernel::ForwardInputSubgroup
-        } else {
-            Kernel::ForwardInput
-        };
-        if ctx.subgroup_kernels {
-            assert_eq!(
-                ctx.forward_input_kernel(&layer),
-                expected,
-                "{inputs} inputs"
-            );
-        }
+    for variant in tiled_candidates(&ctx, Product::ForwardInput) {
+        check_forward_input(
+            &ctx,
+            variant,
+            cpu::forward_input_tiled::forward_input_tiled,
+            &shapes,
+        );
     }
 }
 
-#[test]
-fn weight_gradient_hidden_subgroup_matches_twin() {
-    let Some(ctx) = subgroup_context() else {
-        return;
-    };
-    for (seed, &(rows, outputs, inputs)) in SUBGROUP_SHAPES.iter().enumerate() {
+fn check_weight_gradient_hidden(ctx: &GpuContext, variant: Variant, shapes: &[Shape]) {
+    for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(70 + seed as u64);
         let batch = BatchParams::new(0, 3, rows);
         let layer = LayerParams::new(inputs, outputs, 0.7);
@@ -228,39 +235,38 @@ fn weight_gradient_hidden_subgroup_matches_twin() {
         let activations = uniform(&mut rng, rows * inputs, 0.01, 0.99);
         let partial_len = batch.splits as usize * outputs * inputs;
         let mut expected = vec![0.0; partial_len];
-        cpu::weight_gradient_hidden_subgroup::weight_gradient_hidden_subgroup(
+        cpu::weight_gradient_hidden::weight_gradient_hidden(
             &batch,
             &layer,
             &deltas,
             &activations,
             &mut expected,
         );
-        let out = poisoned(&ctx, partial_len);
+        let out = poisoned(ctx, partial_len);
         let bufs = [
             ctx.buffer_with("deltas", f32_bytes(&deltas)),
             ctx.buffer_with("activations", f32_bytes(&activations)),
         ];
-        ctx.run_once(
-            Kernel::WeightGradientHiddenSubgroup,
-            batch,
-            layer,
-            &[&bufs[0], &bufs[1], &out],
-        )
-        .expect("dispatch");
+        ctx.run_once(variant, batch, layer, &[&bufs[0], &bufs[1], &out])
+            .expect("dispatch");
         assert_close(
-            &format!("weight_gradient_hidden_subgroup {rows}x{outputs}x{inputs}"),
-            &read_f32(&ctx, &out),
+            &format!("{} {rows}x{outputs}x{inputs}", variant.describe()),
+            &read_f32(ctx, &out),
             &expected,
         );
     }
 }
 
 #[test]
-fn weight_gradient_input_subgroup_matches_twin() {
-    let Some(ctx) = subgroup_context() else {
-        return;
-    };
-    for (seed, &(rows, outputs, inputs)) in SUBGROUP_SHAPES.iter().enumerate() {
+fn weight_gradient_hidden_tiled_matches_twin_for_every_tile() {
+    let Some(ctx) = context() else { return };
+    for variant in tiled_candidates(&ctx, Product::WeightGradientHidden) {
+        check_weight_gradient_hidden(&ctx, variant, &TILED_SHAPES);
+    }
+}
+
+fn check_weight_gradient_input(ctx: &GpuContext, variant: Variant, shapes: &[Shape]) {
+    for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(60 + seed as u64);
         let batch = BatchParams::new(0, 3, rows);
         let layer = LayerParams::new(inputs, outputs, 0.7);
@@ -273,7 +279,7 @@ fn weight_gradient_input_subgroup_matches_twin() {
         let order = shuffled(&mut rng, images_n);
         let partial_len = batch.splits as usize * outputs * inputs;
         let mut expected = vec![0.0; partial_len];
-        cpu::weight_gradient_input_subgroup::weight_gradient_input_subgroup(
+        cpu::weight_gradient_input_tiled::weight_gradient_input_tiled(
             &batch,
             &layer,
             &deltas,
@@ -281,40 +287,47 @@ fn weight_gradient_input_subgroup_matches_twin() {
             &order,
             &mut expected,
         );
-        let out = poisoned(&ctx, partial_len);
+        let out = poisoned(ctx, partial_len);
         let bufs = [
             ctx.buffer_with("deltas", f32_bytes(&deltas)),
             ctx.buffer_with("images", bytemuck::cast_slice(&packed)),
             ctx.buffer_with("order", bytemuck::cast_slice(&order)),
         ];
-        ctx.run_once(
-            Kernel::WeightGradientInputSubgroup,
-            batch,
-            layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &out],
-        )
-        .expect("dispatch");
+        ctx.run_once(variant, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+            .expect("dispatch");
         assert_close(
-            &format!("weight_gradient_input_subgroup {rows}x{outputs}x{inputs}"),
-            &read_f32(&ctx, &out),
+            &format!("{} {rows}x{outputs}x{inputs}", variant.describe()),
+            &read_f32(ctx, &out),
             &expected,
         );
     }
 }
 
-/// The twin signature of kernels that read three f32 buffers and write one (`forward_hidden`,
-/// `backprop_error` and their subgroup versions).
-type ThreeInputTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
+#[test]
+fn weight_gradient_input_tiled_matches_twin_for_every_tile() {
+    let Some(ctx) = context() else { return };
+    for variant in tiled_candidates(&ctx, Product::WeightGradientInput) {
+        check_weight_gradient_input(&ctx, variant, &TILED_SHAPES);
+    }
+}
 
-/// A three-input kernel against its twin for one shape: each operand (name, length, value
-/// range) drawn at random in order, the output (`out_len` values) poisoned before the run.
-fn check_three_inputs(
+/// The twin signatures of `forward_hidden` (inputs, parameters) and `backprop_error` (deltas,
+/// weights, activations), and of their tiled forms.
+type ForwardHiddenTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &mut [f32]);
+type BackpropErrorTwin = fn(&BatchParams, &LayerParams, &[f32], &[f32], &[f32], &mut [f32]);
+
+/// A twin called on the operands in binding order.
+type OperandsTwin<'a> = dyn Fn(&BatchParams, &LayerParams, &[Vec<f32>], &mut [f32]) + 'a;
+
+/// A kernel reading f32 buffers against its twin for one shape: each operand (name, length,
+/// value range) drawn at random in order, the output (`out_len` values) poisoned before the run.
+fn check_f32_inputs(
     ctx: &GpuContext,
-    kernel: Kernel,
-    twin: ThreeInputTwin,
+    kernel: Variant,
+    twin: &OperandsTwin<'_>,
     (rows, outputs, inputs): Shape,
     seed: u64,
-    operands: [(&str, usize, f32, f32); 3],
+    operands: &[(&str, usize, f32, f32)],
     out_len: usize,
 ) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -324,44 +337,43 @@ fn check_three_inputs(
         .collect();
     let (batch, layer) = (batch_of(rows), LayerParams::new(inputs, outputs, 0.5));
     let mut expected = vec![0.0; out_len];
-    twin(
-        &batch,
-        &layer,
-        &values[0],
-        &values[1],
-        &values[2],
-        &mut expected,
-    );
+    twin(&batch, &layer, &values, &mut expected);
     let out = poisoned(ctx, out_len);
     let bufs: Vec<wgpu::Buffer> = operands
         .iter()
         .zip(&values)
         .map(|(&(name, ..), v)| ctx.buffer_with(name, f32_bytes(v)))
         .collect();
-    ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], &out])
+    let mut storage: Vec<&wgpu::Buffer> = bufs.iter().collect();
+    storage.push(&out);
+    ctx.run_once(kernel, batch, layer, &storage)
         .expect("dispatch");
     assert_close(
-        &format!("{} {rows}x{outputs}x{inputs}", kernel.name()),
+        &format!("{} {rows}x{outputs}x{inputs}", kernel.describe()),
         &read_f32(ctx, &out),
         &expected,
     );
 }
 
-fn check_forward_hidden(ctx: &GpuContext, kernel: Kernel, twin: ThreeInputTwin, shapes: &[Shape]) {
+fn check_forward_hidden(
+    ctx: &GpuContext,
+    kernel: impl Into<Variant> + Copy,
+    twin: ForwardHiddenTwin,
+    shapes: &[Shape],
+) {
     for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let operands = [
             ("inputs", rows * inputs, 0.01, 1.0),
-            ("weights", outputs * inputs, -0.5, 0.5),
-            ("biases", outputs, -0.5, 0.5),
+            ("parameters", outputs * inputs + outputs, -0.5, 0.5),
         ];
         let shape = (rows, outputs, inputs);
-        check_three_inputs(
+        check_f32_inputs(
             ctx,
-            kernel,
-            twin,
+            kernel.into(),
+            &|b, l, v, out| twin(b, l, &v[0], &v[1], out),
             shape,
             10 + seed as u64,
-            operands,
+            &operands,
             rows * outputs,
         );
     }
@@ -379,16 +391,16 @@ fn forward_hidden_matches_twin() {
 }
 
 #[test]
-fn forward_hidden_subgroup_matches_twin() {
-    let Some(ctx) = subgroup_context() else {
-        return;
-    };
-    check_forward_hidden(
-        &ctx,
-        Kernel::ForwardHiddenSubgroup,
-        cpu::forward_hidden_subgroup::forward_hidden_subgroup,
-        &SUBGROUP_SHAPES,
-    );
+fn forward_hidden_tiled_matches_twin_for_every_tile() {
+    let Some(ctx) = context() else { return };
+    for variant in tiled_candidates(&ctx, Product::ForwardHidden) {
+        check_forward_hidden(
+            &ctx,
+            variant,
+            cpu::forward_hidden_tiled::forward_hidden_tiled,
+            &TILED_SHAPES,
+        );
+    }
 }
 
 #[test]
@@ -405,21 +417,11 @@ fn output_error_and_batch_cost_match_twins() {
         let batch = BatchParams::new(2, 4, rows);
         let layer = LayerParams::new(7, outputs, 0.5);
         let mut deltas = vec![0.0; rows * outputs];
-        let mut row_costs = vec![0.0; rows];
-        cpu::output_error::output_error(
-            &batch,
-            &layer,
-            &activations,
-            &labels,
-            &order,
-            &mut deltas,
-            &mut row_costs,
-        );
+        cpu::output_error::output_error(&batch, &layer, &activations, &labels, &order, &mut deltas);
         let mut costs = vec![0.0f32; 4];
-        cpu::batch_cost::batch_cost(&batch, &layer, &row_costs, &mut costs);
+        cpu::batch_cost::batch_cost(&batch, &layer, &activations, &labels, &order, &mut costs);
 
         let gpu_deltas = poisoned(&ctx, rows * outputs);
-        let gpu_rows = poisoned(&ctx, rows);
         let gpu_costs = poisoned(&ctx, 4);
         let bufs = [
             ctx.buffer_with("activations", f32_bytes(&activations)),
@@ -430,23 +432,28 @@ fn output_error_and_batch_cost_match_twins() {
             Kernel::OutputError,
             batch,
             layer,
-            &[&bufs[0], &bufs[1], &bufs[2], &gpu_deltas, &gpu_rows],
+            &[&bufs[0], &bufs[1], &bufs[2], &gpu_deltas],
         )
         .expect("dispatch");
-        ctx.run_once(Kernel::BatchCost, batch, layer, &[&gpu_rows, &gpu_costs])
-            .expect("dispatch");
+        ctx.run_once(
+            Kernel::BatchCost,
+            batch,
+            layer,
+            &[&bufs[0], &bufs[1], &bufs[2], &gpu_costs],
+        )
+        .expect("dispatch");
         assert_close("output_error deltas", &read_f32(&ctx, &gpu_deltas), &deltas);
-        assert_close(
-            "output_error row costs",
-            &read_f32(&ctx, &gpu_rows),
-            &row_costs,
-        );
         let gpu_cost = read_f32(&ctx, &gpu_costs)[2];
         assert_close("batch_cost", &[gpu_cost], &costs[2..3]);
     }
 }
 
-fn check_backprop_error(ctx: &GpuContext, kernel: Kernel, twin: ThreeInputTwin, shapes: &[Shape]) {
+fn check_backprop_error(
+    ctx: &GpuContext,
+    kernel: impl Into<Variant> + Copy,
+    twin: BackpropErrorTwin,
+    shapes: &[Shape],
+) {
     for (seed, &(rows, outputs, inputs)) in shapes.iter().enumerate() {
         let operands = [
             ("deltas", rows * outputs, -0.3, 0.3),
@@ -454,13 +461,13 @@ fn check_backprop_error(ctx: &GpuContext, kernel: Kernel, twin: ThreeInputTwin, 
             ("activations", rows * inputs, 0.01, 0.99),
         ];
         let shape = (rows, outputs, inputs);
-        check_three_inputs(
+        check_f32_inputs(
             ctx,
-            kernel,
-            twin,
+            kernel.into(),
+            &|b, l, v, out| twin(b, l, &v[0], &v[1], &v[2], out),
             shape,
             30 + seed as u64,
-            operands,
+            &operands,
             rows * inputs,
         );
     }
@@ -478,16 +485,16 @@ fn backprop_error_matches_twin() {
 }
 
 #[test]
-fn backprop_error_subgroup_matches_twin() {
-    let Some(ctx) = subgroup_context() else {
-        return;
-    };
-    check_backprop_error(
-        &ctx,
-        Kernel::BackpropErrorSubgroup,
-        cpu::backprop_error_subgroup::backprop_error_subgroup,
-        &SUBGROUP_SHAPES,
-    );
+fn backprop_error_tiled_matches_twin_for_every_tile() {
+    let Some(ctx) = context() else { return };
+    for variant in tiled_candidates(&ctx, Product::BackpropError) {
+        check_backprop_error(
+            &ctx,
+            variant,
+            cpu::backprop_error_tiled::backprop_error_tiled,
+            &TILED_SHAPES,
+        );
+    }
 }
 
 #[test]
@@ -510,7 +517,8 @@ fn weight_gradients_and_updates_match_twins() {
         let packed = pack_images(&pixels, inputs);
         let order = shuffled(&mut rng, images_n);
         let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
-        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // bias_update's buffer is a layer's parameters: weights, then the biases it updates.
+        let biases = uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5);
         let partial_len = batch.splits as usize * outputs * inputs;
 
         let mut hidden_partials = vec![0.0; partial_len];
@@ -641,7 +649,8 @@ fn bias_update_vec4_matches_twin() {
         let layer = LayerParams::new(9, outputs, 0.7);
         assert_eq!(Kernel::bias_update_for(&layer), Kernel::BiasUpdateVec4);
         let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
-        let biases = uniform(&mut rng, outputs, -0.5, 0.5);
+        // The layer's parameters: 9·outputs weights (untouched), then the biases.
+        let biases = uniform(&mut rng, outputs * 9 + outputs, -0.5, 0.5);
         let mut expected = biases.clone();
         cpu::bias_update_vec4::bias_update_vec4(&batch, &layer, &deltas, &mut expected);
         let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));
@@ -781,12 +790,35 @@ fn reference_round(net: &Network, data: &Mnist, order: Option<&[u32]>) -> (f64, 
     (total / count as f64, reference)
 }
 
+/// The plans a whole round is checked with: the tiled kernels with the tiles a discrete GPU
+/// gets untuned, and the register-block kernels a software adapter gets.
+fn round_plans(ctx: &GpuContext) -> Vec<KernelPlan> {
+    let discrete = wgpu::AdapterInfo {
+        device_type: wgpu::DeviceType::DiscreteGpu,
+        ..ctx.info.clone()
+    };
+    let gpu_plan = KernelPlan::default_for(&discrete, &ctx.limits);
+    assert_eq!(
+        gpu_plan,
+        KernelPlan::tiled_defaults(),
+        "the discrete-GPU default tiles must fit every device shape CI runs"
+    );
+    vec![gpu_plan, KernelPlan::register_blocks()]
+}
+
 fn round_matches_cpu_and_reference(shuffle: bool) {
     let Some(ctx) = context() else { return };
+    for plan in round_plans(&ctx) {
+        println!("plan: {}", plan.describe());
+        round_matches_with(Arc::clone(&ctx), plan, shuffle);
+    }
+}
+
+fn round_matches_with(ctx: Arc<GpuContext>, plan: KernelPlan, shuffle: bool) {
     let data = synthetic(7);
     let net = Network::new(&[16, 16], 42).expect("network");
     let order = shuffle.then(|| round_order(42, 1, data.train.len()));
-    let mut gpu = GpuEngine::new(ctx, net.clone(), &data, HYPER).expect("gpu engine");
+    let mut gpu = GpuEngine::with_plan(ctx, plan, net.clone(), &data, HYPER).expect("gpu engine");
     let mut cpu_engine = CpuEngine::new(net.clone(), &data, HYPER).expect("cpu engine");
     let gpu_cost = gpu.train_round(order.as_deref()).expect("gpu round");
     let cpu_cost = cpu_engine.train_round(order.as_deref()).expect("cpu round");
@@ -901,40 +933,44 @@ fn a_bad_order_is_a_clear_error() {
     assert!(err.to_string().contains("out of range"), "{err}");
 }
 
-/// Every shader parses and validates with naga, before and after its overrides are applied
-/// with the values the pipelines use.
+/// The forms each kernel is compiled in: the tiled kernels once per candidate tile.
+fn every_variant() -> Vec<Variant> {
+    Kernel::ALL
+        .into_iter()
+        .flat_map(|kernel| -> Vec<Variant> {
+            if kernel.is_tiled() {
+                Tile::CANDIDATES
+                    .into_iter()
+                    .map(|t| Variant::tiled(kernel, t))
+                    .collect()
+            } else {
+                vec![kernel.into()]
+            }
+        })
+        .collect()
+}
+
+/// Every composed variant parses and validates with naga, before and after its overrides are
+/// applied with the values the pipelines use; its workgroup size is the one the dispatch
+/// arithmetic assumes, and its bindings (names, uniform or storage, access modes) read back
+/// through naga are exactly the kernel table's row.
 #[test]
-fn every_shader_validates_with_naga() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("shaders/") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "wgsl") {
-            continue;
-        }
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("name")
-            .to_string();
-        let kernel = Kernel::ALL
-            .into_iter()
-            .find(|k| k.name() == name)
-            .unwrap_or_else(|| panic!("shaders/{name}.wgsl is not in the kernel table"));
-        let source = std::fs::read_to_string(&path).expect("read");
-        assert_eq!(source, kernel.source(), "{name}: embedded source is stale");
+fn every_variant_validates_with_naga_and_matches_the_table() {
+    for variant in every_variant() {
+        let name = variant.describe();
+        let source = variant.source().expect("compose");
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let mut validator = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::all(),
+            naga::valid::Capabilities::empty(),
         );
         let info = validator
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let mut constants = naga::back::PipelineConstants::default();
-        for (key, value) in kernel.constants() {
-            constants.insert((*key).to_string(), *value);
+        for (key, value) in variant.constants() {
+            constants.insert(key.to_string(), value);
         }
         let (resolved, _) = naga::back::pipeline_constants::process_overrides(
             &module,
@@ -943,25 +979,108 @@ fn every_shader_validates_with_naga() {
             &constants,
         )
         .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
-        // process_overrides re-validates the module with the values substituted; the
-        // workgroup size must then be the one the dispatch arithmetic assumes.
         let entry = &resolved.entry_points[0];
         assert!(
             entry.workgroup_size_overrides.is_none(),
             "{name}: workgroup size unresolved"
         );
-        let expected_x = if kernel.needs_subgroups() {
-            SUBGROUP_LANES
-        } else {
-            kernel.constants().first().map_or(256, |(_, v)| *v as u32)
+        let spec = variant.kernel.spec();
+        let expected = match (spec.workgroup, variant.tile) {
+            (Workgroup::Square, _) => [8, 8, 1],
+            (Workgroup::Line, _) => [64, 1, 1],
+            (Workgroup::Fixed, _) => [256, 1, 1],
+            (Workgroup::Tiled, Some(t)) => [t.bn / t.tn, t.bm / t.tm, 1],
+            (Workgroup::Tiled, None) => unreachable!("every tiled variant has a tile"),
         };
+        assert_eq!(entry.workgroup_size, expected, "{name}: workgroup size");
+        // ACTIVATION is declared exactly where the table says the kernel takes it.
+        let declares_activation = module
+            .overrides
+            .iter()
+            .any(|(_, o)| o.name.as_deref() == Some("ACTIVATION"));
+        assert_eq!(declares_activation, spec.activation, "{name}: ACTIVATION");
+
+        let mut bindings: Vec<(u32, String, Option<Access>)> = module
+            .global_variables
+            .iter()
+            .filter_map(|(_, var)| {
+                let binding = var.binding.as_ref()?;
+                assert_eq!(binding.group, 0, "{name}: group");
+                let access = match var.space {
+                    naga::AddressSpace::Uniform => None,
+                    naga::AddressSpace::Storage { access } => {
+                        Some(if access.contains(naga::StorageAccess::STORE) {
+                            Access::ReadWrite
+                        } else {
+                            Access::Read
+                        })
+                    }
+                    other => panic!("{name}: binding in {other:?}"),
+                };
+                Some((
+                    binding.binding,
+                    var.name.clone().unwrap_or_default(),
+                    access,
+                ))
+            })
+            .collect();
+        bindings.sort_by_key(|b| b.0);
+        let mut expected: Vec<(u32, String, Option<Access>)> =
+            vec![(0, "batch".into(), None), (1, "layer".into(), None)];
+        for (i, (binding, access)) in spec.storage.iter().enumerate() {
+            expected.push((2 + i as u32, (*binding).to_string(), Some(*access)));
+        }
         assert_eq!(
-            entry.workgroup_size[0], expected_x,
-            "{name}: workgroup size"
+            bindings, expected,
+            "{name}: bindings against the kernel table"
         );
-        seen += 1;
     }
-    assert_eq!(seen, Kernel::ALL.len(), "one shader per kernel");
+}
+
+/// Every kernel file is in the table; no file is over 300 lines; no WGSL struct is declared in
+/// two files (the shared ones live in `shaders/lib/`).
+#[test]
+fn shaders_are_the_table_and_share_their_structs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut structs: Vec<(String, String)> = Vec::new();
+    let mut kernels = 0;
+    for dir in [root.clone(), root.join("lib")] {
+        for entry in std::fs::read_dir(&dir).expect("shaders/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "wgsl") {
+                continue;
+            }
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path).expect("read");
+            assert!(text.lines().count() <= 300, "{file}: over 300 lines");
+            for line in text.lines() {
+                if let Some(rest) = line.trim().strip_prefix("struct ") {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if let Some((_, other)) = structs.iter().find(|(n, _)| *n == name) {
+                        panic!("struct {name} declared in {other} and {file}");
+                    }
+                    structs.push((name, file.clone()));
+                }
+            }
+            if dir == root {
+                let stem = path.file_stem().and_then(|s| s.to_str()).expect("name");
+                let kernel = Kernel::ALL
+                    .into_iter()
+                    .find(|k| k.name() == stem)
+                    .unwrap_or_else(|| panic!("{file} is not in the kernel table"));
+                assert_eq!(
+                    text,
+                    kernel.spec().source,
+                    "{file}: embedded source is stale"
+                );
+                kernels += 1;
+            }
+        }
+    }
+    assert_eq!(kernels, Kernel::ALL.len(), "one shader per kernel");
 }
 
 /// An API with no adapter on this machine is a one-line error that says what to do.
@@ -997,162 +1116,18 @@ fn a_full_batch_round_runs() {
         learning_rate: 2.0,
     };
     let net = Network::new(&[16], 1).expect("network");
-    let mut gpu = GpuEngine::new(Arc::clone(&ctx), net.clone(), &data, full).expect("gpu engine");
-    let mut cpu_engine = CpuEngine::new(net, &data, full).expect("cpu engine");
-    let gpu_cost = gpu.train_round(None).expect("gpu round");
+    let mut cpu_engine = CpuEngine::new(net.clone(), &data, full).expect("cpu engine");
     let cpu_cost = cpu_engine.train_round(None).expect("cpu round");
-    // One 300-row batch: f32 sums in another order, far below 1e-4 relative.
-    assert!(
-        relative(gpu_cost, cpu_cost) <= 1e-4,
-        "gpu {gpu_cost} vs cpu {cpu_cost}"
-    );
-}
-
-/// Per-kernel times at the default training shapes (784-128-10, batch 1000), for kernel work:
-/// `cargo test --release --test gpu kernel_times -- --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement, not a check"]
-fn kernel_times() {
-    let Some(ctx) = context() else { return };
-    let rows = 1000usize;
-    let batch = BatchParams::new(0, 0, rows);
-    let (l0, l1) = (
-        LayerParams::new(784, 128, 2.0),
-        LayerParams::new(128, 10, 2.0),
-    );
-    let zeros = |n: usize| ctx.buffer("zeros", (n * 4) as u64);
-    let order: Vec<u32> = (0..rows as u32).collect();
-    let order = ctx.buffer_with("order", bytemuck::cast_slice(&order));
-    let (images, w0, b0, a0, d0) = (
-        zeros(rows * 196),
-        zeros(784 * 128),
-        zeros(128),
-        zeros(rows * 128),
-        zeros(rows * 128),
-    );
-    let (w1, b1, a1, d1) = (zeros(1280), zeros(10), zeros(rows * 10), zeros(rows * 10));
-    let (partials, labels, row_costs, costs) =
-        (zeros(32 * 784 * 128), zeros(rows), zeros(rows), zeros(64));
-    let cases: Vec<(Kernel, LayerParams, Vec<&wgpu::Buffer>)> = vec![
-        (
-            Kernel::ForwardInput,
-            l0,
-            vec![&images, &order, &w0, &b0, &a0],
-        ),
-        (Kernel::ForwardHidden, l1, vec![&a0, &w1, &b1, &a1]),
-        (
-            Kernel::OutputError,
-            l1,
-            vec![&a1, &labels, &order, &d1, &row_costs],
-        ),
-        (Kernel::BatchCost, l1, vec![&row_costs, &costs]),
-        (Kernel::BackpropError, l1, vec![&d1, &w1, &a0, &d0]),
-        (Kernel::WeightGradientHidden, l1, vec![&d1, &a0, &partials]),
-        (Kernel::WeightUpdate, l1, vec![&partials, &w1]),
-        (Kernel::BiasUpdate, l1, vec![&d1, &b1]),
-        (
-            Kernel::WeightGradientInput,
-            l0,
-            vec![&d0, &images, &order, &partials],
-        ),
-        (Kernel::WeightUpdate, l0, vec![&partials, &w0]),
-        (Kernel::WeightUpdateVec4, l0, vec![&partials, &w0]),
-        (Kernel::BiasUpdate, l0, vec![&d0, &b0]),
-        (Kernel::BiasUpdateVec4, l0, vec![&d0, &b0]),
-        (
-            Kernel::ForwardInputSubgroup,
-            l0,
-            vec![&images, &order, &w0, &b0, &a0],
-        ),
-        (
-            Kernel::WeightGradientInputSubgroup,
-            l0,
-            vec![&d0, &images, &order, &partials],
-        ),
-        (Kernel::ForwardHiddenSubgroup, l1, vec![&a0, &w1, &b1, &a1]),
-        (Kernel::BackpropErrorSubgroup, l1, vec![&d1, &w1, &a0, &d0]),
-        (
-            Kernel::WeightGradientHiddenSubgroup,
-            l1,
-            vec![&d1, &a0, &partials],
-        ),
-    ];
-    let cases: Vec<_> = cases
-        .into_iter()
-        .filter(|(kernel, _, _)| {
-            let skip = kernel.needs_subgroups() && !ctx.subgroups;
-            if skip {
-                println!("{:>32}: SKIPPED (no subgroups)", kernel.name());
-            }
-            !skip
-        })
-        .collect();
-    // Other work shares this machine: every kernel runs once per repeat, interleaved, and the
-    // median of the repeats is reported (one dispatch + submit + wait, ~0.1–0.2 ms of it fixed),
-    // with the CPU time all of this process's threads (lavapipe's workers included) spent on it,
-    // which contention from other processes inflates far less than wall time.
-    const REPEATS: usize = 7;
-    let mut times = vec![Vec::with_capacity(REPEATS); cases.len()];
-    for repeat in 0..=REPEATS {
-        for ((kernel, layer, storage), times) in cases.iter().zip(&mut times) {
-            let (start, cpu_start) = (std::time::Instant::now(), process_cpu_ns());
-            ctx.run_once(*kernel, batch, *layer, storage)
-                .expect("dispatch");
-            let wall = start.elapsed().as_secs_f64() * 1000.0;
-            let cpu = (process_cpu_ns() - cpu_start) as f64 / 1e6;
-            if repeat > 0 {
-                times.push((wall, cpu));
-            }
-        }
-    }
-    for ((kernel, layer, _), times) in cases.iter().zip(&mut times) {
-        let median = |mut values: Vec<f64>| {
-            values.sort_by(f64::total_cmp);
-            values[values.len() / 2]
-        };
-        let ms = median(times.iter().map(|t| t.0).collect());
-        let cpu_ms = median(times.iter().map(|t| t.1).collect());
-        let grid = kernel.workgroups(&batch, layer);
-        let flops = kernel_flops(*kernel, rows, layer);
-        let rate = if flops > 0.0 {
-            format!("  {:.1} GFLOP/s", flops / ms / 1e6)
-        } else {
-            String::new()
-        };
-        println!(
-            "{:>32} {:>14}: {ms:6.2} ms (cpu {cpu_ms:6.2} ms){rate}",
-            kernel.name(),
-            format!("{grid:?}")
+    for plan in round_plans(&ctx) {
+        let mut gpu = GpuEngine::with_plan(Arc::clone(&ctx), plan, net.clone(), &data, full)
+            .expect("gpu engine");
+        let gpu_cost = gpu.train_round(None).expect("gpu round");
+        // One 300-row batch: f32 sums in another order, far below 1e-4 relative.
+        assert!(
+            relative(gpu_cost, cpu_cost) <= 1e-4,
+            "gpu {gpu_cost} vs cpu {cpu_cost} ({})",
+            plan.describe()
         );
-    }
-}
-
-/// Nanoseconds all threads of this process have run so far (Linux `schedstat`; 0 elsewhere).
-fn process_cpu_ns() -> u64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
-        .sum()
-}
-
-/// Multiply-add FLOPs of one dispatch of the matrix kernels (0 for the others).
-fn kernel_flops(kernel: Kernel, rows: usize, layer: &LayerParams) -> f64 {
-    let macs = rows as f64 * f64::from(layer.inputs) * f64::from(layer.outputs);
-    match kernel {
-        Kernel::ForwardInput
-        | Kernel::ForwardInputSubgroup
-        | Kernel::ForwardHidden
-        | Kernel::ForwardHiddenSubgroup
-        | Kernel::BackpropError
-        | Kernel::BackpropErrorSubgroup
-        | Kernel::WeightGradientInput
-        | Kernel::WeightGradientInputSubgroup
-        | Kernel::WeightGradientHidden
-        | Kernel::WeightGradientHiddenSubgroup => 2.0 * macs,
-        _ => 0.0,
     }
 }
 
@@ -1182,4 +1157,58 @@ fn a_lost_device_is_a_gpu_error() {
         .correct(Split::Test)
         .expect_err("evaluation on a destroyed device");
     assert!(matches!(err, mnist_gpu::Error::Gpu(_)), "{err}");
+}
+
+/// The tuner times the candidates, keeps a plan whose every product agrees with its twin,
+/// stores it in the cache folder it is given (never the user's: a temporary folder here), and
+/// the next call for the same adapter and shape reuses it without timing anything.
+#[test]
+fn tuning_is_cached_per_adapter_and_shape() {
+    use mnist_gpu::engine::gpu::tune::{PlanSource, TuneMode, choose_plan};
+    let Some(ctx) = context() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sizes = [40, 24, 10];
+    let first = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("tune");
+    println!("{}", first.summary());
+    assert!(
+        matches!(&first.source, PlanSource::Tuned { cached: Some(path), .. } if path.starts_with(dir.path())),
+        "{:?}",
+        first.source
+    );
+    assert!(!first.timings.is_empty());
+    for timing in &first.timings {
+        assert!(
+            timing.seconds > 0.0 && timing.seconds.is_finite(),
+            "{timing:?}"
+        );
+    }
+    let again = choose_plan(&ctx, &sizes, 150, TuneMode::Quick, Some(dir.path())).expect("cache");
+    assert!(
+        matches!(again.source, PlanSource::Cache(_)),
+        "{:?}",
+        again.source
+    );
+    assert_eq!(again.plan, first.plan);
+    assert!(again.summary().contains("reused"), "{}", again.summary());
+    // Another shape is tuned afresh; --tune off takes the class default and times nothing.
+    let other = choose_plan(&ctx, &sizes, 90, TuneMode::Quick, Some(dir.path())).expect("tune");
+    assert!(
+        matches!(other.source, PlanSource::Tuned { .. }),
+        "{:?}",
+        other.source
+    );
+    let off = choose_plan(&ctx, &sizes, 150, TuneMode::Off, Some(dir.path())).expect("off");
+    assert_eq!(off.source, PlanSource::Default);
+    assert_eq!(off.plan, KernelPlan::default_for(&ctx.info, &ctx.limits));
+    // A round with the tuned plan matches the CPU engine.
+    let data = synthetic(13);
+    let net = Network::new(&[24], 3).expect("network");
+    let mut gpu = GpuEngine::with_plan(Arc::clone(&ctx), first.plan, net.clone(), &data, HYPER)
+        .expect("gpu engine");
+    let mut cpu_engine = CpuEngine::new(net, &data, HYPER).expect("cpu engine");
+    let (g, c) = (
+        gpu.train_round(None).expect("gpu round"),
+        cpu_engine.train_round(None).expect("cpu round"),
+    );
+    assert!(relative(g, c) <= 1e-4, "gpu {g} vs cpu {c}");
 }

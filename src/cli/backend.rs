@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use mnist_gpu::Error;
 use mnist_gpu::data::Mnist;
 use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::gpu::tune::{TuneMode, cache_dir, choose_plan};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::Network;
@@ -46,6 +47,27 @@ impl Backend {
     }
 }
 
+/// How much to tune the GPU kernels (`--tune`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Tune {
+    /// The adapter class's default kernels, nothing timed.
+    Off,
+    /// The cached choice for this adapter and network, else a few seconds of timing.
+    Quick,
+    /// The cached choice, else a longer, repeated timing.
+    Full,
+}
+
+impl Tune {
+    pub fn mode(self) -> TuneMode {
+        match self {
+            Tune::Off => TuneMode::Off,
+            Tune::Quick => TuneMode::Quick,
+            Tune::Full => TuneMode::Full,
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct BackendArgs {
     /// Run on the CPU (multithreaded f32 SIMD) instead of the GPU.
@@ -54,6 +76,10 @@ pub struct BackendArgs {
     /// GPU API to run the WGSL kernels on (WGPU_BACKEND and WGPU_ADAPTER_NAME are honoured).
     #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
+    /// Time the GPU's candidate matrix kernels on first use of an adapter and network shape and
+    /// cache the choice (MNIST_GPU_CACHE_DIR overrides the cache folder).
+    #[arg(long, value_enum, default_value_t = Tune::Quick)]
+    pub tune: Tune,
 }
 
 /// The engine the flags ask for, to evaluate or to train the tutorial's way.
@@ -92,7 +118,18 @@ pub fn build_training_engine(
     if !args.cpu && gpu_can_train {
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
-                let engine = GpuEngine::new(Arc::new(context), net, data, hyper)
+                let sizes = net.sizes();
+                let batch = hyper.batch_size.min(data.train.len()).max(1);
+                let tuned = choose_plan(
+                    &context,
+                    &sizes,
+                    batch,
+                    args.tune.mode(),
+                    cache_dir().as_deref(),
+                )
+                .context("cannot tune the GPU kernels")?;
+                eprintln!("{}", tuned.summary());
+                let engine = GpuEngine::with_plan(Arc::new(context), tuned.plan, net, data, hyper)
                     .context("cannot set up the GPU engine")?;
                 return Ok(Box::new(engine));
             }

@@ -1,6 +1,7 @@
 //! Flags, sub-commands and their handlers.
 
 mod backend;
+mod bench;
 mod data;
 mod devices;
 mod download;
@@ -41,6 +42,9 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// List the GPU adapters wgpu finds (name, backend, type, driver, key limits).
     Devices(devices::DevicesArgs),
+    /// Tune the GPU kernels on this adapter and time each product and a round (a table to
+    /// paste into a bug report; --json for machines).
+    Bench(bench::BenchArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -63,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Devices(args) => devices::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! Twin of `shaders/backprop_error.wgsl`:
 //! `deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · a[r][i](1 − a[r][i])`.
 
+use super::activation::Activation;
 use super::{BatchParams, LayerParams};
 
 pub fn backprop_error(
@@ -19,7 +20,7 @@ pub fn backprop_error(
                 sum += deltas[r * outs + o] * weights[o * ins + i];
             }
             let a = activations_in[r * ins + i];
-            deltas_in[r * ins + i] = sum * (a * (1.0 - a));
+            deltas_in[r * ins + i] = sum * Activation::Sigmoid.derivative(a);
         }
     }
 }

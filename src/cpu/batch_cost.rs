@@ -1,9 +1,25 @@
-//! Twin of `shaders/batch_cost.wgsl`: `costs[index] = Σ_r row_costs[r] / (2·rows)`.
+//! Twin of `shaders/batch_cost.wgsl`:
+//! `costs[index] = Σ_r Σ_j (a[r][j] − y[r][j])² / (2·rows)`, y the one-hot label of image
+//! `order[first + r]`.
 
 use super::{BatchParams, LayerParams};
 
-pub fn batch_cost(batch: &BatchParams, _layer: &LayerParams, row_costs: &[f32], costs: &mut [f32]) {
-    let rows = batch.rows as usize;
-    let sum: f64 = row_costs[..rows].iter().map(|&c| f64::from(c)).sum();
+pub fn batch_cost(
+    batch: &BatchParams,
+    layer: &LayerParams,
+    activations: &[f32],
+    labels: &[u32],
+    order: &[u32],
+    costs: &mut [f32],
+) {
+    let (rows, classes) = (batch.rows as usize, layer.outputs as usize);
+    let mut sum = 0.0f64;
+    for r in 0..rows {
+        let label = labels[order[batch.first as usize + r] as usize] as usize;
+        for j in 0..classes {
+            let diff = activations[r * classes + j] - if j == label { 1.0 } else { 0.0 };
+            sum += f64::from(diff * diff);
+        }
+    }
     costs[batch.index as usize] = (sum / (2.0 * rows as f64)) as f32;
 }

@@ -1,25 +1,26 @@
 //! Twin of `shaders/forward_hidden.wgsl`:
-//! `outputs[r][o] = σ(Σ_i inputs[r][i]·weights[o][i] + biases[o])`.
+//! `outputs[r][o] = σ(Σ_i inputs[r][i]·weights[o][i] + biases[o])`, weights then
+//! biases in the layer's `parameters`.
 
+use super::activation::Activation;
 use super::{BatchParams, LayerParams};
-use crate::model::sigmoid;
 
 pub fn forward_hidden(
     batch: &BatchParams,
     layer: &LayerParams,
     inputs: &[f32],
-    weights: &[f32],
-    biases: &[f32],
+    parameters: &[f32],
     outputs: &mut [f32],
 ) {
     let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
+    let (weights, biases) = parameters.split_at(outs * ins);
     for r in 0..batch.rows as usize {
         for o in 0..outs {
             let mut z = 0.0f32;
             for i in 0..ins {
                 z += inputs[r * ins + i] * weights[o * ins + i];
             }
-            outputs[r * outs + o] = sigmoid(z + biases[o]);
+            outputs[r * outs + o] = Activation::Sigmoid.apply(z + biases[o]);
         }
     }
 }

@@ -1,16 +1,16 @@
 //! Twin of `shaders/forward_input.wgsl`:
-//! `outputs[r][o] = σ(Σ_i x[order[first + r]][i]·weights[o][i] + biases[o])`, x = pixel / 255.
+//! `outputs[r][o] = σ(Σ_i x[order[first + r]][i]·weights[o][i] + biases[o])`,
+//! weights then biases in the layer's `parameters`, x = pixel / 255.
 
+use super::activation::Activation;
 use super::{BatchParams, LayerParams, pixel};
-use crate::model::sigmoid;
 
 pub fn forward_input(
     batch: &BatchParams,
     layer: &LayerParams,
     images: &[u32],
     order: &[u32],
-    weights: &[f32],
-    biases: &[f32],
+    parameters: &[f32],
     outputs: &mut [f32],
 ) {
     let (inputs, outs, words) = (
@@ -18,6 +18,7 @@ pub fn forward_input(
         layer.outputs as usize,
         layer.words as usize,
     );
+    let (weights, biases) = parameters.split_at(outs * inputs);
     for r in 0..batch.rows as usize {
         let base = order[batch.first as usize + r] as usize * words;
         for o in 0..outs {
@@ -25,7 +26,7 @@ pub fn forward_input(
             for i in 0..inputs {
                 z += pixel(images, base, i) * weights[o * inputs + i];
             }
-            outputs[r * outs + o] = sigmoid(z + biases[o]);
+            outputs[r * outs + o] = Activation::Sigmoid.apply(z + biases[o]);
         }
     }
 }

@@ -2,21 +2,22 @@
 //! what each kernel computes, on the same inputs (packed u8 pixels, order buffer, the same
 //! [`BatchParams`] and [`LayerParams`] blocks), so kernel tests can compare the two.
 
+pub mod activation;
 pub mod backprop_error;
-pub mod backprop_error_subgroup;
+pub mod backprop_error_tiled;
 pub mod batch_cost;
 pub mod bias_update;
 pub mod bias_update_vec4;
 pub mod evaluate;
 pub mod forward_hidden;
-pub mod forward_hidden_subgroup;
+pub mod forward_hidden_tiled;
 pub mod forward_input;
-pub mod forward_input_subgroup;
+pub mod forward_input_tiled;
 pub mod output_error;
 pub mod weight_gradient_hidden;
-pub mod weight_gradient_hidden_subgroup;
+pub mod weight_gradient_hidden_tiled;
 pub mod weight_gradient_input;
-pub mod weight_gradient_input_subgroup;
+pub mod weight_gradient_input_tiled;
 pub mod weight_update;
 pub mod weight_update_vec4;
 

@@ -35,14 +35,12 @@ pub struct Buffers {
     pub identity: wgpu::Buffer,
     /// The round's order, written when a round is shuffled.
     pub order: wgpu::Buffer,
-    pub weights: Vec<wgpu::Buffer>,
-    pub biases: Vec<wgpu::Buffer>,
+    /// Per layer, its weights (outputs × inputs, row-major) then its biases.
+    pub parameters: Vec<wgpu::Buffer>,
     /// Per layer, `rows × outputs`.
     pub activations: Vec<wgpu::Buffer>,
     /// Per layer, `batch_rows × outputs`.
     pub deltas: Vec<wgpu::Buffer>,
-    /// Per image squared error of the batch.
-    pub row_costs: wgpu::Buffer,
     pub partials: wgpu::Buffer,
     /// One f32 per training batch: the only thing a round reads back.
     pub costs: wgpu::Buffer,
@@ -64,22 +62,15 @@ impl Buffers {
             test: resident(ctx, "test", &data.test),
             identity: ctx.buffer_with("identity_order", bytemuck::cast_slice(&identity)),
             order: ctx.buffer("order", data.train.len() as u64 * 4),
-            weights: (net.layers.iter().enumerate())
+            parameters: (net.layers.iter().enumerate())
                 .map(|(l, layer)| {
-                    ctx.buffer_with(
-                        &format!("weights.{l}"),
-                        bytemuck::cast_slice(&layer.weights),
-                    )
-                })
-                .collect(),
-            biases: (net.layers.iter().enumerate())
-                .map(|(l, layer)| {
-                    ctx.buffer_with(&format!("biases.{l}"), bytemuck::cast_slice(&layer.biases))
+                    let mut values = layer.weights.clone();
+                    values.extend_from_slice(&layer.biases);
+                    ctx.buffer_with(&format!("parameters.{l}"), bytemuck::cast_slice(&values))
                 })
                 .collect(),
             activations: per_layer("activations", &|outputs| (shape.rows * outputs) as u64 * 4),
             deltas: per_layer("deltas", &|outputs| (shape.batch_rows * outputs) as u64 * 4),
-            row_costs: ctx.buffer("row_costs", shape.batch_rows as u64 * 4),
             partials: ctx.buffer("partials", shape.partials as u64 * 4),
             costs: ctx.buffer("costs", shape.batches as u64 * 4),
             correct_count: ctx.buffer("correct", 4),

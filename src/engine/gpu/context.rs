@@ -1,12 +1,13 @@
 //! The GPU context, built once: instance, adapter, device, queue, one pipeline per kernel, the
 //! error slots that turn wgpu's asynchronous errors into [`Error::Gpu`], and the readback helper.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
-use super::kernels::{Access, Kernel, SUBGROUP_FORWARD_INPUT_MULTIPLE, SUBGROUP_LANES};
+use super::kernels::{Access, Kernel, Variant};
 use super::params::{BatchParams, LayerParams};
 use crate::{Error, Result};
 
@@ -138,10 +139,19 @@ impl ErrorSlot {
     }
 }
 
-/// A kernel's compiled pipeline and the layout its bind groups follow.
-struct Pipeline {
-    layout: wgpu::BindGroupLayout,
+/// A compiled pipeline; bind groups follow the layout of its kernel's storage signature.
+pub struct Pipeline {
     pipeline: wgpu::ComputePipeline,
+}
+
+/// Which limits to open the device with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LimitsRequest {
+    /// The adapter's real limits.
+    #[default]
+    Adapter,
+    /// `wgpu::Limits::downlevel_defaults()`: what a conservative device guarantees (tests).
+    Downlevel,
 }
 
 pub struct GpuContext {
@@ -149,11 +159,11 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
-    /// Whether the subgroup kernels were compiled (see [`subgroups_usable`]).
-    pub subgroups: bool,
-    /// Whether training and evaluation run them (see [`subgroups_preferred`]).
-    pub subgroup_kernels: bool,
-    pipelines: Vec<(Kernel, Pipeline)>,
+    /// Compiled on first use (engines ask for theirs when they are built, never in a round).
+    pipelines: Mutex<HashMap<Variant, Arc<Pipeline>>>,
+    /// One bind-group layout per storage signature, shared by every kernel with that signature
+    /// (a register-block kernel and its tiled form take the same bind groups).
+    layouts: Mutex<HashMap<Vec<Access>, Arc<wgpu::BindGroupLayout>>>,
     errors: Arc<ErrorSlot>,
     /// The readback staging buffer, kept and reused (grown only when a larger read comes), so
     /// a training round's readback allocates nothing.
@@ -161,21 +171,23 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens the chosen adapter with its real limits and compiles every kernel.
+    /// Opens the chosen adapter with its real limits and compiles every fixed kernel.
     pub fn new(request: AdapterRequest) -> Result<Self> {
+        Self::with_limits(request, LimitsRequest::Adapter)
+    }
+
+    /// Opens the chosen adapter with the limits `limits` asks for.
+    pub fn with_limits(request: AdapterRequest, limits: LimitsRequest) -> Result<Self> {
         let instance = instance(request.backends);
         let adapter = choose_adapter(&instance, request)?;
         let info = adapter.get_info();
-        let limits = adapter.limits();
-        let subgroups = subgroups_usable(adapter.features(), &info);
-        let required_features = if subgroups {
-            wgpu::Features::SUBGROUP
-        } else {
-            wgpu::Features::empty()
+        let limits = match limits {
+            LimitsRequest::Adapter => adapter.limits(),
+            LimitsRequest::Downlevel => wgpu::Limits::downlevel_defaults(),
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("mnist.device"),
-            required_features,
+            required_features: wgpu::Features::empty(),
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -191,24 +203,18 @@ impl GpuContext {
             lost.record(format!("device lost ({reason:?}): {message}"));
         });
 
-        let subgroup_kernels = subgroups && subgroups_preferred(&info);
-        let mut context = GpuContext {
+        let context = GpuContext {
             device,
             queue,
             info,
             limits,
-            subgroups,
-            subgroup_kernels,
-            pipelines: Vec::new(),
+            pipelines: Mutex::new(HashMap::new()),
+            layouts: Mutex::new(HashMap::new()),
             errors,
             staging: Mutex::new(None),
         };
-        for kernel in Kernel::ALL
-            .into_iter()
-            .filter(|k| subgroups || !k.needs_subgroups())
-        {
-            let pipeline = context.compile(kernel)?;
-            context.pipelines.push((kernel, pipeline));
+        for kernel in Kernel::ALL.into_iter().filter(|k| !k.is_tiled()) {
+            context.pipeline(kernel.into())?;
         }
         Ok(context)
     }
@@ -216,75 +222,23 @@ impl GpuContext {
     /// `name (backend, device type)`, for `engine: ...`.
     pub fn describe(&self) -> String {
         format!(
-            "gpu: {} ({:?}, {:?}), f32 WGSL kernels{}",
-            self.info.name,
-            self.info.backend,
-            self.info.device_type,
-            if self.subgroups {
-                " with subgroups"
-            } else {
-                ""
-            }
+            "gpu: {} ({:?}, {:?}), f32 WGSL kernels",
+            self.info.name, self.info.backend, self.info.device_type,
         )
     }
 
-    /// The first layer's forward kernel this context runs for `layer`: the subgroup one where
-    /// it can (it reads whole vec4s of pixels, so the input count must be a multiple of 16).
-    pub fn forward_input_kernel(&self, layer: &LayerParams) -> Kernel {
-        if self.subgroup_kernels && layer.inputs.is_multiple_of(SUBGROUP_FORWARD_INPUT_MULTIPLE) {
-            Kernel::ForwardInputSubgroup
-        } else {
-            Kernel::ForwardInput
+    /// The bind-group layout of kernels with `kernel`'s storage signature.
+    fn layout(&self, kernel: Kernel) -> Result<Arc<wgpu::BindGroupLayout>> {
+        let signature: Vec<Access> = kernel.storage().collect();
+        let mut layouts = self
+            .layouts
+            .lock()
+            .map_err(|_| Error::Gpu("the layout cache's lock was poisoned".into()))?;
+        if let Some(layout) = layouts.get(&signature) {
+            return Ok(Arc::clone(layout));
         }
-    }
-
-    /// The later layers' forward kernel this context runs.
-    pub fn forward_hidden_kernel(&self) -> Kernel {
-        if self.subgroup_kernels {
-            Kernel::ForwardHiddenSubgroup
-        } else {
-            Kernel::ForwardHidden
-        }
-    }
-
-    /// The back-propagated error kernel this context runs.
-    pub fn backprop_error_kernel(&self) -> Kernel {
-        if self.subgroup_kernels {
-            Kernel::BackpropErrorSubgroup
-        } else {
-            Kernel::BackpropError
-        }
-    }
-
-    /// The later layers' weight-gradient kernel this context runs.
-    pub fn weight_gradient_hidden_kernel(&self) -> Kernel {
-        if self.subgroup_kernels {
-            Kernel::WeightGradientHiddenSubgroup
-        } else {
-            Kernel::WeightGradientHidden
-        }
-    }
-
-    /// The first layer's weight-gradient kernel this context runs.
-    pub fn weight_gradient_input_kernel(&self) -> Kernel {
-        if self.subgroup_kernels {
-            Kernel::WeightGradientInputSubgroup
-        } else {
-            Kernel::WeightGradientInput
-        }
-    }
-
-    fn compile(&self, kernel: Kernel) -> Result<Pipeline> {
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let label = format!("mnist.{}", kernel.name());
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-            });
         let mut entries = vec![uniform_entry(0, true), uniform_entry(1, false)];
-        for (i, access) in kernel.storage().iter().enumerate() {
+        for (i, access) in signature.iter().enumerate() {
             entries.push(wgpu::BindGroupLayoutEntry {
                 binding: 2 + i as u32,
                 visibility: wgpu::ShaderStages::COMPUTE,
@@ -298,11 +252,41 @@ impl GpuContext {
                 count: None,
             });
         }
-        let layout = self
-            .device
-            .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(&label),
+        let layout = Arc::new(self.device.create_bind_group_layout(
+            &wgpu::BindGroupLayoutDescriptor {
+                label: Some(&format!("mnist.{}", kernel.name())),
                 entries: &entries,
+            },
+        ));
+        layouts.insert(signature, Arc::clone(&layout));
+        Ok(layout)
+    }
+
+    fn compile(&self, variant: Variant) -> Result<Pipeline> {
+        let kernel = variant.kernel;
+        if kernel.is_tiled() != variant.tile.is_some() {
+            return Err(Error::Gpu(format!(
+                "kernel {}: a tile is given exactly to the tiled kernels",
+                kernel.name()
+            )));
+        }
+        if let Some(tile) = variant.tile
+            && !tile.fits(&self.limits)
+        {
+            return Err(Error::Gpu(format!(
+                "kernel {}: {tile} does not fit this adapter's limits",
+                kernel.name()
+            )));
+        }
+        let source = variant.source()?;
+        let layout = self.layout(kernel)?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let label = format!("mnist.{}", variant.describe());
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
             });
         let pipeline_layout = self
             .device
@@ -311,6 +295,7 @@ impl GpuContext {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
+        let constants = variant.constants();
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -319,7 +304,7 @@ impl GpuContext {
                 module: &module,
                 entry_point: Some("main"),
                 compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: kernel.constants(),
+                    constants: &constants,
                     ..Default::default()
                 },
                 cache: None,
@@ -327,18 +312,24 @@ impl GpuContext {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(one_line(&format!(
                 "kernel {}: {e}",
-                kernel.name()
+                variant.describe()
             ))));
         }
-        Ok(Pipeline { layout, pipeline })
+        Ok(Pipeline { pipeline })
     }
 
-    fn pipeline(&self, kernel: Kernel) -> Result<&Pipeline> {
-        self.pipelines
-            .iter()
-            .find(|(k, _)| *k == kernel)
-            .map(|(_, p)| p)
-            .ok_or_else(|| Error::Gpu(format!("kernel {} was not compiled", kernel.name())))
+    /// The pipeline of `variant`, compiled the first time it is asked for.
+    pub fn pipeline(&self, variant: Variant) -> Result<Arc<Pipeline>> {
+        let mut pipelines = self
+            .pipelines
+            .lock()
+            .map_err(|_| Error::Gpu("the pipeline cache's lock was poisoned".into()))?;
+        if let Some(pipeline) = pipelines.get(&variant) {
+            return Ok(Arc::clone(pipeline));
+        }
+        let pipeline = Arc::new(self.compile(variant)?);
+        pipelines.insert(variant, Arc::clone(&pipeline));
+        Ok(pipeline)
     }
 
     /// Turns any error wgpu reported asynchronously since the last check into `Error::Gpu`.
@@ -414,7 +405,7 @@ impl GpuContext {
         layer: &wgpu::Buffer,
         storage: &[&wgpu::Buffer],
     ) -> Result<wgpu::BindGroup> {
-        let pipeline = self.pipeline(kernel)?;
+        let layout = self.layout(kernel)?;
         if storage.len() != kernel.storage().len() {
             return Err(Error::Gpu(format!(
                 "kernel {} takes {} storage buffers, got {}",
@@ -445,7 +436,7 @@ impl GpuContext {
         }
         Ok(self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&format!("mnist.{}", kernel.name())),
-            layout: &pipeline.layout,
+            layout: &layout,
             entries: &entries,
         }))
     }
@@ -460,28 +451,29 @@ impl GpuContext {
             })
     }
 
-    /// Records one dispatch of `kernel` on batch slot `slot`.
+    /// Records one dispatch of `variant` on batch slot `slot`.
     pub fn dispatch(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
-        kernel: Kernel,
+        variant: impl Into<Variant>,
         group: &wgpu::BindGroup,
         slots: &UniformSlots,
         slot: usize,
         grid: [u32; 3],
     ) -> Result<()> {
+        let variant = variant.into();
         let limit = self.limits.max_compute_workgroups_per_dimension;
         if grid.iter().any(|&g| g > limit) {
             return Err(Error::Config(format!(
                 "kernel {} needs a {grid:?} workgroup grid, over this adapter's {limit} per \
                  dimension; use a smaller --batch-size",
-                kernel.name()
+                variant.describe()
             )));
         }
         if grid.contains(&0) {
             return Ok(());
         }
-        pass.set_pipeline(&self.pipeline(kernel)?.pipeline);
+        pass.set_pipeline(&self.pipeline(variant)?.pipeline);
         pass.set_bind_group(0, group, &[(slot as u64 * slots.stride) as u32]);
         pass.dispatch_workgroups(grid[0], grid[1], grid[2]);
         Ok(())
@@ -558,11 +550,13 @@ impl GpuContext {
     /// Dispatches `kernel` once over `storage` and waits (for kernel tests and one-offs).
     pub fn run_once(
         &self,
-        kernel: Kernel,
+        variant: impl Into<Variant>,
         batch: BatchParams,
         layer: LayerParams,
         storage: &[&wgpu::Buffer],
     ) -> Result<()> {
+        let variant = variant.into();
+        let kernel = variant.kernel;
         let slots = self.uniform_slots("batch", &[batch]);
         let block = self.layer_block("layer", layer);
         let group = self.bind_group(kernel, &slots, &block, storage)?;
@@ -574,11 +568,11 @@ impl GpuContext {
             });
             self.dispatch(
                 &mut pass,
-                kernel,
+                variant,
                 &group,
                 &slots,
                 0,
-                kernel.workgroups(&batch, &layer),
+                variant.workgroups(&batch, &layer),
             )?;
         }
         self.queue.submit([encoder.finish()]);
@@ -611,23 +605,6 @@ pub struct UniformSlots {
     pub stride: u64,
     /// Bytes of one block.
     pub size: u64,
-}
-
-/// The subgroup kernels run one workgroup of `SUBGROUP_LANES` lanes as one subgroup, so they
-/// need the feature and subgroups that are never narrower than that.
-/// `MNIST_GPU_NO_SUBGROUPS=1` turns them off (to measure or check the fallback kernels).
-pub fn subgroups_usable(features: wgpu::Features, info: &wgpu::AdapterInfo) -> bool {
-    features.contains(wgpu::Features::SUBGROUP)
-        && info.subgroup_min_size >= SUBGROUP_LANES
-        && std::env::var("MNIST_GPU_NO_SUBGROUPS").as_deref() != Ok("1")
-}
-
-/// The subgroup kernels are tuned for subgroups of exactly `SUBGROUP_LANES` lanes (lavapipe's
-/// 256-bit SIMD), where broadcasts are register shuffles and each load is a loop over the lanes.
-/// Where subgroups are wider (32 on NVIDIA, 32–64 on AMD) an 8-invocation workgroup would leave
-/// most of each subgroup idle, so the 8×8 register-block kernels run there instead.
-pub fn subgroups_preferred(info: &wgpu::AdapterInfo) -> bool {
-    info.subgroup_max_size == SUBGROUP_LANES
 }
 
 /// wgpu's errors span several indented lines; the CLI prints one.

@@ -5,6 +5,7 @@ use super::buffers::Buffers;
 use super::context::{GpuContext, UniformSlots};
 use super::kernels::Kernel;
 use super::params::LayerParams;
+use super::plan::KernelPlan;
 use crate::Result;
 
 pub struct Groups {
@@ -14,7 +15,8 @@ pub struct Groups {
     pub forward_hidden: Vec<Option<wgpu::BindGroup>>,
     /// `output_error` for shuffled and in-order training.
     pub output_error: Vec<wgpu::BindGroup>,
-    pub batch_cost: wgpu::BindGroup,
+    /// `batch_cost` for shuffled and in-order training.
+    pub batch_cost: Vec<wgpu::BindGroup>,
     pub backprop_error: Vec<Option<wgpu::BindGroup>>,
     /// `weight_gradient_input` for shuffled and in-order training.
     pub weight_gradient_input: Vec<wgpu::BindGroup>,
@@ -34,6 +36,7 @@ impl Groups {
         slots: &UniformSlots,
         blocks: &[wgpu::Buffer],
         layer_params: &[LayerParams],
+        plan: &KernelPlan,
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
@@ -55,51 +58,50 @@ impl Groups {
         Ok(Groups {
             forward_input: (sources.iter())
                 .map(|(images, order)| {
-                    let storage = [*images, *order, &b.weights[0], &b.biases[0], &act[0]];
-                    group(ctx.forward_input_kernel(&layer_params[0]), 0, &storage)
+                    let storage = [*images, *order, &b.parameters[0], &act[0]];
+                    group(plan.forward_input.kernel, 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {
-                let storage = [&act[l - 1], &b.weights[l], &b.biases[l], &act[l]];
-                group(ctx.forward_hidden_kernel(), l, &storage)
+                let storage = [&act[l - 1], &b.parameters[l], &act[l]];
+                group(plan.forward_hidden.kernel, l, &storage)
             })?,
             output_error: (training_orders.iter())
                 .map(|order| {
-                    let storage = [
-                        &act[last],
-                        &b.train.labels,
-                        *order,
-                        &deltas[last],
-                        &b.row_costs,
-                    ];
+                    let storage = [&act[last], &b.train.labels, *order, &deltas[last]];
                     group(Kernel::OutputError, last, &storage)
                 })
                 .collect::<Result<_>>()?,
-            batch_cost: group(Kernel::BatchCost, last, &[&b.row_costs, &b.costs])?,
+            batch_cost: (training_orders.iter())
+                .map(|order| {
+                    let storage = [&act[last], &b.train.labels, *order, &b.costs];
+                    group(Kernel::BatchCost, last, &storage)
+                })
+                .collect::<Result<_>>()?,
             backprop_error: per_hidden_layer(&|l| {
-                let storage = [&deltas[l], &b.weights[l], &act[l - 1], &deltas[l - 1]];
-                group(ctx.backprop_error_kernel(), l, &storage)
+                let storage = [&deltas[l], &b.parameters[l], &act[l - 1], &deltas[l - 1]];
+                group(plan.backprop_error.kernel, l, &storage)
             })?,
             weight_gradient_input: (training_orders.iter())
                 .map(|order| {
                     let storage = [&deltas[0], &b.train.images, *order, &b.partials];
-                    group(ctx.weight_gradient_input_kernel(), 0, &storage)
+                    group(plan.weight_gradient_input.kernel, 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             weight_gradient_hidden: per_hidden_layer(&|l| {
                 let storage = [&deltas[l], &act[l - 1], &b.partials];
-                group(ctx.weight_gradient_hidden_kernel(), l, &storage)
+                group(plan.weight_gradient_hidden.kernel, l, &storage)
             })?,
             weight_update: (0..layers)
                 .map(|l| {
                     let kernel = Kernel::weight_update_for(&layer_params[l]);
-                    group(kernel, l, &[&b.partials, &b.weights[l]])
+                    group(kernel, l, &[&b.partials, &b.parameters[l]])
                 })
                 .collect::<Result<_>>()?,
             bias_update: (0..layers)
                 .map(|l| {
                     let kernel = Kernel::bias_update_for(&layer_params[l]);
-                    group(kernel, l, &[&deltas[l], &b.biases[l]])
+                    group(kernel, l, &[&deltas[l], &b.parameters[l]])
                 })
                 .collect::<Result<_>>()?,
             evaluate_train: group(

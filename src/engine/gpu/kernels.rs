@@ -1,73 +1,36 @@
-//! The table of WGSL kernels: source, bindings and dispatch arithmetic, in one place.
+//! The table of WGSL kernels, one row per kernel (source, bindings, overrides, dispatch rule),
+//! the tile configurations of the tiled matrix kernels, and the composer that joins a kernel
+//! with the WGSL library in `shaders/lib/`.
 
 use super::params::{BatchParams, LayerParams};
+use crate::cpu::activation::Activation;
+use crate::{Error, Result};
 
-/// Invocations per workgroup side of the 2-D register-blocked kernels (override `WG_X`/`WG_Y`).
+/// Invocations per workgroup side of the register-block kernels (override `WG_X`/`WG_Y`).
 pub const WORKGROUP_SIDE: u32 = 8;
-/// Outputs per invocation side in the register-blocked kernels (4×4 blocks).
-pub const BLOCK: u32 = 4;
-/// Rows or columns covered by one 2-D workgroup.
-pub const TILE: u32 = WORKGROUP_SIDE * BLOCK;
-/// The first layer's kernels (the bulk of a round's FLOPs) use 8×8 blocks: more FMAs per load.
-pub const WIDE_BLOCK: u32 = 8;
-/// Rows or columns covered by one 2-D workgroup of the 8×8-block kernels.
-pub const WIDE_TILE: u32 = WORKGROUP_SIDE * WIDE_BLOCK;
-/// Lanes of the subgroup kernels' workgroups: one workgroup is one subgroup, so they run only
-/// where the adapter's smallest subgroup has at least this many lanes.
-pub const SUBGROUP_LANES: u32 = 8;
-/// `forward_input_subgroup`: outputs (8 lanes × 1) and rows (8 lanes × 8 words) per workgroup.
-pub const SUBGROUP_FORWARD_OUTPUTS: u32 = 16;
-pub const SUBGROUP_FORWARD_ROWS: u32 = 64;
-/// `forward_input_subgroup` reads 16 pixels (a vec4 of packed words) per step: the layer's
-/// input count must be a multiple of this (784 is).
-pub const SUBGROUP_FORWARD_INPUT_MULTIPLE: u32 = 16;
-/// `weight_gradient_input_subgroup`: words (one per lane) and outputs (8 lanes × 2) per workgroup.
-pub const SUBGROUP_GRADIENT_WORDS: u32 = 2 * SUBGROUP_LANES;
-pub const SUBGROUP_GRADIENT_OUTPUTS: u32 = 16;
-/// `forward_hidden_subgroup` and `backprop_error_subgroup`: columns (outputs or inputs, 8 lanes
-/// × 2) and rows (8 lanes × 4) per workgroup.
-pub const SUBGROUP_HIDDEN_COLUMNS: u32 = 16;
-pub const SUBGROUP_HIDDEN_ROWS: u32 = 32;
-/// `weight_gradient_hidden_subgroup`: inputs (8 lanes × 4) and outputs (8 lanes × 2) per
-/// workgroup.
-pub const SUBGROUP_HIDDEN_GRADIENT_INPUTS: u32 = 32;
-pub const SUBGROUP_HIDDEN_GRADIENT_OUTPUTS: u32 = 16;
+/// Rows or columns covered by one workgroup of the 4×4 register-block kernels.
+pub const TILE: u32 = WORKGROUP_SIDE * 4;
+/// Rows or columns covered by one workgroup of the 8×8 register-block kernels (the first
+/// layer's, the bulk of a round's FLOPs).
+pub const WIDE_TILE: u32 = WORKGROUP_SIDE * 8;
 /// Invocations per workgroup of the 1-D kernels (override `WG`).
 pub const WORKGROUP_1D: u32 = 64;
 /// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
 pub const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
 
-/// One compute kernel: one `shaders/<name>.wgsl` file, one entry point `main`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    ForwardInput,
-    ForwardHidden,
-    OutputError,
-    BatchCost,
-    BackpropError,
-    WeightGradientInput,
-    WeightGradientHidden,
-    WeightUpdate,
-    BiasUpdate,
-    Evaluate,
-    /// `forward_input` sharing loads through `subgroupBroadcast` (adapters with subgroups).
-    ForwardInputSubgroup,
-    /// `weight_gradient_input` sharing loads through `subgroupBroadcast`.
-    WeightGradientInputSubgroup,
-    /// `forward_hidden` sharing loads through `subgroupBroadcast`.
-    ForwardHiddenSubgroup,
-    /// `backprop_error` sharing loads through `subgroupBroadcast`.
-    BackpropErrorSubgroup,
-    /// `weight_gradient_hidden` sharing loads through `subgroupBroadcast`.
-    WeightGradientHiddenSubgroup,
-    /// `weight_update` on vec4s, for layers with a multiple of 4 weights.
-    WeightUpdateVec4,
-    /// `bias_update` on vec4s, for layers with a multiple of 4 outputs.
-    BiasUpdateVec4,
-}
+/// The WGSL library: `#import <name>` in a kernel pulls a file in once.
+const LIBRARY: [(&str, &str); 4] = [
+    ("params", include_str!("../../../shaders/lib/params.wgsl")),
+    ("pixels", include_str!("../../../shaders/lib/pixels.wgsl")),
+    (
+        "activation",
+        include_str!("../../../shaders/lib/activation.wgsl"),
+    ),
+    ("gemm", include_str!("../../../shaders/lib/gemm.wgsl")),
+];
 
 /// How a storage binding is accessed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
     Read,
     ReadWrite,
@@ -75,26 +38,498 @@ pub enum Access {
 
 use Access::{Read, ReadWrite};
 
+/// The tile of a workgroup-tiled matrix kernel (`shaders/lib/gemm.wgsl`): a workgroup computes
+/// `bm × bn` outputs through `bk`-deep slices staged in workgroup memory, each of its
+/// `(bn/tn) × (bm/tm)` invocations a `tm × tn` register block. All multiples of 4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Tile {
+    pub bm: u32,
+    pub bn: u32,
+    pub bk: u32,
+    pub tm: u32,
+    pub tn: u32,
+}
+
+impl Tile {
+    pub const fn new(bm: u32, bn: u32, bk: u32, tm: u32, tn: u32) -> Tile {
+        Tile { bm, bn, bk, tm, tn }
+    }
+
+    /// Every tile the tuner may choose (each is checked against its twin in the tests).
+    pub const CANDIDATES: [Tile; 6] = [
+        Tile::new(64, 64, 16, 4, 4),
+        Tile::new(32, 32, 16, 4, 4),
+        Tile::new(64, 32, 16, 4, 4),
+        Tile::new(128, 64, 8, 8, 4),
+        Tile::new(64, 16, 16, 4, 4),
+        Tile::new(16, 64, 16, 4, 4),
+    ];
+
+    /// Invocations per workgroup.
+    pub fn invocations(self) -> u32 {
+        (self.bm / self.tm) * (self.bn / self.tn)
+    }
+
+    /// Bytes of workgroup memory (both staged slices).
+    pub fn workgroup_bytes(self) -> u32 {
+        4 * self.bk * (self.bm + self.bn)
+    }
+
+    /// Whether the shape is well formed and fits `limits`.
+    pub fn fits(self, limits: &wgpu::Limits) -> bool {
+        let multiples = [self.bm, self.bn, self.bk, self.tm, self.tn]
+            .iter()
+            .all(|&v| v > 0 && v.is_multiple_of(4));
+        multiples
+            && self.bm.is_multiple_of(self.tm)
+            && self.bn.is_multiple_of(self.tn)
+            && self.invocations() <= limits.max_compute_invocations_per_workgroup
+            && self.bn / self.tn <= limits.max_compute_workgroup_size_x
+            && self.bm / self.tm <= limits.max_compute_workgroup_size_y
+            && self.workgroup_bytes() <= limits.max_compute_workgroup_storage_size
+    }
+}
+
+impl std::fmt::Display for Tile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "tiled {}x{}x{} ({}x{} per invocation)",
+            self.bm, self.bn, self.bk, self.tm, self.tn
+        )
+    }
+}
+
+/// One compiled form of a kernel: the kernel, its tile (tiled kernels only) and the activation
+/// its `ACTIVATION` override selects (kernels that import `activation` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    pub kernel: Kernel,
+    pub tile: Option<Tile>,
+    pub activation: Activation,
+}
+
+impl From<Kernel> for Variant {
+    fn from(kernel: Kernel) -> Variant {
+        Variant {
+            kernel,
+            tile: None,
+            activation: Activation::Sigmoid,
+        }
+    }
+}
+
+impl Variant {
+    pub fn tiled(kernel: Kernel, tile: Tile) -> Variant {
+        Variant {
+            tile: Some(tile),
+            ..Variant::from(kernel)
+        }
+    }
+
+    /// The WGSL source the pipeline compiles: the tile's constants, then the kernel with its
+    /// imports resolved.
+    pub fn source(&self) -> Result<String> {
+        let mut out = String::new();
+        if let Some(t) = self.tile {
+            for (name, value) in [
+                ("BM", t.bm),
+                ("BN", t.bn),
+                ("BK", t.bk),
+                ("TM", t.tm),
+                ("TN", t.tn),
+            ] {
+                out.push_str(&format!("const {name}: u32 = {value}u;\n"));
+            }
+        }
+        compose(
+            self.kernel.name(),
+            self.kernel.spec().source,
+            &mut Vec::new(),
+            &mut out,
+        )?;
+        Ok(out)
+    }
+
+    /// The override constants the pipeline is specialised with.
+    pub fn constants(&self) -> Vec<(&'static str, f64)> {
+        let spec = self.kernel.spec();
+        let mut constants = match spec.workgroup {
+            Workgroup::Square => vec![
+                ("WG_X", f64::from(WORKGROUP_SIDE)),
+                ("WG_Y", f64::from(WORKGROUP_SIDE)),
+            ],
+            Workgroup::Line => vec![("WG", f64::from(WORKGROUP_1D))],
+            Workgroup::Fixed | Workgroup::Tiled => vec![],
+        };
+        if spec.activation {
+            constants.push(("ACTIVATION", f64::from(self.activation.id())));
+        }
+        constants
+    }
+
+    /// `forward_input_tiled (tiled 64x64x16 (4x4 per invocation))`, for messages.
+    pub fn describe(&self) -> String {
+        match self.tile {
+            Some(tile) => format!("{} ({tile})", self.kernel.name()),
+            None => self.kernel.name().to_string(),
+        }
+    }
+
+    /// `tiled 64x64x16/4x4` or `register-block`, for tables.
+    pub fn form(&self) -> String {
+        match self.tile {
+            Some(t) => format!("tiled {}x{}x{}/{}x{}", t.bm, t.bn, t.bk, t.tm, t.tn),
+            None => "register-block".to_string(),
+        }
+    }
+
+    /// The workgroup grid of one dispatch on `batch` rows of `layer`.
+    pub fn workgroups(&self, batch: &BatchParams, layer: &LayerParams) -> [u32; 3] {
+        let spec = self.kernel.spec();
+        match (spec.grid, self.tile) {
+            (Grid::Tiled(shape), Some(t)) => {
+                let (m, n, z) = shape(batch, layer);
+                [n.div_ceil(t.bn), m.div_ceil(t.bm), z]
+            }
+            (Grid::Fixed(rule), _) => rule(batch, layer),
+            // A tiled kernel without a tile has nothing to run (rejected when compiling).
+            (Grid::Tiled(_), None) => [0, 0, 0],
+        }
+    }
+}
+
+/// Resolves `#import name` lines of `source` (each library file once) into `out`.
+fn compose(name: &str, source: &str, seen: &mut Vec<String>, out: &mut String) -> Result<()> {
+    for line in source.lines() {
+        if let Some(import) = line.trim().strip_prefix("#import ") {
+            let import = import.trim();
+            if seen.iter().any(|s| s == import) {
+                continue;
+            }
+            let Some((_, text)) = LIBRARY.iter().find(|(lib, _)| *lib == import) else {
+                return Err(Error::Gpu(format!(
+                    "kernel {name}: unknown WGSL import {import:?}"
+                )));
+            };
+            seen.push(import.to_string());
+            compose(import, text, seen, out)?;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(())
+}
+
+/// How a kernel's workgroup size is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workgroup {
+    /// `WG_X × WG_Y` overrides (8 × 8).
+    Square,
+    /// One `WG` override (64).
+    Line,
+    /// Fixed in the source.
+    Fixed,
+    /// `(BN/TN, BM/TM)` from the tile's constants.
+    Tiled,
+}
+
+/// `(M, N, z)` of a tiled kernel's product for a dispatch.
+type ProductShape = fn(&BatchParams, &LayerParams) -> (u32, u32, u32);
+
+/// How a kernel's dispatch grid follows from the batch and the layer.
+#[derive(Clone, Copy)]
+pub enum Grid {
+    /// A workgroup per `BM × BN` tile of the `M × N` product, `z` deep.
+    Tiled(ProductShape),
+    /// Any other rule.
+    Fixed(fn(&BatchParams, &LayerParams) -> [u32; 3]),
+}
+
+/// One row of the kernel table.
+pub struct KernelSpec {
+    /// The file stem in `shaders/` and the twin's module in `crate::cpu`.
+    pub name: &'static str,
+    pub source: &'static str,
+    /// The storage bindings after the two uniforms (`@binding(2)` on): name and access.
+    pub storage: &'static [(&'static str, Access)],
+    pub workgroup: Workgroup,
+    /// Whether the kernel imports `activation` (and so takes the `ACTIVATION` override).
+    pub activation: bool,
+    pub grid: Grid,
+}
+
+/// One compute kernel: one `shaders/<name>.wgsl` file, one entry point `main`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    ForwardInput,
+    ForwardInputTiled,
+    ForwardHidden,
+    ForwardHiddenTiled,
+    OutputError,
+    BatchCost,
+    BackpropError,
+    BackpropErrorTiled,
+    WeightGradientInput,
+    WeightGradientInputTiled,
+    WeightGradientHidden,
+    WeightGradientHiddenTiled,
+    WeightUpdate,
+    WeightUpdateVec4,
+    BiasUpdate,
+    BiasUpdateVec4,
+    Evaluate,
+}
+
+// A layer's `parameters` buffer holds its weights (outputs × inputs) then its biases; kernels
+// that touch only the weights bind the same buffer as `weights`. No kernel binds more than 4
+// storage buffers (the downlevel limit per stage).
+const FORWARD_INPUT: &[(&str, Access)] = &[
+    ("images", Read),
+    ("order", Read),
+    ("parameters", Read),
+    ("outputs", ReadWrite),
+];
+const FORWARD_HIDDEN: &[(&str, Access)] = &[
+    ("inputs", Read),
+    ("parameters", Read),
+    ("outputs", ReadWrite),
+];
+const BACKPROP_ERROR: &[(&str, Access)] = &[
+    ("deltas", Read),
+    ("weights", Read),
+    ("activations_in", Read),
+    ("deltas_in", ReadWrite),
+];
+const WEIGHT_GRADIENT_INPUT: &[(&str, Access)] = &[
+    ("deltas", Read),
+    ("images", Read),
+    ("order", Read),
+    ("partials", ReadWrite),
+];
+const WEIGHT_GRADIENT_HIDDEN: &[(&str, Access)] = &[
+    ("deltas", Read),
+    ("activations_in", Read),
+    ("partials", ReadWrite),
+];
+const WEIGHT_UPDATE: &[(&str, Access)] = &[("partials", Read), ("weights", ReadWrite)];
+const BIAS_UPDATE: &[(&str, Access)] = &[("deltas", Read), ("parameters", ReadWrite)];
+/// activations, labels, order: the last layer's outputs against the batch's labels.
+const OUTPUTS_AND_LABELS: [(&str, Access); 3] =
+    [("activations", Read), ("labels", Read), ("order", Read)];
+
+fn forward_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
+    (b.rows, l.outputs, 1)
+}
+fn backprop_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
+    (b.rows, l.inputs, 1)
+}
+fn gradient_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
+    (l.outputs, l.inputs, b.splits)
+}
+
+/// The kernel table, in `Kernel` order.
+static TABLE: [KernelSpec; 17] = [
+    KernelSpec {
+        name: "forward_input",
+        source: include_str!("../../../shaders/forward_input.wgsl"),
+        storage: FORWARD_INPUT,
+        workgroup: Workgroup::Square,
+        activation: true,
+        grid: Grid::Fixed(|b, l| [l.outputs.div_ceil(WIDE_TILE), b.rows.div_ceil(WIDE_TILE), 1]),
+    },
+    KernelSpec {
+        name: "forward_input_tiled",
+        source: include_str!("../../../shaders/forward_input_tiled.wgsl"),
+        storage: FORWARD_INPUT,
+        workgroup: Workgroup::Tiled,
+        activation: true,
+        grid: Grid::Tiled(forward_product),
+    },
+    KernelSpec {
+        name: "forward_hidden",
+        source: include_str!("../../../shaders/forward_hidden.wgsl"),
+        storage: FORWARD_HIDDEN,
+        workgroup: Workgroup::Square,
+        activation: true,
+        grid: Grid::Fixed(|b, l| [l.outputs.div_ceil(TILE), b.rows.div_ceil(TILE), 1]),
+    },
+    KernelSpec {
+        name: "forward_hidden_tiled",
+        source: include_str!("../../../shaders/forward_hidden_tiled.wgsl"),
+        storage: FORWARD_HIDDEN,
+        workgroup: Workgroup::Tiled,
+        activation: true,
+        grid: Grid::Tiled(forward_product),
+    },
+    KernelSpec {
+        name: "output_error",
+        source: include_str!("../../../shaders/output_error.wgsl"),
+        storage: &[
+            OUTPUTS_AND_LABELS[0],
+            OUTPUTS_AND_LABELS[1],
+            OUTPUTS_AND_LABELS[2],
+            ("deltas", ReadWrite),
+        ],
+        workgroup: Workgroup::Line,
+        activation: true,
+        grid: Grid::Fixed(|b, _| linear(b.rows)),
+    },
+    KernelSpec {
+        name: "batch_cost",
+        source: include_str!("../../../shaders/batch_cost.wgsl"),
+        storage: &[
+            OUTPUTS_AND_LABELS[0],
+            OUTPUTS_AND_LABELS[1],
+            OUTPUTS_AND_LABELS[2],
+            ("costs", ReadWrite),
+        ],
+        workgroup: Workgroup::Fixed,
+        activation: false,
+        grid: Grid::Fixed(|_, _| [1, 1, 1]),
+    },
+    KernelSpec {
+        name: "backprop_error",
+        source: include_str!("../../../shaders/backprop_error.wgsl"),
+        storage: BACKPROP_ERROR,
+        workgroup: Workgroup::Square,
+        activation: true,
+        grid: Grid::Fixed(|b, l| [l.inputs.div_ceil(TILE), b.rows.div_ceil(TILE), 1]),
+    },
+    KernelSpec {
+        name: "backprop_error_tiled",
+        source: include_str!("../../../shaders/backprop_error_tiled.wgsl"),
+        storage: BACKPROP_ERROR,
+        workgroup: Workgroup::Tiled,
+        activation: true,
+        grid: Grid::Tiled(backprop_product),
+    },
+    KernelSpec {
+        name: "weight_gradient_input",
+        source: include_str!("../../../shaders/weight_gradient_input.wgsl"),
+        storage: WEIGHT_GRADIENT_INPUT,
+        workgroup: Workgroup::Square,
+        activation: false,
+        // Two words (8 pixels) per invocation along x.
+        grid: Grid::Fixed(|b, l| {
+            [
+                l.words.div_ceil(2 * WORKGROUP_SIDE),
+                l.outputs.div_ceil(WIDE_TILE),
+                b.splits,
+            ]
+        }),
+    },
+    KernelSpec {
+        name: "weight_gradient_input_tiled",
+        source: include_str!("../../../shaders/weight_gradient_input_tiled.wgsl"),
+        storage: WEIGHT_GRADIENT_INPUT,
+        workgroup: Workgroup::Tiled,
+        activation: false,
+        grid: Grid::Tiled(gradient_product),
+    },
+    KernelSpec {
+        name: "weight_gradient_hidden",
+        source: include_str!("../../../shaders/weight_gradient_hidden.wgsl"),
+        storage: WEIGHT_GRADIENT_HIDDEN,
+        workgroup: Workgroup::Square,
+        activation: false,
+        grid: Grid::Fixed(|b, l| [l.inputs.div_ceil(TILE), l.outputs.div_ceil(TILE), b.splits]),
+    },
+    KernelSpec {
+        name: "weight_gradient_hidden_tiled",
+        source: include_str!("../../../shaders/weight_gradient_hidden_tiled.wgsl"),
+        storage: WEIGHT_GRADIENT_HIDDEN,
+        workgroup: Workgroup::Tiled,
+        activation: false,
+        grid: Grid::Tiled(gradient_product),
+    },
+    KernelSpec {
+        name: "weight_update",
+        source: include_str!("../../../shaders/weight_update.wgsl"),
+        storage: WEIGHT_UPDATE,
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|_, l| linear(l.outputs * l.inputs)),
+    },
+    KernelSpec {
+        name: "weight_update_vec4",
+        source: include_str!("../../../shaders/weight_update_vec4.wgsl"),
+        storage: WEIGHT_UPDATE,
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|_, l| linear(l.outputs * l.inputs / 4)),
+    },
+    KernelSpec {
+        name: "bias_update",
+        source: include_str!("../../../shaders/bias_update.wgsl"),
+        storage: BIAS_UPDATE,
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|_, l| linear(l.outputs)),
+    },
+    KernelSpec {
+        name: "bias_update_vec4",
+        source: include_str!("../../../shaders/bias_update_vec4.wgsl"),
+        storage: BIAS_UPDATE,
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|_, l| linear(l.outputs / 4)),
+    },
+    KernelSpec {
+        name: "evaluate",
+        source: include_str!("../../../shaders/evaluate.wgsl"),
+        storage: &[
+            ("activations", Read),
+            ("labels", Read),
+            ("predictions", ReadWrite),
+            ("correct", ReadWrite),
+        ],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, _| linear(b.rows)),
+    },
+];
+
 impl Kernel {
     pub const ALL: [Kernel; 17] = [
         Kernel::ForwardInput,
+        Kernel::ForwardInputTiled,
         Kernel::ForwardHidden,
+        Kernel::ForwardHiddenTiled,
         Kernel::OutputError,
         Kernel::BatchCost,
         Kernel::BackpropError,
+        Kernel::BackpropErrorTiled,
         Kernel::WeightGradientInput,
+        Kernel::WeightGradientInputTiled,
         Kernel::WeightGradientHidden,
+        Kernel::WeightGradientHiddenTiled,
         Kernel::WeightUpdate,
-        Kernel::BiasUpdate,
-        Kernel::Evaluate,
-        Kernel::ForwardInputSubgroup,
-        Kernel::WeightGradientInputSubgroup,
-        Kernel::ForwardHiddenSubgroup,
-        Kernel::BackpropErrorSubgroup,
-        Kernel::WeightGradientHiddenSubgroup,
         Kernel::WeightUpdateVec4,
+        Kernel::BiasUpdate,
         Kernel::BiasUpdateVec4,
+        Kernel::Evaluate,
     ];
+
+    /// This kernel's row of the table.
+    pub fn spec(self) -> &'static KernelSpec {
+        &TABLE[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The storage bindings' access modes, in binding order.
+    pub fn storage(self) -> impl ExactSizeIterator<Item = Access> {
+        self.spec().storage.iter().map(|&(_, access)| access)
+    }
+
+    /// Whether the kernel is a workgroup-tiled one (compiled per [`Tile`]).
+    pub fn is_tiled(self) -> bool {
+        self.spec().workgroup == Workgroup::Tiled
+    }
 
     /// The weight-update kernel for a layer of `layer`'s shape: four weights per invocation
     /// when the layer's weight count is a multiple of 4.
@@ -116,189 +551,9 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel uses subgroup operations (compiled only where the adapter has them).
-    pub fn needs_subgroups(self) -> bool {
-        matches!(
-            self,
-            Kernel::ForwardInputSubgroup
-                | Kernel::WeightGradientInputSubgroup
-                | Kernel::ForwardHiddenSubgroup
-                | Kernel::BackpropErrorSubgroup
-                | Kernel::WeightGradientHiddenSubgroup
-        )
-    }
-
-    /// The file stem in `shaders/` and the twin's module name in `crate::cpu`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::ForwardInput => "forward_input",
-            Kernel::ForwardHidden => "forward_hidden",
-            Kernel::OutputError => "output_error",
-            Kernel::BatchCost => "batch_cost",
-            Kernel::BackpropError => "backprop_error",
-            Kernel::WeightGradientInput => "weight_gradient_input",
-            Kernel::WeightGradientHidden => "weight_gradient_hidden",
-            Kernel::WeightUpdate => "weight_update",
-            Kernel::BiasUpdate => "bias_update",
-            Kernel::Evaluate => "evaluate",
-            Kernel::ForwardInputSubgroup => "forward_input_subgroup",
-            Kernel::WeightGradientInputSubgroup => "weight_gradient_input_subgroup",
-            Kernel::ForwardHiddenSubgroup => "forward_hidden_subgroup",
-            Kernel::BackpropErrorSubgroup => "backprop_error_subgroup",
-            Kernel::WeightGradientHiddenSubgroup => "weight_gradient_hidden_subgroup",
-            Kernel::WeightUpdateVec4 => "weight_update_vec4",
-            Kernel::BiasUpdateVec4 => "bias_update_vec4",
-        }
-    }
-
-    pub fn source(self) -> &'static str {
-        match self {
-            Kernel::ForwardInput => include_str!("../../../shaders/forward_input.wgsl"),
-            Kernel::ForwardHidden => include_str!("../../../shaders/forward_hidden.wgsl"),
-            Kernel::OutputError => include_str!("../../../shaders/output_error.wgsl"),
-            Kernel::BatchCost => include_str!("../../../shaders/batch_cost.wgsl"),
-            Kernel::BackpropError => include_str!("../../../shaders/backprop_error.wgsl"),
-            Kernel::WeightGradientInput => {
-                include_str!("../../../shaders/weight_gradient_input.wgsl")
-            }
-            Kernel::WeightGradientHidden => {
-                include_str!("../../../shaders/weight_gradient_hidden.wgsl")
-            }
-            Kernel::WeightUpdate => include_str!("../../../shaders/weight_update.wgsl"),
-            Kernel::BiasUpdate => include_str!("../../../shaders/bias_update.wgsl"),
-            Kernel::Evaluate => include_str!("../../../shaders/evaluate.wgsl"),
-            Kernel::ForwardInputSubgroup => {
-                include_str!("../../../shaders/forward_input_subgroup.wgsl")
-            }
-            Kernel::WeightGradientInputSubgroup => {
-                include_str!("../../../shaders/weight_gradient_input_subgroup.wgsl")
-            }
-            Kernel::ForwardHiddenSubgroup => {
-                include_str!("../../../shaders/forward_hidden_subgroup.wgsl")
-            }
-            Kernel::BackpropErrorSubgroup => {
-                include_str!("../../../shaders/backprop_error_subgroup.wgsl")
-            }
-            Kernel::WeightGradientHiddenSubgroup => {
-                include_str!("../../../shaders/weight_gradient_hidden_subgroup.wgsl")
-            }
-            Kernel::WeightUpdateVec4 => include_str!("../../../shaders/weight_update_vec4.wgsl"),
-            Kernel::BiasUpdateVec4 => include_str!("../../../shaders/bias_update_vec4.wgsl"),
-        }
-    }
-
-    /// The storage bindings after the two uniforms (`@binding(2)` on), in order.
-    pub fn storage(self) -> &'static [Access] {
-        match self {
-            // images, order, weights, biases → outputs
-            Kernel::ForwardInput | Kernel::ForwardInputSubgroup => {
-                &[Read, Read, Read, Read, ReadWrite]
-            }
-            // inputs, weights, biases → outputs
-            Kernel::ForwardHidden | Kernel::ForwardHiddenSubgroup => &[Read, Read, Read, ReadWrite],
-            // activations, labels, order → deltas, row_costs
-            Kernel::OutputError => &[Read, Read, Read, ReadWrite, ReadWrite],
-            // row_costs → costs
-            Kernel::BatchCost => &[Read, ReadWrite],
-            // deltas, weights, activations_in → deltas_in
-            Kernel::BackpropError | Kernel::BackpropErrorSubgroup => &[Read, Read, Read, ReadWrite],
-            // deltas, images, order → partials
-            Kernel::WeightGradientInput | Kernel::WeightGradientInputSubgroup => {
-                &[Read, Read, Read, ReadWrite]
-            }
-            // deltas, activations_in → partials
-            Kernel::WeightGradientHidden | Kernel::WeightGradientHiddenSubgroup => {
-                &[Read, Read, ReadWrite]
-            }
-            // partials → weights
-            Kernel::WeightUpdate | Kernel::WeightUpdateVec4 => &[Read, ReadWrite],
-            // deltas → biases
-            Kernel::BiasUpdate | Kernel::BiasUpdateVec4 => &[Read, ReadWrite],
-            // activations, labels → predictions, correct
-            Kernel::Evaluate => &[Read, Read, ReadWrite, ReadWrite],
-        }
-    }
-
-    /// The pipeline-overridable constants each kernel is specialised with.
-    pub fn constants(self) -> &'static [(&'static str, f64)] {
-        const SIDE: f64 = WORKGROUP_SIDE as f64;
-        const LINE: f64 = WORKGROUP_1D as f64;
-        match self {
-            Kernel::ForwardInput
-            | Kernel::ForwardHidden
-            | Kernel::BackpropError
-            | Kernel::WeightGradientInput
-            | Kernel::WeightGradientHidden => &[("WG_X", SIDE), ("WG_Y", SIDE)],
-            Kernel::OutputError
-            | Kernel::WeightUpdate
-            | Kernel::WeightUpdateVec4
-            | Kernel::BiasUpdate
-            | Kernel::BiasUpdateVec4
-            | Kernel::Evaluate => &[("WG", LINE)],
-            // The subgroup kernels' size is fixed at SUBGROUP_LANES: one workgroup, one subgroup.
-            Kernel::BatchCost
-            | Kernel::ForwardInputSubgroup
-            | Kernel::WeightGradientInputSubgroup
-            | Kernel::ForwardHiddenSubgroup
-            | Kernel::BackpropErrorSubgroup
-            | Kernel::WeightGradientHiddenSubgroup => &[],
-        }
-    }
-
-    /// The workgroup grid of one dispatch of this kernel on `batch` rows of `layer`.
+    /// The grid of a non-tiled kernel (see [`Variant::workgroups`]).
     pub fn workgroups(self, batch: &BatchParams, layer: &LayerParams) -> [u32; 3] {
-        let rows = batch.rows;
-        match self {
-            Kernel::ForwardInput => [
-                layer.outputs.div_ceil(WIDE_TILE),
-                rows.div_ceil(WIDE_TILE),
-                1,
-            ],
-            Kernel::ForwardHidden => [layer.outputs.div_ceil(TILE), rows.div_ceil(TILE), 1],
-            Kernel::BackpropError => [layer.inputs.div_ceil(TILE), rows.div_ceil(TILE), 1],
-            // Two words (8 pixels) per invocation along x.
-            Kernel::WeightGradientInput => [
-                layer.words.div_ceil(2 * WORKGROUP_SIDE),
-                layer.outputs.div_ceil(WIDE_TILE),
-                batch.splits,
-            ],
-            Kernel::WeightGradientHidden => [
-                layer.inputs.div_ceil(TILE),
-                layer.outputs.div_ceil(TILE),
-                batch.splits,
-            ],
-            Kernel::ForwardInputSubgroup => [
-                layer.outputs.div_ceil(SUBGROUP_FORWARD_OUTPUTS),
-                rows.div_ceil(SUBGROUP_FORWARD_ROWS),
-                1,
-            ],
-            Kernel::WeightGradientInputSubgroup => [
-                layer.words.div_ceil(SUBGROUP_GRADIENT_WORDS),
-                layer.outputs.div_ceil(SUBGROUP_GRADIENT_OUTPUTS),
-                batch.splits,
-            ],
-            Kernel::ForwardHiddenSubgroup => [
-                layer.outputs.div_ceil(SUBGROUP_HIDDEN_COLUMNS),
-                rows.div_ceil(SUBGROUP_HIDDEN_ROWS),
-                1,
-            ],
-            Kernel::BackpropErrorSubgroup => [
-                layer.inputs.div_ceil(SUBGROUP_HIDDEN_COLUMNS),
-                rows.div_ceil(SUBGROUP_HIDDEN_ROWS),
-                1,
-            ],
-            Kernel::WeightGradientHiddenSubgroup => [
-                layer.inputs.div_ceil(SUBGROUP_HIDDEN_GRADIENT_INPUTS),
-                layer.outputs.div_ceil(SUBGROUP_HIDDEN_GRADIENT_OUTPUTS),
-                batch.splits,
-            ],
-            Kernel::OutputError | Kernel::Evaluate => linear(rows),
-            Kernel::BatchCost => [1, 1, 1],
-            Kernel::WeightUpdate => linear(layer.outputs * layer.inputs),
-            Kernel::WeightUpdateVec4 => linear(layer.outputs * layer.inputs / 4),
-            Kernel::BiasUpdate => linear(layer.outputs),
-            Kernel::BiasUpdateVec4 => linear(layer.outputs / 4),
-        }
+        Variant::from(self).workgroups(batch, layer)
     }
 }
 
@@ -324,9 +579,23 @@ mod tests {
     }
 
     #[test]
-    fn every_kernel_has_its_own_source() {
+    fn the_table_is_in_kernel_order_and_names_its_files() {
         for kernel in Kernel::ALL {
-            assert!(kernel.source().contains(kernel.name()));
+            assert!(kernel.spec().source.contains(kernel.name()), "{kernel:?}");
+            assert_eq!(Kernel::ALL[kernel as usize], kernel);
         }
+    }
+
+    #[test]
+    fn every_candidate_tile_fits_the_downlevel_limits() {
+        for tile in Tile::CANDIDATES {
+            assert!(tile.fits(&wgpu::Limits::downlevel_defaults()), "{tile}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_import_is_an_error() {
+        let mut out = String::new();
+        assert!(compose("k", "#import nowhere\n", &mut Vec::new(), &mut out).is_err());
     }
 }

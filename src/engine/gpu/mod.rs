@@ -10,15 +10,18 @@ pub mod context;
 mod groups;
 pub mod kernels;
 pub mod params;
+pub mod plan;
+pub mod tune;
 
 use std::sync::Arc;
 
 use buffers::{Buffers, Resident, Shape, check_fits};
 use context::UniformSlots;
-pub use context::{AdapterRequest, AdapterSummary, GpuContext, list_adapters};
+pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest, list_adapters};
 use groups::Groups;
 use kernels::Kernel;
 use params::{BatchParams, LayerParams, split_count, words_per_image};
+use plan::KernelPlan;
 
 use super::cpu::{check_order, validate};
 use super::{Engine, Hyper, batches};
@@ -59,12 +62,26 @@ pub struct GpuEngine {
     train_chunks: Vec<BatchParams>,
     scratch_slot: usize,
     layer_params: Vec<LayerParams>,
+    plan: KernelPlan,
     groups: Groups,
     readbacks: ReadbackStats,
 }
 
 impl GpuEngine {
+    /// An engine running the adapter class's default kernels ([`KernelPlan::default_for`]).
     pub fn new(context: Arc<GpuContext>, net: Network, data: &Mnist, hyper: Hyper) -> Result<Self> {
+        let plan = KernelPlan::default_for(&context.info, &context.limits);
+        Self::with_plan(context, plan, net, data, hyper)
+    }
+
+    /// An engine running the matrix kernels `plan` chooses.
+    pub fn with_plan(
+        context: Arc<GpuContext>,
+        plan: KernelPlan,
+        net: Network,
+        data: &Mnist,
+        hyper: Hyper,
+    ) -> Result<Self> {
         validate(&net, data, hyper)?;
         if net.architecture() != crate::model::Architecture::default() {
             return Err(Error::Config(format!(
@@ -91,7 +108,10 @@ impl GpuEngine {
             &[
                 ("the training images", train_n * words * 4),
                 ("the test images", test_n * words * 4),
-                ("the weights of a layer", widest * 4),
+                (
+                    "the parameters of a layer",
+                    widest * 4 + 4 * sizes.iter().max().unwrap_or(&1),
+                ),
                 (
                     "the activations of a batch",
                     rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
@@ -137,7 +157,10 @@ impl GpuEngine {
             .enumerate()
             .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
             .collect();
-        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params)?;
+        for product in plan::Product::ALL {
+            ctx.pipeline(plan.get(product))?;
+        }
+        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params, &plan)?;
         ctx.check()?;
 
         Ok(GpuEngine {
@@ -150,9 +173,15 @@ impl GpuEngine {
             train_chunks,
             scratch_slot,
             layer_params,
+            plan,
             groups,
             readbacks: ReadbackStats::default(),
         })
+    }
+
+    /// The matrix kernels this engine runs.
+    pub fn plan(&self) -> &KernelPlan {
+        &self.plan
     }
 
     /// Calls and bytes read back from the GPU since the engine was built.
@@ -182,9 +211,9 @@ impl GpuEngine {
         let ctx = self.context.as_ref();
         for (l, layer) in self.layer_params.iter().enumerate() {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
-                Some(group) => (ctx.forward_hidden_kernel(), group),
+                Some(group) => (self.plan.forward_hidden, group),
                 None => (
-                    ctx.forward_input_kernel(layer),
+                    self.plan.forward_input,
                     &self.groups.forward_input[source as usize],
                 ),
             };
@@ -225,7 +254,7 @@ impl GpuEngine {
         ctx.dispatch(
             pass,
             Kernel::BatchCost,
-            &g.batch_cost,
+            &g.batch_cost[ordered],
             &self.slots,
             slot,
             Kernel::BatchCost.workgroups(batch, top),
@@ -234,7 +263,7 @@ impl GpuEngine {
             let layer = &self.layer_params[l];
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
-                let kernel = ctx.backprop_error_kernel();
+                let kernel = self.plan.backprop_error;
                 ctx.dispatch(
                     pass,
                     kernel,
@@ -245,9 +274,9 @@ impl GpuEngine {
                 )?;
             }
             let (kernel, group) = match &g.weight_gradient_hidden[l] {
-                Some(group) => (ctx.weight_gradient_hidden_kernel(), group),
+                Some(group) => (self.plan.weight_gradient_hidden, group),
                 None => (
-                    ctx.weight_gradient_input_kernel(),
+                    self.plan.weight_gradient_input,
                     &g.weight_gradient_input[ordered],
                 ),
             };
@@ -414,22 +443,19 @@ impl Engine for GpuEngine {
     }
 
     fn network(&mut self) -> Result<Network> {
-        let mut layers = Vec::with_capacity(self.buffers.weights.len());
-        for l in 0..self.buffers.weights.len() {
+        let mut layers = Vec::with_capacity(self.buffers.parameters.len());
+        for l in 0..self.buffers.parameters.len() {
             let (inputs, outputs) = (self.sizes[l], self.sizes[l + 1]);
-            let (weights, biases) = (
-                self.buffers.weights[l].clone(),
-                self.buffers.biases[l].clone(),
-            );
+            let parameters = self.buffers.parameters[l].clone();
             let encoder = self.context.encoder();
-            let w = self.read(encoder, &weights, (inputs * outputs) as u64 * 4)?;
-            let encoder = self.context.encoder();
-            let b = self.read(encoder, &biases, outputs as u64 * 4)?;
+            let bytes = self.read(encoder, &parameters, ((inputs + 1) * outputs) as u64 * 4)?;
+            let mut weights: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+            let biases = weights.split_off(inputs * outputs);
             layers.push(Layer {
                 inputs,
                 outputs,
-                weights: bytemuck::cast_slice(&w).to_vec(),
-                biases: bytemuck::cast_slice(&b).to_vec(),
+                weights,
+                biases,
             });
         }
         // `new` accepts only the default architecture (sigmoid layers, quadratic cost).

@@ -1,0 +1,26 @@
+// The two uniform blocks every kernel reads at bindings 0 and 1, laid out exactly as
+// `BatchParams` and `LayerParams` in src/engine/gpu/params.rs.
+//   Batch: which rows a dispatch works on (the batch slot is chosen by a dynamic offset).
+//   Layer: the layer's shape and learning rate; words = ceil(inputs / 4) packed pixel words.
+struct Batch { first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32, pad0: u32, pad1: u32 }
+struct Layer { inputs: u32, outputs: u32, lr: f32, words: u32 }
+
+@group(0) @binding(0) var<uniform> batch: Batch;
+@group(0) @binding(1) var<uniform> layer: Layer;
+
+// Where bias o sits in a layer's parameter buffer: the weights (outputs × inputs, row-major),
+// then the biases.
+fn bias_index(o: u32) -> u32 {
+    return layer.outputs * layer.inputs + o;
+}
+
+// The split-K row range [first, end) of split `split` of the batch.
+fn split_rows(split: u32) -> vec2<u32> {
+    let first = min(split * batch.chunk, batch.rows);
+    return vec2<u32>(first, min(first + batch.chunk, batch.rows));
+}
+
+// The flat index of a 1-D kernel's invocation (grids wrap into y past 65,535 workgroups).
+fn flat_index(id: vec3<u32>, groups: vec3<u32>, width: u32) -> u32 {
+    return id.x + id.y * groups.x * width;
+}

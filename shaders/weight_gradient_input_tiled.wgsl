@@ -1,0 +1,61 @@
+// weight_gradient_input_tiled: weight_gradient_input (split-K partial sums of the first layer's
+// weight gradient on packed u8 images gathered through the order buffer) as a workgroup-tiled
+// product.
+//   partials[s][o][i] = Σ_{r in split s} deltas[r][o]·x[r][i], x[r] = image order[batch.first + r].
+// C = Aᵀ·B with M = outputs, N = inputs, K = the split's rows; A[m][k] = deltas[k][m]
+// (contiguous along m), B = x (one packed word is 4 consecutive n).
+// Shapes: deltas (rows × layer.outputs), images (n × layer.words) u32, order (n) u32,
+//   partials (splits × outputs × inputs). Grid (ceil(inputs/BN), ceil(outputs/BM), splits).
+#import params
+#import pixels
+
+@group(0) @binding(2) var<storage, read> deltas: array<f32>;
+@group(0) @binding(3) var<storage, read> images: array<u32>;
+@group(0) @binding(4) var<storage, read> order: array<u32>;
+@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+
+const A_K_CONTIGUOUS: bool = false;
+const B_K_CONTIGUOUS: bool = false;
+
+fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32> {
+    var v = vec4<f32>();
+    if k < k_end {
+        for (var c = 0u; c < 4u; c++) {
+            if m + c < layer.outputs {
+                v[c] = deltas[k * layer.outputs + m + c];
+            }
+        }
+    }
+    return v;
+}
+
+// n is a multiple of 4: one word. Pixels past layer.inputs are zero and never stored.
+fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
+    if k >= k_end || n >= layer.inputs {
+        return vec4<f32>();
+    }
+    return unpack_pixels(images[order[batch.first + k] * layer.words + n / 4u]);
+}
+
+var<private> split: u32;
+
+fn epilogue(m: u32, n: u32, c: vec4<f32>) {
+    if m >= layer.outputs {
+        return;
+    }
+    let base = (split * layer.outputs + m) * layer.inputs;
+    for (var j = 0u; j < 4u; j++) {
+        if n + j < layer.inputs {
+            partials[base + n + j] = c[j];
+        }
+    }
+}
+
+#import gemm
+
+@compute @workgroup_size(BN / TN, BM / TM)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
+    split = group.z;
+    let rows = split_rows(split);
+    gemm(t, group.y * BM, group.x * BN, rows.x, rows.y);
+}

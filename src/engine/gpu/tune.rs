@@ -1,0 +1,533 @@
+//! The tuner: times each matrix product's candidate kernels on this adapter at the network's
+//! shapes within a bounded budget, checks the winner against its CPU twin on a small problem,
+//! and caches the choice per adapter (name, driver, backend) and network shape.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::context::GpuContext;
+use super::kernels::{Tile, Variant};
+use super::params::{BatchParams, LayerParams, pack_images};
+use super::plan::{KernelPlan, Product};
+use crate::{Error, Result, cpu};
+
+/// Environment variable naming the folder the tuning cache lives in (tests point it at a
+/// temporary folder); otherwise `<user cache folder>/mnist-gpu`.
+pub const CACHE_DIR_ENV: &str = "MNIST_GPU_CACHE_DIR";
+/// The cache file inside that folder.
+const CACHE_FILE: &str = "kernel-plans.json";
+/// Rows the products are timed at: the batch, capped so that a full-batch network tunes in
+/// seconds (throughput per row is flat well before this on any GPU).
+const TUNE_ROWS: usize = 8192;
+
+/// How much tuning to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TuneMode {
+    /// No timing: the adapter class's default ([`KernelPlan::default_for`]).
+    Off,
+    /// A cached choice, else time every candidate once within a few seconds.
+    Quick,
+    /// A cached choice, else time every candidate three times within a longer budget.
+    Full,
+}
+
+impl TuneMode {
+    fn repeats(self) -> usize {
+        if self == TuneMode::Full { 3 } else { 1 }
+    }
+
+    fn budget(self) -> Duration {
+        Duration::from_secs(if self == TuneMode::Full { 30 } else { 4 })
+    }
+}
+
+/// Where a plan came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanSource {
+    Default,
+    Cache(PathBuf),
+    /// Timed now (and stored in the cache when a folder was available).
+    Tuned {
+        seconds: f64,
+        cached: Option<PathBuf>,
+    },
+}
+
+/// One product's timing at the tuning shape.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    pub product: Product,
+    pub variant: Variant,
+    /// Median seconds per dispatch (submit and wait amortised over several dispatches).
+    pub seconds: f64,
+    pub flops: f64,
+    /// Bytes the product must move through device memory at least (operands once, result once).
+    pub bytes: f64,
+}
+
+/// What tuning decided.
+#[derive(Clone, Debug)]
+pub struct Tuned {
+    pub plan: KernelPlan,
+    pub source: PlanSource,
+    /// Every candidate timed (empty unless tuned now).
+    pub timings: Vec<Timing>,
+}
+
+impl Tuned {
+    /// The one line the CLI prints.
+    pub fn summary(&self) -> String {
+        let origin = match &self.source {
+            PlanSource::Default => "the default for this adapter class (--tune off)".to_string(),
+            PlanSource::Cache(path) => format!("reused from the tuning cache {}", path.display()),
+            PlanSource::Tuned { seconds, cached } => match cached {
+                Some(path) => format!("tuned in {seconds:.1} s, cached in {}", path.display()),
+                None => format!("tuned in {seconds:.1} s (no cache folder)"),
+            },
+        };
+        format!("kernels: {} — {origin}", self.plan.describe())
+    }
+}
+
+/// The default cache folder: `$MNIST_GPU_CACHE_DIR`, else `<user cache>/mnist-gpu`.
+pub fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os(CACHE_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => dirs::cache_dir().map(|d| d.join("mnist-gpu")),
+    }
+}
+
+/// The cache key: adapter (name, driver, backend), network sizes and batch rows.
+fn cache_key(ctx: &GpuContext, sizes: &[usize], batch: usize) -> String {
+    let i = &ctx.info;
+    format!(
+        "{} | {} {} | {:?} | {:?} | batch {batch}",
+        i.name, i.driver, i.driver_info, i.backend, sizes
+    )
+}
+
+/// One product's choice as stored: `null` for the register-block kernel.
+type CachedPlan = BTreeMap<String, Option<Tile>>;
+
+fn read_cache(path: &Path) -> BTreeMap<String, CachedPlan> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+fn plan_from_cache(ctx: &GpuContext, cached: &CachedPlan) -> Option<KernelPlan> {
+    let mut plan = KernelPlan::register_blocks();
+    for product in Product::ALL {
+        let choice = cached.get(product.name())?;
+        let (direct, tiled) = product.kernels();
+        let variant = match choice {
+            Some(tile) if tile.fits(&ctx.limits) => Variant::tiled(tiled, *tile),
+            Some(_) => return None,
+            None => Variant::from(direct),
+        };
+        plan.set(product, variant);
+    }
+    Some(plan)
+}
+
+/// Chooses the plan for a network of `sizes` trained in batches of `batch` rows: the cached
+/// choice for this adapter and shape, else a fresh tuning (stored in `cache`), or the default
+/// with `TuneMode::Off`.
+pub fn choose_plan(
+    ctx: &GpuContext,
+    sizes: &[usize],
+    batch: usize,
+    mode: TuneMode,
+    cache: Option<&Path>,
+) -> Result<Tuned> {
+    choose(ctx, sizes, batch, mode, cache, true)
+}
+
+/// Tunes afresh (ignoring a cached choice) and stores the result in `cache`.
+pub fn retune(
+    ctx: &GpuContext,
+    sizes: &[usize],
+    batch: usize,
+    mode: TuneMode,
+    cache: Option<&Path>,
+) -> Result<Tuned> {
+    choose(ctx, sizes, batch, mode, cache, false)
+}
+
+fn choose(
+    ctx: &GpuContext,
+    sizes: &[usize],
+    batch: usize,
+    mode: TuneMode,
+    cache: Option<&Path>,
+    reuse: bool,
+) -> Result<Tuned> {
+    if mode == TuneMode::Off {
+        return Ok(Tuned {
+            plan: KernelPlan::default_for(&ctx.info, &ctx.limits),
+            source: PlanSource::Default,
+            timings: Vec::new(),
+        });
+    }
+    let key = cache_key(ctx, sizes, batch);
+    let file = cache.map(|dir| dir.join(CACHE_FILE));
+    if reuse
+        && let Some(file) = &file
+        && let Some(plan) = read_cache(file)
+            .get(&key)
+            .and_then(|c| plan_from_cache(ctx, c))
+    {
+        return Ok(Tuned {
+            plan,
+            source: PlanSource::Cache(file.clone()),
+            timings: Vec::new(),
+        });
+    }
+    let start = Instant::now();
+    let (plan, timings) = tune(ctx, sizes, batch, mode)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let cached = match &file {
+        Some(file) => store(file, &key, &plan).ok().map(|_| file.clone()),
+        None => None,
+    };
+    Ok(Tuned {
+        plan,
+        source: PlanSource::Tuned { seconds, cached },
+        timings,
+    })
+}
+
+/// Adds `plan` under `key` to the cache file (created with its folder when missing).
+fn store(file: &Path, key: &str, plan: &KernelPlan) -> Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut all = read_cache(file);
+    let entry: CachedPlan = Product::ALL
+        .iter()
+        .map(|&p| (p.name().to_string(), plan.get(p).tile))
+        .collect();
+    all.insert(key.to_string(), entry);
+    let bytes = serde_json::to_vec_pretty(&all)
+        .map_err(|e| Error::Gpu(format!("encoding the tuning cache: {e}")))?;
+    crate::atomic_file::write_atomic(file, &bytes)
+}
+
+/// The layer each product runs on in a network of `sizes`, or `None` where the network has
+/// no such layer (the hidden products of a network without hidden layers).
+pub fn product_layer(product: Product, sizes: &[usize]) -> Option<LayerParams> {
+    let layer =
+        |l: usize| (l + 1 < sizes.len()).then(|| LayerParams::new(sizes[l], sizes[l + 1], 0.1));
+    match product {
+        Product::ForwardInput | Product::WeightGradientInput => layer(0),
+        Product::ForwardHidden | Product::BackpropError | Product::WeightGradientHidden => layer(1),
+    }
+}
+
+/// Times every candidate of every product and returns the fastest that matches its twin.
+pub fn tune(
+    ctx: &GpuContext,
+    sizes: &[usize],
+    batch: usize,
+    mode: TuneMode,
+) -> Result<(KernelPlan, Vec<Timing>)> {
+    let rows = batch.clamp(1, TUNE_ROWS);
+    let deadline = Instant::now() + mode.budget();
+    let mut plan = KernelPlan::default_for(&ctx.info, &ctx.limits);
+    let mut timings = Vec::new();
+    for product in Product::ALL {
+        let Some(layer) = product_layer(product, sizes) else {
+            continue;
+        };
+        let operands = Operands::new(ctx, product, rows, &layer, 1);
+        // The default first, so that a spent budget still leaves a timed default.
+        let default = plan.get(product);
+        let mut candidates = vec![default];
+        candidates.extend(
+            product
+                .candidates(&ctx.limits)
+                .into_iter()
+                .filter(|v| *v != default),
+        );
+        let mut timed: Vec<Timing> = Vec::new();
+        for variant in candidates {
+            if !timed.is_empty() && Instant::now() > deadline {
+                break;
+            }
+            timed.push(time_variant(
+                ctx,
+                &operands,
+                product,
+                variant,
+                mode.repeats(),
+            )?);
+        }
+        // The fastest that agrees with its CPU twin on this adapter.
+        let mut ranked: Vec<&Timing> = timed.iter().collect();
+        ranked.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let mut failures = Vec::new();
+        let mut chosen = None;
+        for timing in ranked {
+            match verify(ctx, product, timing.variant) {
+                Ok(()) => {
+                    chosen = Some(timing.variant);
+                    break;
+                }
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        match chosen {
+            Some(variant) => plan.set(product, variant),
+            None => return Err(Error::Gpu(failures.join("; "))),
+        }
+        timings.extend(timed);
+    }
+    Ok((plan, timings))
+}
+
+/// A product's operands at one shape, filled with random values, and its bind group.
+pub struct Operands {
+    pub batch: BatchParams,
+    pub layer: LayerParams,
+    buffers: Vec<wgpu::Buffer>,
+    rows: usize,
+}
+
+impl Operands {
+    /// Random operands for `product` over `rows` rows of `layer` (the last buffer is the
+    /// output, NaN-filled).
+    pub fn new(
+        ctx: &GpuContext,
+        product: Product,
+        rows: usize,
+        layer: &LayerParams,
+        seed: u64,
+    ) -> Operands {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
+        let batch = BatchParams::new(0, 0, rows);
+        let mut floats = |n: usize, low: f32, high: f32| -> Vec<f32> {
+            (0..n).map(|_| rng.random_range(low..high)).collect()
+        };
+        let f32s = |name: &str, v: &[f32]| ctx.buffer_with(name, bytemuck::cast_slice(v));
+        let deltas = floats(rows * outs, -0.3, 0.3);
+        let activations = floats(rows * ins, 0.01, 0.99);
+        let parameters = floats(outs * ins + outs, -0.5, 0.5);
+        let images: Vec<u8> = (0..rows * ins).map(|i| (i * 37 % 251) as u8 + 1).collect();
+        let packed = pack_images(&images, ins);
+        let order: Vec<u32> = (0..rows as u32).rev().collect();
+        let u32s = |name: &str, v: &[u32]| ctx.buffer_with(name, bytemuck::cast_slice(v));
+        let partials = batch.splits as usize * outs * ins;
+        let output = |n: usize| f32s("output", &vec![f32::NAN; n]);
+        let buffers = match product {
+            Product::ForwardInput => vec![
+                u32s("images", &packed),
+                u32s("order", &order),
+                f32s("parameters", &parameters),
+                output(rows * outs),
+            ],
+            Product::ForwardHidden => vec![
+                f32s("inputs", &activations),
+                f32s("parameters", &parameters),
+                output(rows * outs),
+            ],
+            Product::BackpropError => vec![
+                f32s("deltas", &deltas),
+                f32s("weights", &parameters),
+                f32s("activations", &activations),
+                output(rows * ins),
+            ],
+            Product::WeightGradientInput => vec![
+                f32s("deltas", &deltas),
+                u32s("images", &packed),
+                u32s("order", &order),
+                output(partials),
+            ],
+            Product::WeightGradientHidden => vec![
+                f32s("deltas", &deltas),
+                f32s("activations", &activations),
+                output(partials),
+            ],
+        };
+        Operands {
+            batch,
+            layer: *layer,
+            buffers,
+            rows,
+        }
+    }
+
+    fn storage(&self) -> Vec<&wgpu::Buffer> {
+        self.buffers.iter().collect()
+    }
+
+    fn output(&self) -> Option<&wgpu::Buffer> {
+        self.buffers.last()
+    }
+
+    fn read_buffer(&self, ctx: &GpuContext, index: usize) -> Result<Vec<u8>> {
+        match self.buffers.get(index) {
+            Some(buffer) => ctx.read(buffer),
+            None => Err(Error::Gpu("no such operand".into())),
+        }
+    }
+
+    /// FLOPs and compulsory device-memory bytes of the product.
+    pub fn cost(&self, product: Product) -> (f64, f64) {
+        let (rows, ins, outs) = (
+            self.rows as f64,
+            f64::from(self.layer.inputs),
+            f64::from(self.layer.outputs),
+        );
+        let splits = f64::from(self.batch.splits);
+        let flops = 2.0 * rows * ins * outs;
+        let bytes = 4.0
+            * match product {
+                // packed u8 images (1 byte per pixel), order, parameters, outputs
+                Product::ForwardInput => rows * ins / 4.0 + rows + outs * (ins + 1.0) + rows * outs,
+                Product::ForwardHidden => rows * ins + outs * (ins + 1.0) + rows * outs,
+                Product::BackpropError => rows * outs + outs * ins + 2.0 * rows * ins,
+                Product::WeightGradientInput => {
+                    rows * outs + rows * ins / 4.0 + rows + splits * outs * ins
+                }
+                Product::WeightGradientHidden => rows * outs + rows * ins + splits * outs * ins,
+            };
+        (flops, bytes)
+    }
+}
+
+/// Median seconds per dispatch of `variant` on `operands`: each sample records several
+/// dispatches in one pass and submits once, so submission and wait are amortised.
+pub fn time_variant(
+    ctx: &GpuContext,
+    operands: &Operands,
+    product: Product,
+    variant: Variant,
+    repeats: usize,
+) -> Result<Timing> {
+    let slots = ctx.uniform_slots("tune.batch", &[operands.batch]);
+    let block = ctx.layer_block("tune.layer", operands.layer);
+    let group = ctx.bind_group(variant.kernel, &slots, &block, &operands.storage())?;
+    let grid = variant.workgroups(&operands.batch, &operands.layer);
+    let run = |dispatches: usize| -> Result<f64> {
+        let start = Instant::now();
+        let mut encoder = ctx.encoder();
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("mnist.tune"),
+                timestamp_writes: None,
+            });
+            for _ in 0..dispatches {
+                ctx.dispatch(&mut pass, variant, &group, &slots, 0, grid)?;
+            }
+        }
+        let output = operands
+            .output()
+            .ok_or_else(|| Error::Gpu("no output".into()))?;
+        ctx.submit_and_read(encoder, output, 0, 4)?;
+        Ok(start.elapsed().as_secs_f64())
+    };
+    // The first run compiles and warms; it also sizes the batches of dispatches (~20 ms each,
+    // at least one dispatch).
+    let first = run(1)?;
+    let dispatches = ((0.02 / first.max(1e-6)) as usize).clamp(1, 50);
+    let mut samples: Vec<f64> = (0..repeats)
+        .map(|_| run(dispatches).map(|s| s / dispatches as f64))
+        .collect::<Result<_>>()?;
+    samples.sort_by(f64::total_cmp);
+    let (flops, bytes) = operands.cost(product);
+    Ok(Timing {
+        product,
+        variant,
+        seconds: samples[samples.len() / 2],
+        flops,
+        bytes,
+    })
+}
+
+/// Runs `variant` on a small random problem (partial tiles everywhere, two splits) and compares
+/// it with its CPU twin: 2e-4·(1 + |expected|), as the kernel tests; NaN fails.
+pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()> {
+    let layer = LayerParams::new(70, 21, 0.1);
+    let rows = 600;
+    let operands = Operands::new(ctx, product, rows, &layer, 7);
+    ctx.run_once(variant, operands.batch, layer, &operands.storage())?;
+    let f32s = |i: usize| -> Result<Vec<f32>> {
+        Ok(bytemuck::pod_collect_to_vec(&operands.read_buffer(ctx, i)?))
+    };
+    let u32s = |i: usize| -> Result<Vec<u32>> {
+        Ok(bytemuck::pod_collect_to_vec(&operands.read_buffer(ctx, i)?))
+    };
+    let out_index = operands.buffers.len() - 1;
+    let gpu = f32s(out_index)?;
+    let mut expected = vec![0.0f32; gpu.len()];
+    let (b, l) = (&operands.batch, &layer);
+    match product {
+        Product::ForwardInput => {
+            cpu::forward_input_tiled::forward_input_tiled(
+                b,
+                l,
+                &u32s(0)?,
+                &u32s(1)?,
+                &f32s(2)?,
+                &mut expected,
+            );
+        }
+        Product::ForwardHidden => {
+            cpu::forward_hidden_tiled::forward_hidden_tiled(
+                b,
+                l,
+                &f32s(0)?,
+                &f32s(1)?,
+                &mut expected,
+            );
+        }
+        Product::BackpropError => {
+            cpu::backprop_error_tiled::backprop_error_tiled(
+                b,
+                l,
+                &f32s(0)?,
+                &f32s(1)?,
+                &f32s(2)?,
+                &mut expected,
+            );
+        }
+        Product::WeightGradientInput => {
+            cpu::weight_gradient_input_tiled::weight_gradient_input_tiled(
+                b,
+                l,
+                &f32s(0)?,
+                &u32s(1)?,
+                &u32s(2)?,
+                &mut expected,
+            );
+        }
+        Product::WeightGradientHidden => {
+            cpu::weight_gradient_hidden_tiled::weight_gradient_hidden_tiled(
+                b,
+                l,
+                &f32s(0)?,
+                &f32s(1)?,
+                &mut expected,
+            );
+        }
+    }
+    let worst = gpu.iter().zip(&expected).position(|(g, e)| {
+        let close = (g - e).abs() <= 2e-4 * (1.0 + e.abs());
+        !close
+    });
+    match worst {
+        None => Ok(()),
+        Some(i) => Err(Error::Gpu(format!(
+            "{} disagrees with its CPU twin on this adapter (element {i}: {} vs {})",
+            variant.describe(),
+            gpu[i],
+            expected[i]
+        ))),
+    }
+}
