@@ -69,7 +69,11 @@ fn rounds(c: &mut Criterion) {
                 ("adam", adam, 0.0),
                 ("adam_dropout", adam, 0.5),
             ] {
-                let lr = if optimizer == Optimizer::Sgd { 0.05 } else { 1e-3 };
+                let lr = if optimizer == Optimizer::Sgd {
+                    0.05
+                } else {
+                    1e-3
+                };
                 let recipe = Recipe {
                     hyper: Hyper {
                         batch_size,

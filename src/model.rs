@@ -117,7 +117,11 @@ impl Network {
 
     /// `sigmoid layers, quadratic cost` / `relu layers, softmax outputs, cross-entropy`.
     pub fn describe(&self) -> String {
-        format!("{} layers, {}", self.activation.name(), self.loss.describe())
+        format!(
+            "{} layers, {}",
+            self.activation.name(),
+            self.loss.describe()
+        )
     }
 
     /// Layer sizes, inputs first: `[784, 128, 10]`.
@@ -165,7 +169,11 @@ impl Network {
                     let row = &layer.weights[o * layer.inputs..(o + 1) * layer.inputs];
                     let z: f32 = row.iter().zip(&activation).map(|(w, a)| w * a).sum();
                     let z = z + layer.biases[o];
-                    if l == last { z } else { self.activation.exact(z) }
+                    if l == last {
+                        z
+                    } else {
+                        self.activation.exact(z)
+                    }
                 })
                 .collect();
         }

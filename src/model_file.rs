@@ -69,7 +69,12 @@ pub struct TrainingInfo {
 impl TrainingInfo {
     /// The tutorial's training (uniform init, constant-rate SGD, no dropout) with the given
     /// basics; the other fields as version 1 files imply.
-    pub fn tutorial(rounds_completed: usize, batch_size: usize, learning_rate: f32, seed: u64) -> Self {
+    pub fn tutorial(
+        rounds_completed: usize,
+        batch_size: usize,
+        learning_rate: f32,
+        seed: u64,
+    ) -> Self {
         TrainingInfo {
             rounds_completed,
             batch_size,
@@ -173,8 +178,8 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SavedModel> {
             READABLE_VERSIONS.join(" and ")
         )));
     }
-    let activation = Activation::parse(text("activation")?)
-        .map_err(|e| bad(format!("activation: {e}")))?;
+    let activation =
+        Activation::parse(text("activation")?).map_err(|e| bad(format!("activation: {e}")))?;
     let cost = text("cost")?;
     let Some(loss) = Loss::ALL.into_iter().find(|&l| cost_name(l) == cost) else {
         return Err(bad(format!(
@@ -187,9 +192,8 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SavedModel> {
     let network = read_layers(&tensors, &sizes, arch).map_err(&bad)?;
     let optimizer_state =
         read_optimizer_state(&tensors, &meta, &network, training.optimizer).map_err(&bad)?;
-    let expected = 2 * network.layers.len()
-        + optimizer_state.first.len()
-        + optimizer_state.second.len();
+    let expected =
+        2 * network.layers.len() + optimizer_state.first.len() + optimizer_state.second.len();
     if tensors.len() != expected {
         return Err(bad(format!(
             "{} tensors, but layer_sizes {} with optimizer {} needs {expected}",
@@ -237,8 +241,16 @@ fn read_optimizer_state(
     let moments = optimizer.moments();
     Ok(OptimizerState {
         steps,
-        first: if moments >= 1 { read_moment("m1")? } else { Vec::new() },
-        second: if moments >= 2 { read_moment("m2")? } else { Vec::new() },
+        first: if moments >= 1 {
+            read_moment("m1")?
+        } else {
+            Vec::new()
+        },
+        second: if moments >= 2 {
+            read_moment("m2")?
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -409,7 +421,9 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         None => None,
     };
     let named = |key: &str, default: &str| -> String {
-        meta.get(key).cloned().unwrap_or_else(|| default.to_string())
+        meta.get(key)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     };
     let init = Init::parse(&named("init", "uniform")).map_err(|e| e.to_string())?;
     let d = OptimizerSettings::default();
@@ -431,7 +445,7 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
     .map_err(|e| e.to_string())?;
     let warmup: f64 = optional(meta, "warmup", 0.0)?;
     let dropout: f32 = optional(meta, "dropout", 0.0)?;
-    if !(warmup.is_finite() && warmup >= 0.0) || !(0.0..1.0).contains(&dropout) {
+    if !(warmup.is_finite() && warmup >= 0.0 && (0.0..1.0).contains(&dropout)) {
         return Err(format!(
             "metadata warmup {warmup} / dropout {dropout} cannot train"
         ));
@@ -542,7 +556,13 @@ mod tests {
             .collect();
         let mut state = OptimizerState::new(m.training.optimizer, &lens);
         state.steps = 1234;
-        for (i, x) in state.first.iter_mut().chain(&mut state.second).flatten().enumerate() {
+        for (i, x) in state
+            .first
+            .iter_mut()
+            .chain(&mut state.second)
+            .flatten()
+            .enumerate()
+        {
             *x = i as f32 * 1e-3;
         }
         m.optimizer_state = state;

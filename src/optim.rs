@@ -14,8 +14,9 @@
 use crate::ops::parse_named;
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Optimizer {
+    #[default]
     Sgd,
     Momentum {
         momentum: f32,
@@ -32,12 +33,6 @@ pub enum Optimizer {
         eps: f32,
         weight_decay: f32,
     },
-}
-
-impl Default for Optimizer {
-    fn default() -> Self {
-        Optimizer::Sgd
-    }
 }
 
 /// The settings an optimiser may use, before its kind is chosen (CLI flags, model metadata).
@@ -275,7 +270,16 @@ impl Optimizer {
 /// Adam's rule for one element (AdamW's decay applied before it by the caller).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn adam(k: StepScalars, beta1: f32, beta2: f32, eps: f32, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
+pub fn adam(
+    k: StepScalars,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    p: &mut f32,
+    g: f32,
+    m: &mut f32,
+    v: &mut f32,
+) {
     *m = beta1 * *m + (1.0 - beta1) * g;
     *v = beta2 * *v + (1.0 - beta2) * g * g;
     let m_hat = *m * k.correction1;
@@ -318,7 +322,8 @@ impl OptimizerState {
                 slots.is_empty()
             }
         };
-        if fits(&self.first, optimizer.moments() >= 1) && fits(&self.second, optimizer.moments() >= 2)
+        if fits(&self.first, optimizer.moments() >= 1)
+            && fits(&self.second, optimizer.moments() >= 2)
         {
             Ok(())
         } else {
@@ -346,7 +351,11 @@ impl LrSchedule {
     pub const NAMES: [&'static str; 3] = ["constant", "step", "cosine"];
 
     pub fn from_name(name: &str, every: usize, gamma: f32) -> Result<Self> {
-        let kind = parse_named("schedule", name, &[("constant", 0), ("step", 1), ("cosine", 2)])?;
+        let kind = parse_named(
+            "schedule",
+            name,
+            &[("constant", 0), ("step", 1), ("cosine", 2)],
+        )?;
         Ok(match kind {
             0 => LrSchedule::Constant,
             1 => {
@@ -468,14 +477,8 @@ mod tests {
         let s = OptimizerSettings::default();
         for name in Optimizer::NAMES {
             for nesterov in [false, true] {
-                let opt = Optimizer::from_name(
-                    name,
-                    OptimizerSettings {
-                        nesterov,
-                        ..s
-                    },
-                )
-                .expect("optimizer");
+                let opt = Optimizer::from_name(name, OptimizerSettings { nesterov, ..s })
+                    .expect("optimizer");
                 let (mut p, mut m, mut v) = (0.3f32, 0.0f32, 0.0f32);
                 let (mut p64, mut m64, mut v64) = (0.3f64, 0.0f64, 0.0f64);
                 for t in 1..=50u64 {

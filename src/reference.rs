@@ -87,7 +87,11 @@ impl RefNetwork {
 
     /// Every layer's activations for one input, the input first; hidden layers multiplied by
     /// their dropout masks when `masks` is given (image `row` of the batch).
-    fn activations_masked(&self, input: &[f64], masks: Option<(&BatchMasks, usize)>) -> Vec<Vec<f64>> {
+    fn activations_masked(
+        &self,
+        input: &[f64],
+        masks: Option<(&BatchMasks, usize)>,
+    ) -> Vec<Vec<f64>> {
         let mut all = vec![input.to_vec()];
         let last = self.weights.len() - 1;
         for (l, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
@@ -139,7 +143,12 @@ impl RefNetwork {
     }
 
     /// The cost of a batch under the given dropout masks.
-    pub fn cost_masked(&self, inputs: &[Vec<f64>], labels: &[u8], masks: Option<&BatchMasks>) -> f64 {
+    pub fn cost_masked(
+        &self,
+        inputs: &[Vec<f64>],
+        labels: &[u8],
+        masks: Option<&BatchMasks>,
+    ) -> f64 {
         let batch = inputs.len() as f64;
         let mut sum = 0.0;
         for (row, (x, &label)) in inputs.iter().zip(labels).enumerate() {
@@ -211,7 +220,14 @@ impl RefNetwork {
     /// One gradient-descent step; returns the batch's cost before the step.
     pub fn step(&mut self, inputs: &[Vec<f64>], labels: &[u8], learning_rate: f64) -> f64 {
         let mut state = RefOptimizer::default();
-        self.step_with(Optimizer::Sgd, &mut state, learning_rate, inputs, labels, None)
+        self.step_with(
+            Optimizer::Sgd,
+            &mut state,
+            learning_rate,
+            inputs,
+            labels,
+            None,
+        )
     }
 
     /// One step of `optimizer` (state in `state`) at `lr`, under the given dropout masks;

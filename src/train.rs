@@ -33,7 +33,7 @@ impl Schedule {
     fn evaluates(&self, round: usize) -> bool {
         round == self.rounds
             || self.target_accuracy.is_some()
-            || (self.eval_every > 0 && round % self.eval_every == 0)
+            || (self.eval_every > 0 && round.is_multiple_of(self.eval_every))
     }
 }
 
@@ -128,7 +128,8 @@ pub fn train_with(
             test_accuracy = Some(accuracy(engine, Split::Test, test_images)?);
             if let Some(set) = validation.as_deref_mut() {
                 let net = engine.network()?;
-                validation_accuracy = Some(100.0 * set.correct(&net) as f64 / set.len().max(1) as f64);
+                validation_accuracy =
+                    Some(100.0 * set.correct(&net) as f64 / set.len().max(1) as f64);
             }
         }
         let record = RoundRecord {

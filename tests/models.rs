@@ -468,7 +468,14 @@ fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run(
     let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
     let (whole_model, part_model) = (path("whole.safetensors"), path("part.safetensors"));
     run_with(&["--metrics", &whole, "--save", &whole_model]);
-    run_with(&["--stop-after", "2", "--metrics", &part, "--save", &part_model]);
+    run_with(&[
+        "--stop-after",
+        "2",
+        "--metrics",
+        &part,
+        "--save",
+        &part_model,
+    ]);
     let saved = model_file::load(Path::new(&part_model)).expect("load");
     assert_eq!(saved.training.rounds_completed, 2);
     assert_eq!(saved.training.rounds_planned, 5);
@@ -506,7 +513,15 @@ fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run(
 
     // The architecture and optimiser of a saved run cannot change on resuming.
     let err = run_fails(&[
-        "train", "--cpu", "--data", data, "--rounds", "9", "--optimizer", "sgd", "--resume",
+        "train",
+        "--cpu",
+        "--data",
+        data,
+        "--rounds",
+        "9",
+        "--optimizer",
+        "sgd",
+        "--resume",
         &part_model,
     ]);
     assert!(err.contains("--optimizer"), "{err}");

@@ -57,8 +57,8 @@ fn reference_gradients_match_finite_differences_for_every_activation_and_loss() 
     let (x, y) = inputs(&data.train, 0..6);
     for arch in architectures() {
         for dropout in [0.0, 0.4] {
-            let mut net = Network::build(&[6, 5, 4, 10], arch, init_for(arch.activation), 3)
-                .expect("net");
+            let mut net =
+                Network::build(&[6, 5, 4, 10], arch, init_for(arch.activation), 3).expect("net");
             // He init starts biases at 0: a unit whose inputs are all dropped would sit exactly
             // on relu's kink, where the one-sided derivative and the central difference differ.
             for layer in &mut net.layers {
@@ -210,7 +210,10 @@ fn engine_matches_reference(
         // Adam divides by √v + ε, which amplifies f32 rounding of tiny gradients, hence the
         // looser 2e-3·lr bound for 8 steps. A wrong update rule is off by ~lr at once.
         let bound = 2e-3 * f64::from(lr) * 8.0;
-        assert!(worst < bound, "{what}: parameters differ by {worst} (bound {bound})");
+        assert!(
+            worst < bound,
+            "{what}: parameters differ by {worst} (bound {bound})"
+        );
     }
 }
 

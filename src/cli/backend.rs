@@ -101,8 +101,8 @@ pub fn build_training_engine(
     state: Option<OptimizerState>,
 ) -> anyhow::Result<Box<dyn Engine>> {
     let hyper = recipe.hyper;
-    let gpu_can_train = recipe.is_plain_sgd()
-        && net.architecture() == mnist_gpu::model::Architecture::default();
+    let gpu_can_train =
+        recipe.is_plain_sgd() && net.architecture() == mnist_gpu::model::Architecture::default();
     if !args.cpu && !gpu_can_train {
         if args.backend != Backend::Auto {
             anyhow::bail!(
@@ -140,7 +140,6 @@ pub fn build_training_engine(
         }
     }
     Ok(Box::new(
-        CpuEngine::with_recipe(net, data, recipe, state)
-            .context("cannot set up the CPU engine")?,
+        CpuEngine::with_recipe(net, data, recipe, state).context("cannot set up the CPU engine")?,
     ))
 }

@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a network and report cost and test accuracy per round.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Download MNIST (four .gz files, checksums verified) into the cache folder or --dir.
     Download(download::DownloadArgs),
     /// Draw digits with their labels into a PNG (the first ten training digits by default).
@@ -61,7 +61,7 @@ pub struct DataArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(*args),
         Command::Download(args) => download::run(args),
         Command::Show(args) => show::run(args),
         Command::Eval(args) => eval::run(args),

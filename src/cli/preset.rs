@@ -57,9 +57,9 @@ impl PresetName {
             },
             PresetName::Fast => Preset {
                 hidden: "256",
-                rounds: 6,
+                rounds: 5,
                 batch_size: 128,
-                lr: 1e-3,
+                lr: 2e-3,
                 shuffle: true,
                 activation: "relu",
                 loss: "xent",
@@ -81,7 +81,7 @@ impl PresetName {
                 optimizer: "adam",
                 lr_schedule: "cosine",
                 warmup: 0.0,
-                dropout: 0.2,
+                dropout: 0.5,
             },
         }
     }

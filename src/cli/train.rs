@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mnist_gpu::data::{Dataset, Mnist, Split};
 use mnist_gpu::engine::cpu::{Evaluator, argmax};
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
-use mnist_gpu::model::{Architecture, INPUTS, CLASSES, Network, parse_hidden};
+use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings, OptimizerState};
@@ -143,12 +143,12 @@ const PRESETS_HELP: &str = "\
 Presets (explicit flags override them):
   tutorial  784-128-10 sigmoid layers, quadratic cost, uniform ±0.5 init, SGD lr 2, batch 1000,
             20 rounds in storage order: the numpy tutorial's recipe, bit for bit.
-  fast      784-256-10 relu, softmax + cross-entropy, He init, Adam lr 1e-3, cosine schedule,
-            batch 128, 6 rounds, shuffled: the shortest measured time to 98% test accuracy on a
-            2-core machine (use with --target-accuracy 98).
-  best      784-800-10 relu, softmax + cross-entropy, He init, dropout 0.2, Adam lr 1e-3,
-            cosine schedule, batch 128, 30 rounds, shuffled: the best test accuracy measured
-            within about a minute of training on a 2-core machine.
+  fast      784-256-10 relu, softmax + cross-entropy, He init, Adam lr 0.002 with a cosine
+            schedule over 5 rounds, batch 128, shuffled: the shortest measured time to 98% test
+            accuracy on a 2-core machine (use with --target-accuracy 98).
+  best      784-800-10 relu, softmax + cross-entropy, He init, dropout 0.5, Adam lr 0.001 with
+            a cosine schedule over 30 rounds, batch 128, shuffled: the best test accuracy
+            measured within about a minute of training on a 2-core machine.
 README.md gives the measurements each was chosen by.";
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -175,7 +175,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(target) = args.target_accuracy {
         if !(target > 0.0 && target <= 100.0) {
-            anyhow::bail!("--target-accuracy must be a percentage above 0 and at most 100, got {target}");
+            anyhow::bail!(
+                "--target-accuracy must be a percentage above 0 and at most 100, got {target}"
+            );
         }
     }
     let startup = started.elapsed().as_secs_f64();
@@ -289,7 +291,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         target_accuracy: args.target_accuracy,
     };
     let progress = Progress::new(stop_after + 1 - plan.first_round);
-    let info = plan.info(&args, &engine.describe(), fingerprint.clone().unwrap_or_default());
+    let info = plan.info(
+        &args,
+        &engine.describe(),
+        fingerprint.clone().unwrap_or_default(),
+    );
     let records = train_with(
         engine.as_mut(),
         &schedule,
@@ -445,7 +451,11 @@ impl Plan {
             }
         }
         for (flag, given, saved_name) in [
-            ("--activation", &args.activation, saved.network.activation.name()),
+            (
+                "--activation",
+                &args.activation,
+                saved.network.activation.name(),
+            ),
             ("--loss", &args.loss, saved.network.loss.name()),
             ("--init", &args.init, info.init.name()),
             ("--optimizer", &args.optimizer, info.optimizer.name()),
@@ -460,7 +470,10 @@ impl Plan {
             }
         }
         let rounds = args.rounds.unwrap_or(info.rounds_planned);
-        if args.rounds.is_some() && rounds != info.rounds_planned && info.schedule == LrSchedule::Cosine {
+        if args.rounds.is_some()
+            && rounds != info.rounds_planned
+            && info.schedule == LrSchedule::Cosine
+        {
             eprintln!(
                 "warning: --rounds {rounds} changes the cosine schedule planned for {} rounds",
                 info.rounds_planned
@@ -527,9 +540,14 @@ impl Plan {
         sizes.push(CLASSES);
         let mut settings = OptimizerSettings::default();
         override_settings(&mut settings, args);
-        let optimizer =
-            Optimizer::from_name(args.optimizer.as_deref().unwrap_or(preset.optimizer), settings)?;
-        let schedule = schedule_from(args, args.lr_schedule.as_deref().unwrap_or(preset.lr_schedule))?;
+        let optimizer = Optimizer::from_name(
+            args.optimizer.as_deref().unwrap_or(preset.optimizer),
+            settings,
+        )?;
+        let schedule = schedule_from(
+            args,
+            args.lr_schedule.as_deref().unwrap_or(preset.lr_schedule),
+        )?;
         let warmup = args.warmup.unwrap_or(preset.warmup);
         if !(warmup.is_finite() && warmup >= 0.0) {
             anyhow::bail!("--warmup must be 0 or more rounds, got {warmup}");
@@ -666,8 +684,7 @@ fn print_first_output(engine: &mut dyn Engine, data: &Mnist, loss: Loss) -> anyh
     match loss {
         Loss::Mse => println!(
             "classified as {class} with confidence {confidence:.1}% (output {:.3}); real label {}",
-            outputs[class as usize],
-            data.test.labels[0]
+            outputs[class as usize], data.test.labels[0]
         ),
         Loss::Xent => println!(
             "classified as {class} with probability {confidence:.1}% (softmax); real label {}",

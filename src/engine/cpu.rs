@@ -142,7 +142,10 @@ impl CpuEngine {
         let hidden = &net.layers[..net.layers.len() - 1];
         let per_hidden = || -> Vec<Vec<f32>> {
             if recipe.dropout.is_active() {
-                hidden.iter().map(|l| vec![0.0; batch * l.outputs]).collect()
+                hidden
+                    .iter()
+                    .map(|l| vec![0.0; batch * l.outputs])
+                    .collect()
             } else {
                 Vec::new()
             }
@@ -223,9 +226,9 @@ impl CpuEngine {
             match net.activation {
                 Activation::Sigmoid => add_bias_then(a_out, &layer.biases, fast_sigmoid),
                 Activation::Relu => add_bias_then(a_out, &layer.biases, |z| z.max(0.0)),
-                Activation::Tanh => add_bias_then(a_out, &layer.biases, |z| {
-                    Activation::Tanh.fast(z)
-                }),
+                Activation::Tanh => {
+                    add_bias_then(a_out, &layer.biases, |z| Activation::Tanh.fast(z))
+                }
             }
             if let Some(pass) = dropout.as_mut() {
                 let (key, threshold, scale) = (pass.keys[l], pass.threshold, pass.keep_scale);
@@ -320,9 +323,9 @@ impl CpuEngine {
                 let mask = self.masks.get(l - 1).map(|m| &m[..rows * layer.inputs]);
                 match activation {
                     Activation::Sigmoid => times_derivative(delta_in, a, mask, |a| a * (1.0 - a)),
-                    Activation::Relu => times_derivative(delta_in, a, mask, |a| {
-                        Activation::Relu.derivative(a)
-                    }),
+                    Activation::Relu => {
+                        times_derivative(delta_in, a, mask, |a| Activation::Relu.derivative(a))
+                    }
                     Activation::Tanh => times_derivative(delta_in, a, mask, |a| 1.0 - a * a),
                 }
             }
@@ -506,7 +509,11 @@ impl Evaluator {
         let rows = EVAL_CHUNK.min(set.len().max(1));
         Evaluator {
             images: Images::new(set),
-            activations: net.layers.iter().map(|l| vec![0.0; rows * l.outputs]).collect(),
+            activations: net
+                .layers
+                .iter()
+                .map(|l| vec![0.0; rows * l.outputs])
+                .collect(),
         }
     }
 

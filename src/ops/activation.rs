@@ -28,6 +28,20 @@ impl Activation {
         super::parse_named("activation", text, &Self::ALL.map(|a| (a.name(), a)))
     }
 
+    /// The value of the WGSL override `ACTIVATION` (shaders/lib/activation.wgsl).
+    pub fn id(self) -> u32 {
+        match self {
+            Activation::Sigmoid => 0,
+            Activation::Relu => 1,
+            Activation::Tanh => 2,
+        }
+    }
+
+    /// `f(z)` as the kernels' CPU twins compute it (libm).
+    pub fn apply(self, z: f32) -> f32 {
+        self.exact(z)
+    }
+
     /// `f(z)` for the fast engine: the vectorisable [`fast_sigmoid`], tanh(z) = 2σ(2z) − 1
     /// (absolute error ≤ 1e-6), relu exactly.
     #[inline(always)]

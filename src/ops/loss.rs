@@ -105,7 +105,12 @@ impl Loss {
         let y = |j: usize| if j == label as usize { 1.0 } else { 0.0 };
         match self {
             Loss::Mse => {
-                let cost = a.iter().enumerate().map(|(j, a)| (a - y(j)).powi(2)).sum::<f64>() / 2.0;
+                let cost = a
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| (a - y(j)).powi(2))
+                    .sum::<f64>()
+                    / 2.0;
                 let delta = a
                     .iter()
                     .enumerate()
@@ -115,7 +120,11 @@ impl Loss {
             }
             Loss::Xent => {
                 let cost = -a[label as usize].ln();
-                let delta = a.iter().enumerate().map(|(j, &p)| (p - y(j)) / batch).collect();
+                let delta = a
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &p)| (p - y(j)) / batch)
+                    .collect();
                 (cost, delta)
             }
         }
