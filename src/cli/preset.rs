@@ -56,7 +56,7 @@ impl PresetName {
                 dropout: 0.0,
             },
             PresetName::Fast => Preset {
-                hidden: "256",
+                hidden: "400",
                 rounds: 5,
                 batch_size: 128,
                 lr: 2e-3,

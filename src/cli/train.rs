@@ -143,7 +143,7 @@ const PRESETS_HELP: &str = "\
 Presets (explicit flags override them):
   tutorial  784-128-10 sigmoid layers, quadratic cost, uniform ±0.5 init, SGD lr 2, batch 1000,
             20 rounds in storage order: the numpy tutorial's recipe, bit for bit.
-  fast      784-256-10 relu, softmax + cross-entropy, He init, Adam lr 0.002 with a cosine
+  fast      784-400-10 relu, softmax + cross-entropy, He init, Adam lr 0.002 with a cosine
             schedule over 5 rounds, batch 128, shuffled: the shortest measured time to 98% test
             accuracy on a 2-core machine (use with --target-accuracy 98).
   best      784-800-10 relu, softmax + cross-entropy, He init, dropout 0.5, Adam lr 0.001 with
