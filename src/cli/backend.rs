@@ -101,18 +101,17 @@ pub fn build_training_engine(
     state: Option<OptimizerState>,
 ) -> anyhow::Result<Box<dyn Engine>> {
     let hyper = recipe.hyper;
-    let gpu_can_train =
-        recipe.is_plain_sgd() && net.architecture() == mnist_gpu::model::Architecture::default();
+    let gpu_can_train = recipe.is_plain_sgd() && net.loss == mnist_gpu::ops::Loss::Mse;
     if !args.cpu && !gpu_can_train {
         if args.backend != Backend::Auto {
             anyhow::bail!(
-                "the GPU engine trains sigmoid layers with the quadratic cost by constant-rate SGD without dropout; this run needs --cpu ({}, {})",
+                "the GPU engine trains with the quadratic cost (mse) by constant-rate SGD without dropout; this run needs --cpu ({}, {})",
                 net.describe(),
                 recipe.optimizer.describe()
             );
         }
         eprintln!(
-            "notice: the GPU kernels run sigmoid layers with the quadratic cost by constant-rate SGD only; running on the CPU"
+            "notice: the GPU kernels train with the quadratic cost (mse) by constant-rate SGD only; running on the CPU"
         );
     }
     if !args.cpu && gpu_can_train {
