@@ -19,6 +19,8 @@ pub mod error;
 pub mod memory;
 pub mod model;
 pub mod model_file;
+pub mod ops;
+pub mod optim;
 pub mod predict;
 pub mod reference;
 pub mod report;

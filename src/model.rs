@@ -1,24 +1,27 @@
-//! The network: fully connected sigmoid layers, `784 → hidden… → 10`, and its seeded init.
+//! The network: fully connected layers, `784 → hidden… → 10`, and its seeded init.
 //!
 //! Conventions shared by every engine (CPU, GPU, reference):
 //! * a layer's weights are row-major `[outputs][inputs]`, so `z = W·a + b` for one image;
 //! * the input is `pixel / 255`;
-//! * the cost of a batch of `B` images is the quadratic cost `C = 1/(2B) · Σ (a_L − y)²`
-//!   over one-hot targets `y`, and training is plain gradient descent on it.
+//! * hidden layers apply the network's [`Activation`]; the output layer and the cost are its
+//!   [`Loss`]: sigmoid outputs with the quadratic cost `C = 1/(2B) · Σ (a_L − y)²` (the
+//!   tutorial's), or softmax outputs with cross-entropy, over one-hot targets `y`.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::ops::{Activation, Init, Loss};
 use crate::{Error, Result};
 
 /// Inputs of the network: one 28×28 image.
 pub const INPUTS: usize = 28 * 28;
 /// Outputs of the network: one per digit.
 pub const CLASSES: usize = 10;
-/// Weights and biases start uniform in `[-INIT_HALF_WIDTH, INIT_HALF_WIDTH)`, as in the tutorial.
-pub const INIT_HALF_WIDTH: f32 = 0.5;
+/// With `--init uniform`, weights and biases start uniform in `[-INIT_HALF_WIDTH,
+/// INIT_HALF_WIDTH)`, as in the tutorial.
+pub const INIT_HALF_WIDTH: f32 = crate::ops::init::UNIFORM_HALF_WIDTH;
 
-/// One fully connected sigmoid layer.
+/// One fully connected layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
     pub inputs: usize,
@@ -28,14 +31,24 @@ pub struct Layer {
     pub biases: Vec<f32>,
 }
 
-/// A stack of sigmoid layers.
+/// What a network computes besides its weights: the hidden activation and the output/cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Architecture {
+    pub activation: Activation,
+    pub loss: Loss,
+}
+
+/// A stack of fully connected layers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
     pub layers: Vec<Layer>,
+    pub activation: Activation,
+    pub loss: Loss,
 }
 
 impl Network {
-    /// A network `INPUTS → hidden… → CLASSES` with seeded uniform init.
+    /// The tutorial's network `INPUTS → hidden… → CLASSES`: sigmoid layers, quadratic cost,
+    /// seeded uniform init.
     pub fn new(hidden: &[usize], seed: u64) -> Result<Self> {
         let mut sizes = vec![INPUTS];
         sizes.extend_from_slice(hidden);
@@ -43,11 +56,17 @@ impl Network {
         Self::with_sizes(&sizes, seed)
     }
 
-    /// A network with the given layer sizes (inputs first), seeded uniform init.
+    /// The tutorial's network with the given layer sizes (inputs first).
+    pub fn with_sizes(sizes: &[usize], seed: u64) -> Result<Self> {
+        Self::build(sizes, Architecture::default(), Init::Uniform, seed)
+    }
+
+    /// A network with the given layer sizes (inputs first), architecture and seeded init.
     ///
     /// The same seed gives bit-identical weights on every machine: ChaCha8 is a portable
-    /// generator and `Cargo.lock` pins the sampling code.
-    pub fn with_sizes(sizes: &[usize], seed: u64) -> Result<Self> {
+    /// generator and `Cargo.lock` pins the sampling code. `Init::Uniform` draws exactly the
+    /// tutorial's stream (each layer's weights, then its biases).
+    pub fn build(sizes: &[usize], arch: Architecture, init: Init, seed: u64) -> Result<Self> {
         if sizes.len() < 2 {
             return Err(Error::Config(
                 "a network needs at least an input and an output layer".into(),
@@ -66,7 +85,7 @@ impl Network {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         // Where the memory check has no figure (no /proc/meminfo), a failed allocation is still
         // an error rather than an abort.
-        let mut uniform = |n: usize| -> Result<Vec<f32>> {
+        let mut uniform = |n: usize, half_width: f32| -> Result<Vec<f32>> {
             let mut values = Vec::new();
             values.try_reserve_exact(n).map_err(|_| {
                 Error::TooLarge(format!(
@@ -74,7 +93,7 @@ impl Network {
                     crate::memory::human(4 * n as u128)
                 ))
             })?;
-            values.extend((0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * INIT_HALF_WIDTH));
+            values.extend((0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * half_width));
             Ok(values)
         };
         let layers = sizes
@@ -84,8 +103,12 @@ impl Network {
                 let count = inputs.checked_mul(outputs).ok_or_else(|| {
                     Error::TooLarge(format!("a {inputs}×{outputs} layer cannot be addressed"))
                 })?;
-                let weights = uniform(count)?;
-                let biases = uniform(outputs)?;
+                let weights = uniform(count, init.weight_half_width(inputs, outputs))?;
+                let biases = if init.random_biases() {
+                    uniform(outputs, INIT_HALF_WIDTH)?
+                } else {
+                    vec![0.0; outputs]
+                };
                 Ok(Layer {
                     inputs,
                     outputs,
@@ -94,7 +117,27 @@ impl Network {
                 })
             })
             .collect::<Result<Vec<Layer>>>()?;
-        Ok(Network { layers })
+        Ok(Network {
+            layers,
+            activation: arch.activation,
+            loss: arch.loss,
+        })
+    }
+
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            activation: self.activation,
+            loss: self.loss,
+        }
+    }
+
+    /// `sigmoid layers, quadratic cost` / `relu layers, softmax outputs, cross-entropy`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} layers, {}",
+            self.activation.name(),
+            self.loss.describe()
+        )
     }
 
     /// Layer sizes, inputs first: `[784, 128, 10]`.
@@ -131,18 +174,26 @@ impl Network {
         images as f64 * 2.0 * (3 * macs - first) as f64
     }
 
-    /// The output vector for one image given as `pixel / 255` values (plain loops).
+    /// The output vector for one image given as `pixel / 255` values (plain loops): sigmoid
+    /// outputs for `mse` networks, softmax probabilities for `xent` ones.
     pub fn forward(&self, input: &[f32]) -> Vec<f32> {
         let mut activation = input.to_vec();
-        for layer in &self.layers {
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
             activation = (0..layer.outputs)
                 .map(|o| {
                     let row = &layer.weights[o * layer.inputs..(o + 1) * layer.inputs];
                     let z: f32 = row.iter().zip(&activation).map(|(w, a)| w * a).sum();
-                    sigmoid(z + layer.biases[o])
+                    let z = z + layer.biases[o];
+                    if l == last {
+                        z
+                    } else {
+                        self.activation.exact(z)
+                    }
                 })
                 .collect();
         }
+        self.loss.outputs_exact(&mut activation);
         activation
     }
 }

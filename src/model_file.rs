@@ -2,8 +2,14 @@
 //!
 //! Tensors `layers.{l}.weight` (`[outputs, inputs]`, F32, row-major like [`Layer::weights`])
 //! and `layers.{l}.bias` (`[outputs]`), plus a string metadata map saying what the network is
-//! (layer sizes, activation, cost) and how it was trained ([`TrainingInfo`]), so a file can be
-//! evaluated, used for predictions, or trained further with `--resume`.
+//! (layer sizes, activation, cost) and how it was trained ([`TrainingInfo`]: init, optimiser,
+//! schedule, dropout, ...), so a file can be evaluated, used for predictions, or trained further
+//! with `--resume`. Optimisers with state add its moments as `optimizer.m1.layers.{l}.weight`
+//! (and `.bias`, and `m2` for Adam's second moment) and the step count as metadata, so a resumed
+//! run continues exactly like an uninterrupted one.
+//!
+//! Version 1 files (the tutorial's sigmoid network trained by SGD, before these fields existed)
+//! still load: every field they lack has the tutorial's value.
 //!
 //! Loading trusts nothing: every tensor's presence, type and shape is checked, and the layers
 //! must chain `784 → … → 10`, so a bad file is one clear [`Error::BadFile`], never a panic.
@@ -16,14 +22,23 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic_file::write_atomic;
 use crate::data::Mnist;
-use crate::model::{CLASSES, INPUTS, Layer, Network};
+use crate::model::{Architecture, CLASSES, INPUTS, Layer, Network};
+use crate::ops::{Activation, Init, Loss};
+use crate::optim::{LrSchedule, Optimizer, OptimizerSettings, OptimizerState};
 use crate::{Error, Result};
 
 /// The version of the layout described above; bumped when it changes incompatibly.
-pub const FORMAT_VERSION: &str = "1";
-/// The only activation and cost the engines implement.
-pub const ACTIVATION: &str = "sigmoid";
-pub const COST: &str = "quadratic";
+pub const FORMAT_VERSION: &str = "2";
+/// Versions this program reads.
+pub const READABLE_VERSIONS: [&str; 2] = ["1", "2"];
+
+/// The `cost` metadata of each loss (version 1 wrote `quadratic`).
+fn cost_name(loss: Loss) -> &'static str {
+    match loss {
+        Loss::Mse => "quadratic",
+        Loss::Xent => "cross-entropy",
+    }
+}
 
 /// How a saved network was trained.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,13 +55,51 @@ pub struct TrainingInfo {
     pub data_fingerprint: String,
     /// Test accuracy in percent of the saved weights, when it was measured.
     pub test_accuracy: Option<f64>,
+    pub init: Init,
+    pub optimizer: Optimizer,
+    pub schedule: LrSchedule,
+    /// Rounds of linear learning-rate warm-up.
+    pub warmup: f64,
+    /// The last round the run was planned for (where a cosine schedule ends).
+    pub rounds_planned: usize,
+    /// Dropout rate on hidden layers.
+    pub dropout: f32,
 }
 
-/// A network and how it came to be.
+impl TrainingInfo {
+    /// The tutorial's training (uniform init, constant-rate SGD, no dropout) with the given
+    /// basics; the other fields as version 1 files imply.
+    pub fn tutorial(
+        rounds_completed: usize,
+        batch_size: usize,
+        learning_rate: f32,
+        seed: u64,
+    ) -> Self {
+        TrainingInfo {
+            rounds_completed,
+            batch_size,
+            learning_rate,
+            seed,
+            shuffle: false,
+            engine: String::new(),
+            data_fingerprint: String::new(),
+            test_accuracy: None,
+            init: Init::Uniform,
+            optimizer: Optimizer::Sgd,
+            schedule: LrSchedule::Constant,
+            warmup: 0.0,
+            rounds_planned: rounds_completed,
+            dropout: 0.0,
+        }
+    }
+}
+
+/// A network, how it came to be, and its optimiser's state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SavedModel {
     pub network: Network,
     pub training: TrainingInfo,
+    pub optimizer_state: OptimizerState,
 }
 
 /// `sha256:<hex>` over the training images' bytes followed by the training labels' bytes:
@@ -77,6 +130,21 @@ pub fn to_bytes(model: &SavedModel) -> Result<Vec<u8>> {
             format!("layers.{l}.bias"),
             TensorData::new(vec![layer.outputs], &layer.biases),
         ));
+    }
+    let state = &model.optimizer_state;
+    for (moment, slots) in [("m1", &state.first), ("m2", &state.second)] {
+        for (slot, values) in slots.iter().enumerate() {
+            let (l, layer) = (slot / 2, &model.network.layers[slot / 2]);
+            let (kind, shape) = if slot % 2 == 0 {
+                ("weight", vec![layer.outputs, layer.inputs])
+            } else {
+                ("bias", vec![layer.outputs])
+            };
+            tensors.push((
+                format!("optimizer.{moment}.layers.{l}.{kind}"),
+                TensorData::new(shape, values),
+            ));
+        }
     }
     safetensors::serialize(tensors, Some(metadata(model)))
         .map_err(|e| Error::Config(format!("cannot encode the model: {e}")))
@@ -112,23 +180,86 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SavedModel> {
         })
     };
     let version = text("format_version")?;
-    if version != FORMAT_VERSION {
+    if !READABLE_VERSIONS.contains(&version) {
         return Err(bad(format!(
-            "model format version {version}, this program reads version {FORMAT_VERSION}"
+            "model format version {version}, this program reads versions {}",
+            READABLE_VERSIONS.join(" and ")
         )));
     }
-    for (key, wanted) in [("activation", ACTIVATION), ("cost", COST)] {
-        let found = text(key)?;
-        if found != wanted {
-            return Err(bad(format!(
-                "{key} '{found}' is not supported (only '{wanted}')"
-            )));
-        }
-    }
+    let activation =
+        Activation::parse(text("activation")?).map_err(|e| bad(format!("activation: {e}")))?;
+    let cost = text("cost")?;
+    let Some(loss) = Loss::ALL.into_iter().find(|&l| cost_name(l) == cost) else {
+        return Err(bad(format!(
+            "cost '{cost}' is not supported (quadratic or cross-entropy)"
+        )));
+    };
+    let arch = Architecture { activation, loss };
     let sizes = parse_sizes(text("layer_sizes")?).map_err(&bad)?;
-    let network = read_layers(&tensors, &sizes).map_err(&bad)?;
     let training = read_training(&meta).map_err(&bad)?;
-    Ok(SavedModel { network, training })
+    let network = read_layers(&tensors, &sizes, arch).map_err(&bad)?;
+    let optimizer_state =
+        read_optimizer_state(&tensors, &meta, &network, training.optimizer).map_err(&bad)?;
+    let expected =
+        2 * network.layers.len() + optimizer_state.first.len() + optimizer_state.second.len();
+    if tensors.len() != expected {
+        return Err(bad(format!(
+            "{} tensors, but layer_sizes {} with optimizer {} needs {expected}",
+            tensors.len(),
+            join_sizes(&sizes),
+            training.optimizer.name()
+        )));
+    }
+    Ok(SavedModel {
+        network,
+        training,
+        optimizer_state,
+    })
+}
+
+/// The optimiser's moments and step count (none for plain SGD).
+fn read_optimizer_state(
+    tensors: &SafeTensors<'_>,
+    meta: &HashMap<String, String>,
+    net: &Network,
+    optimizer: Optimizer,
+) -> std::result::Result<OptimizerState, String> {
+    let steps = match meta.get("optimizer_steps") {
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("metadata 'optimizer_steps' has a bad value '{text}'"))?,
+        None => 0,
+    };
+    let read_moment = |moment: &str| -> std::result::Result<Vec<Vec<f32>>, String> {
+        let mut slots = Vec::new();
+        for (l, layer) in net.layers.iter().enumerate() {
+            slots.push(read_f32(
+                tensors,
+                &format!("optimizer.{moment}.layers.{l}.weight"),
+                &[layer.outputs, layer.inputs],
+            )?);
+            slots.push(read_f32(
+                tensors,
+                &format!("optimizer.{moment}.layers.{l}.bias"),
+                &[layer.outputs],
+            )?);
+        }
+        Ok(slots)
+    };
+    let moments = optimizer.moments();
+    Ok(OptimizerState {
+        steps,
+        first: if moments >= 1 {
+            read_moment("m1")?
+        } else {
+            Vec::new()
+        },
+        second: if moments >= 2 {
+            read_moment("m2")?
+        } else {
+            Vec::new()
+        },
+    })
 }
 
 /// The metadata map written beside the tensors.
@@ -138,8 +269,15 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
         ("format", "mnist-gpu model".to_string()),
         ("format_version", FORMAT_VERSION.to_string()),
         ("layer_sizes", join_sizes(&model.network.sizes())),
-        ("activation", ACTIVATION.to_string()),
-        ("cost", COST.to_string()),
+        ("activation", model.network.activation.name().to_string()),
+        ("cost", cost_name(model.network.loss).to_string()),
+        ("init", t.init.name().to_string()),
+        ("optimizer", t.optimizer.name().to_string()),
+        ("optimizer_steps", model.optimizer_state.steps.to_string()),
+        ("lr_schedule", t.schedule.name().to_string()),
+        ("warmup", t.warmup.to_string()),
+        ("rounds_planned", t.rounds_planned.to_string()),
+        ("dropout", t.dropout.to_string()),
         ("rounds_completed", t.rounds_completed.to_string()),
         ("batch_size", t.batch_size.to_string()),
         // `{}` prints the shortest text that parses back to the same f32.
@@ -154,6 +292,27 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
     .collect();
     if let Some(acc) = t.test_accuracy {
         meta.insert("test_accuracy".into(), acc.to_string());
+    }
+    let s = t.optimizer.settings();
+    let mut put = |key: &str, value: String| {
+        meta.insert(key.into(), value);
+    };
+    match t.optimizer {
+        Optimizer::Sgd => {}
+        Optimizer::Momentum { .. } => {
+            put("momentum", s.momentum.to_string());
+            put("nesterov", s.nesterov.to_string());
+        }
+        Optimizer::Adam { .. } | Optimizer::AdamW { .. } => {
+            put("beta1", s.beta1.to_string());
+            put("beta2", s.beta2.to_string());
+            put("eps", s.eps.to_string());
+            put("weight_decay", s.weight_decay.to_string());
+        }
+    }
+    if let LrSchedule::Step { every, gamma } = t.schedule {
+        put("lr_step_rounds", every.to_string());
+        put("lr_gamma", gamma.to_string());
     }
     meta
 }
@@ -189,15 +348,11 @@ fn parse_sizes(text: &str) -> std::result::Result<Vec<usize>, String> {
 }
 
 /// The layers named by `sizes`, each tensor checked for type and shape.
-fn read_layers(tensors: &SafeTensors<'_>, sizes: &[usize]) -> std::result::Result<Network, String> {
-    let expected = 2 * (sizes.len() - 1);
-    if tensors.len() != expected {
-        return Err(format!(
-            "{} tensors, but layer_sizes {} needs {expected}",
-            tensors.len(),
-            join_sizes(sizes)
-        ));
-    }
+fn read_layers(
+    tensors: &SafeTensors<'_>,
+    sizes: &[usize],
+    arch: Architecture,
+) -> std::result::Result<Network, String> {
     let layers = sizes
         .windows(2)
         .enumerate()
@@ -211,7 +366,11 @@ fn read_layers(tensors: &SafeTensors<'_>, sizes: &[usize]) -> std::result::Resul
             })
         })
         .collect::<std::result::Result<_, String>>()?;
-    Ok(Network { layers })
+    Ok(Network {
+        layers,
+        activation: arch.activation,
+        loss: arch.loss,
+    })
 }
 
 /// The values of an F32 tensor that must have `shape`.
@@ -254,10 +413,52 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         text.parse()
             .map_err(|_| format!("metadata '{key}' has a bad value '{text}'"))
     }
+    /// A field that version 1 files lack: `default` when absent.
+    fn optional<T: std::str::FromStr>(
+        meta: &HashMap<String, String>,
+        key: &str,
+        default: T,
+    ) -> std::result::Result<T, String> {
+        match meta.get(key) {
+            Some(_) => field(meta, key),
+            None => Ok(default),
+        }
+    }
     let test_accuracy = match meta.get("test_accuracy") {
         Some(_) => Some(field::<f64>(meta, "test_accuracy")?),
         None => None,
     };
+    let named = |key: &str, default: &str| -> String {
+        meta.get(key)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let init = Init::parse(&named("init", "uniform")).map_err(|e| e.to_string())?;
+    let d = OptimizerSettings::default();
+    let settings = OptimizerSettings {
+        momentum: optional(meta, "momentum", d.momentum)?,
+        nesterov: optional(meta, "nesterov", d.nesterov)?,
+        beta1: optional(meta, "beta1", d.beta1)?,
+        beta2: optional(meta, "beta2", d.beta2)?,
+        eps: optional(meta, "eps", d.eps)?,
+        weight_decay: optional(meta, "weight_decay", d.weight_decay)?,
+    };
+    let optimizer =
+        Optimizer::from_name(&named("optimizer", "sgd"), settings).map_err(|e| e.to_string())?;
+    let schedule = LrSchedule::from_name(
+        &named("lr_schedule", "constant"),
+        optional(meta, "lr_step_rounds", 1)?,
+        optional(meta, "lr_gamma", 0.1)?,
+    )
+    .map_err(|e| e.to_string())?;
+    let warmup: f64 = optional(meta, "warmup", 0.0)?;
+    let dropout: f32 = optional(meta, "dropout", 0.0)?;
+    if !(warmup.is_finite() && warmup >= 0.0 && (0.0..1.0).contains(&dropout)) {
+        return Err(format!(
+            "metadata warmup {warmup} / dropout {dropout} cannot train"
+        ));
+    }
+    let rounds_completed: usize = field(meta, "rounds_completed")?;
     let batch_size: usize = field(meta, "batch_size")?;
     let learning_rate: f32 = field(meta, "learning_rate")?;
     if batch_size == 0 || !(learning_rate.is_finite() && learning_rate > 0.0) {
@@ -266,7 +467,7 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         ));
     }
     Ok(TrainingInfo {
-        rounds_completed: field(meta, "rounds_completed")?,
+        rounds_completed,
         batch_size,
         learning_rate,
         seed: field(meta, "seed")?,
@@ -274,6 +475,12 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         engine: field(meta, "engine")?,
         data_fingerprint: field(meta, "data_fingerprint")?,
         test_accuracy,
+        init,
+        optimizer,
+        schedule,
+        warmup,
+        rounds_planned: optional(meta, "rounds_planned", rounds_completed)?,
+        dropout,
     })
 }
 
@@ -324,8 +531,51 @@ mod tests {
                 engine: "cpu: test".into(),
                 data_fingerprint: "sha256:00".into(),
                 test_accuracy: Some(91.25),
+                ..TrainingInfo::tutorial(7, 100, 0.3, 3)
             },
+            optimizer_state: OptimizerState::default(),
         }
+    }
+
+    #[test]
+    fn adam_state_and_recipe_round_trip() {
+        let mut m = model();
+        m.network.activation = Activation::Relu;
+        m.network.loss = Loss::Xent;
+        m.training.init = Init::He;
+        m.training.optimizer = Optimizer::AdamW {
+            beta1: 0.8,
+            beta2: 0.99,
+            eps: 1e-7,
+            weight_decay: 0.05,
+        };
+        m.training.schedule = LrSchedule::Step {
+            every: 3,
+            gamma: 0.5,
+        };
+        m.training.warmup = 0.5;
+        m.training.rounds_planned = 12;
+        m.training.dropout = 0.2;
+        let lens: Vec<usize> = m
+            .network
+            .layers
+            .iter()
+            .flat_map(|l| [l.weights.len(), l.biases.len()])
+            .collect();
+        let mut state = OptimizerState::new(m.training.optimizer, &lens);
+        state.steps = 1234;
+        for (i, x) in state
+            .first
+            .iter_mut()
+            .chain(&mut state.second)
+            .flatten()
+            .enumerate()
+        {
+            *x = i as f32 * 1e-3;
+        }
+        m.optimizer_state = state;
+        let bytes = to_bytes(&m).expect("encode");
+        assert_eq!(from_bytes(Path::new("m"), &bytes).expect("decode"), m);
     }
 
     #[test]

@@ -330,7 +330,8 @@ fn centre_of_mass(values: &[f32], width: usize) -> (f64, f64) {
 }
 
 /// The `count` most likely classes for `input`, best first, with the network's outputs
-/// normalised to sum to 1 (sigmoid outputs are independent scores, not probabilities).
+/// normalised to sum to 1: sigmoid outputs (`mse` networks) are independent scores, not
+/// probabilities; softmax outputs (`xent` networks) already are probabilities.
 pub fn top_classes(net: &Network, input: &[f32], count: usize) -> Vec<(u8, f32)> {
     let outputs = net.forward(input);
     let sum: f32 = outputs.iter().sum::<f32>().max(f32::MIN_POSITIVE);

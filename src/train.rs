@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::Result;
 use crate::data::Split;
 use crate::engine::Engine;
+use crate::engine::cpu::Evaluator;
 
 /// What a run does round by round.
 #[derive(Clone, Debug)]
@@ -23,6 +24,17 @@ pub struct Schedule {
     /// Visit the images of each round in a seeded random order.
     pub shuffle: bool,
     pub seed: u64,
+    /// Stop after the first round whose accuracy (validation when there is a validation set,
+    /// else test) reaches this percentage; every round is evaluated.
+    pub target_accuracy: Option<f64>,
+}
+
+impl Schedule {
+    fn evaluates(&self, round: usize) -> bool {
+        round == self.rounds
+            || self.target_accuracy.is_some()
+            || (self.eval_every > 0 && round.is_multiple_of(self.eval_every))
+    }
 }
 
 /// One round's figures, as printed and as written to `--metrics`.
@@ -36,6 +48,19 @@ pub struct RoundRecord {
     /// Test accuracy in percent, on rounds that evaluate.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub test_accuracy: Option<f64>,
+    /// Validation accuracy in percent, on rounds that evaluate when there is a validation set.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub validation_accuracy: Option<f64>,
+    /// Wall time of the round's evaluation.
+    #[serde(default)]
+    pub eval_seconds: f64,
+}
+
+impl RoundRecord {
+    /// The accuracy a target applies to: validation when measured, else test.
+    pub fn target_metric(&self) -> Option<f64> {
+        self.validation_accuracy.or(self.test_accuracy)
+    }
 }
 
 /// The order in which round `round` visits `images` images: a permutation that depends only on
@@ -73,16 +98,19 @@ pub fn train(
         schedule,
         train_images,
         test_images,
+        None,
         &mut |_, record| on_round(record),
     )
 }
 
-/// Like [`train`], with the engine lent to `on_round` too (to save checkpoints of the network).
+/// Like [`train`], with the engine lent to `on_round` too (to save checkpoints of the network)
+/// and a held-out validation set measured on every evaluating round when given.
 pub fn train_with(
     engine: &mut dyn Engine,
     schedule: &Schedule,
     train_images: usize,
     test_images: usize,
+    mut validation: Option<&mut Evaluator>,
     on_round: &mut dyn FnMut(&mut dyn Engine, &RoundRecord) -> Result<()>,
 ) -> Result<Vec<RoundRecord>> {
     let mut records = Vec::new();
@@ -94,21 +122,33 @@ pub fn train_with(
         let start = Instant::now();
         let cost = engine.train_round(schedule.shuffle.then_some(order.as_slice()))?;
         let seconds = start.elapsed().as_secs_f64();
-        let evaluate = round == schedule.rounds
-            || (schedule.eval_every > 0 && round % schedule.eval_every == 0);
-        let test_accuracy = if evaluate {
-            Some(accuracy(engine, Split::Test, test_images)?)
-        } else {
-            None
-        };
+        let eval_start = Instant::now();
+        let (mut test_accuracy, mut validation_accuracy) = (None, None);
+        if schedule.evaluates(round) {
+            test_accuracy = Some(accuracy(engine, Split::Test, test_images)?);
+            if let Some(set) = validation.as_deref_mut() {
+                let net = engine.network()?;
+                validation_accuracy =
+                    Some(100.0 * set.correct(&net) as f64 / set.len().max(1) as f64);
+            }
+        }
         let record = RoundRecord {
             round,
             cost,
             seconds,
             test_accuracy,
+            validation_accuracy,
+            eval_seconds: eval_start.elapsed().as_secs_f64(),
         };
         on_round(engine, &record)?;
+        let reached = match (schedule.target_accuracy, record.target_metric()) {
+            (Some(target), Some(acc)) => acc >= target,
+            _ => false,
+        };
         records.push(record);
+        if reached {
+            break;
+        }
     }
     Ok(records)
 }

@@ -222,7 +222,9 @@ fn model_in(dir: &Path) -> std::path::PathBuf {
                 engine: "cpu".into(),
                 data_fingerprint: "sha256:00".into(),
                 test_accuracy: None,
+                ..TrainingInfo::tutorial(1, 10, 1.0, 3)
             },
+            optimizer_state: Default::default(),
         },
     )
     .expect("save");

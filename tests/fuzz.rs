@@ -152,7 +152,9 @@ fn model_loader_survives_mutations() {
             engine: "cpu".into(),
             data_fingerprint: "sha256:00".into(),
             test_accuracy: Some(50.0),
+            ..TrainingInfo::tutorial(2, 10, 0.5, 1)
         },
+        optimizer_state: Default::default(),
     };
     let bytes = model_file::to_bytes(&model).expect("encode");
     let text = String::from_utf8_lossy(&bytes).into_owned();

@@ -82,6 +82,7 @@ fn training_info() -> TrainingInfo {
         engine: "cpu: test".into(),
         data_fingerprint: "sha256:abc".into(),
         test_accuracy: Some(87.5),
+        ..TrainingInfo::tutorial(3, 50, 0.75, 9)
     }
 }
 
@@ -151,6 +152,7 @@ fn save_load_round_trip_is_bit_exact() {
     let model = SavedModel {
         network: Network::new(&[16, 12], 5).expect("net"),
         training: training_info(),
+        optimizer_state: Default::default(),
     };
     model_file::save(&path, &model).expect("save");
     let loaded = model_file::load(&path).expect("load");
@@ -225,6 +227,7 @@ fn bad_model_files_give_clear_errors() {
     let good = model_file::to_bytes(&SavedModel {
         network: Network::new(&[16], 1).expect("net"),
         training: training_info(),
+        optimizer_state: Default::default(),
     })
     .expect("encode");
     let layers = |w0: Vec<usize>, b0: Vec<usize>, w1: Vec<usize>| {
@@ -423,6 +426,136 @@ fn resume_continues_the_uninterrupted_trajectory() {
         "train", "--cpu", "--data", data, "--rounds", "3", "--resume", &model,
     ]);
     assert!(err.contains("already completed 3 rounds"), "{err}");
+}
+
+#[test]
+fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run() {
+    let (dir, data) = fixture();
+    let data = data.to_str().expect("utf-8");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    let recipe = [
+        "train",
+        "--cpu",
+        "--data",
+        data,
+        "--preset",
+        "fast",
+        "--hidden",
+        "24,12",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.003",
+        "--optimizer",
+        "adamw",
+        "--dropout",
+        "0.3",
+        "--lr-schedule",
+        "cosine",
+        "--warmup",
+        "1.5",
+        "--rounds",
+        "5",
+        "--seed",
+        "11",
+        "--eval-every",
+        "1",
+    ];
+    let run_with = |extra: &[&str]| {
+        let all: Vec<&str> = recipe.iter().chain(extra).copied().collect();
+        run_ok(&all)
+    };
+    let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
+    let (whole_model, part_model) = (path("whole.safetensors"), path("part.safetensors"));
+    run_with(&["--metrics", &whole, "--save", &whole_model]);
+    run_with(&[
+        "--stop-after",
+        "2",
+        "--metrics",
+        &part,
+        "--save",
+        &part_model,
+    ]);
+    let saved = model_file::load(Path::new(&part_model)).expect("load");
+    assert_eq!(saved.training.rounds_completed, 2);
+    assert_eq!(saved.training.rounds_planned, 5);
+    assert_eq!(saved.training.optimizer.name(), "adamw");
+    assert!(saved.optimizer_state.steps > 0);
+    assert_eq!(saved.optimizer_state.second.len(), 6);
+    // The recipe comes from the file: only --resume and the outputs are given.
+    let out = run_ok(&[
+        "train",
+        "--cpu",
+        "--data",
+        data,
+        "--eval-every",
+        "1",
+        "--resume",
+        &part_model,
+        "--metrics",
+        &rest,
+        "--save",
+        &part_model,
+    ]);
+    assert!(out.contains("running rounds 3..=5"), "{out}");
+    let whole_run = trajectory(Path::new(&whole));
+    let mut joined = trajectory(Path::new(&part));
+    joined.extend(trajectory(Path::new(&rest)));
+    assert_eq!(whole_run.len(), 5);
+    // Dropout masks depend on (seed, round, batch, element) only and the optimiser state is
+    // saved exactly, so the resumed run repeats the uninterrupted one bit for bit.
+    assert_eq!(joined, whole_run);
+    let a = model_file::load(Path::new(&whole_model)).expect("load");
+    let b = model_file::load(Path::new(&part_model)).expect("load");
+    assert_eq!(a.network, b.network);
+    assert_eq!(a.optimizer_state, b.optimizer_state);
+    assert!(whole_run[4].1 < whole_run[0].1, "{whole_run:?}");
+
+    // The architecture and optimiser of a saved run cannot change on resuming.
+    let err = run_fails(&[
+        "train",
+        "--cpu",
+        "--data",
+        data,
+        "--rounds",
+        "9",
+        "--optimizer",
+        "sgd",
+        "--resume",
+        &part_model,
+    ]);
+    assert!(err.contains("--optimizer"), "{err}");
+}
+
+#[test]
+fn version_1_model_files_still_load_and_evaluate() {
+    // A file exactly as the tutorial-only format wrote it: no init, optimiser or state fields.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = raw_model(
+        &[
+            ("layers.0.weight", vec![16, 784]),
+            ("layers.0.bias", vec![16]),
+            ("layers.1.weight", vec![10, 16]),
+            ("layers.1.bias", vec![10]),
+        ],
+        &good_meta("784,16,10"),
+    );
+    let path = dir.path().join("v1.safetensors");
+    std::fs::write(&path, bytes).expect("write");
+    let model = model_file::load(&path).expect("version 1 loads");
+    assert_eq!(model.network.architecture(), Default::default());
+    assert_eq!(model.training.optimizer.name(), "sgd");
+    assert_eq!(model.training.init.name(), "uniform");
+    assert_eq!(model.optimizer_state, Default::default());
+    let (_data_dir, data) = fixture();
+    let data = data.to_str().expect("utf-8");
+    let model = path.to_str().expect("utf-8");
+    let out = run_ok(&["eval", "--cpu", "--data", data, "--model", model]);
+    assert!(out.contains("accuracy"), "{out}");
+    let out = run_ok(&[
+        "train", "--cpu", "--data", data, "--rounds", "2", "--resume", model,
+    ]);
+    assert!(out.contains("running rounds 2..=2"), "{out}");
 }
 
 #[test]
@@ -693,13 +826,14 @@ fn predict_recognises_rendered_test_digits() {
         shuffle: false,
         engine: engine.describe(),
         data_fingerprint: data_fingerprint(&data),
-        test_accuracy: None,
+        ..TrainingInfo::tutorial(5, 100, 2.0, 42)
     };
     model_file::save(
         &model,
         &SavedModel {
             network: net,
             training,
+            optimizer_state: Default::default(),
         },
     )
     .expect("save");
@@ -735,6 +869,7 @@ fn bad_pictures_give_clear_errors() {
         &SavedModel {
             network: Network::new(&[8], 1).expect("net"),
             training: training_info(),
+            optimizer_state: Default::default(),
         },
     )
     .expect("save");

@@ -275,6 +275,8 @@ fn records(rounds: usize, eval_every: usize) -> Vec<RoundRecord> {
             seconds: 0.1,
             test_accuracy: (eval_every > 0 && round % eval_every == 0)
                 .then(|| 100.0 - 50.0 / round as f64),
+            validation_accuracy: None,
+            eval_seconds: 0.0,
         })
         .collect()
 }

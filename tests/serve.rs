@@ -136,7 +136,9 @@ fn saved(network: &Network) -> SavedModel {
             engine: "cpu: test".into(),
             data_fingerprint: "sha256:00".into(),
             test_accuracy: Some(91.5),
+            ..TrainingInfo::tutorial(4, 20, 0.5, 9)
         },
+        optimizer_state: Default::default(),
     }
 }
 
@@ -343,7 +345,7 @@ fn the_model_card_describes_the_network() {
         serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
     assert_eq!(card["layers"], serde_json::json!([784, 24, 10]));
     assert_eq!(card["activation"], "sigmoid");
-    assert_eq!(card["loss"], "quadratic");
+    assert_eq!(card["loss"], "sigmoid outputs, quadratic cost");
     assert_eq!(card["rounds"], 4);
     assert_eq!(card["test_accuracy"], 91.5);
     assert_eq!(card["source"], "test network");

@@ -9,8 +9,9 @@ use mnist_gpu::data::Mnist;
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::gpu::tune::{TuneMode, cache_dir, choose_plan};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
-use mnist_gpu::engine::{Engine, Hyper};
+use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::Network;
+use mnist_gpu::optim::OptimizerState;
 
 /// Which GPU API to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,13 +85,25 @@ pub struct BackendArgs {
     pub tune: Tune,
 }
 
-/// The engine the flags ask for.
+/// The engine the flags ask for, to evaluate or to train the tutorial's way.
 pub fn build_engine(
     args: &BackendArgs,
     net: Network,
     data: &Mnist,
     hyper: Hyper,
 ) -> anyhow::Result<Box<dyn Engine>> {
+    build_training_engine(args, net, data, Recipe::sgd(hyper), None)
+}
+
+/// The engine the flags ask for, training by `recipe` from `state` (a resumed run's).
+pub fn build_training_engine(
+    args: &BackendArgs,
+    net: Network,
+    data: &Mnist,
+    recipe: Recipe,
+    state: Option<OptimizerState>,
+) -> anyhow::Result<Box<dyn Engine>> {
+    let hyper = recipe.hyper;
     mnist_gpu::memory::check(
         &format!(
             "training the {} network with batches of {}",
@@ -103,7 +116,20 @@ pub fn build_engine(
             data.train.len() + data.test.len(),
         ),
     )?;
-    if !args.cpu {
+    let gpu_can_train = recipe.is_plain_sgd() && net.loss == mnist_gpu::ops::Loss::Mse;
+    if !args.cpu && !gpu_can_train {
+        if args.backend != Backend::Auto {
+            anyhow::bail!(
+                "the GPU engine trains with the quadratic cost (mse) by constant-rate SGD without dropout; this run needs --cpu ({}, {})",
+                net.describe(),
+                recipe.optimizer.describe()
+            );
+        }
+        eprintln!(
+            "notice: the GPU kernels train with the quadratic cost (mse) by constant-rate SGD only; running on the CPU"
+        );
+    }
+    if !args.cpu && gpu_can_train {
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
                 let sizes = net.sizes();
@@ -128,7 +154,7 @@ pub fn build_engine(
         }
     }
     Ok(Box::new(
-        CpuEngine::new(net, data, hyper).context("cannot set up the CPU engine")?,
+        CpuEngine::with_recipe(net, data, recipe, state).context("cannot set up the CPU engine")?,
     ))
 }
 

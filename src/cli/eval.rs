@@ -76,9 +76,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let split = Split::from(args.split);
     let info = &saved.training;
     println!(
-        "model: {} ({}, {} rounds, batch {}, lr {}, seed {}, {}; trained on {})",
+        "model: {} ({}, {}; {} init, {}; {} rounds, batch {}, lr {}, seed {}, {}; trained on {})",
         args.model.display(),
         saved.network.shape_name(),
+        saved.network.describe(),
+        info.init.name(),
+        info.optimizer.describe(),
         info.rounds_completed,
         info.batch_size,
         info.learning_rate,

@@ -10,6 +10,7 @@ pub mod interrupt;
 mod numbers;
 mod paths;
 mod predict;
+mod preset;
 mod serve;
 mod show;
 mod train;
@@ -33,7 +34,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a network and report cost and test accuracy per round.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Download MNIST (four .gz files, checksums verified) into the cache folder or --dir.
     Download(download::DownloadArgs),
     /// Draw digits with their labels into a PNG (the first ten training digits by default).
@@ -79,7 +80,7 @@ impl std::error::Error for Exit {}
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(*args),
         Command::Download(args) => download::run(args),
         Command::Show(args) => show::run(args),
         Command::Eval(args) => eval::run(args),

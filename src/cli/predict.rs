@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use mnist_gpu::model_file;
+use mnist_gpu::ops::Loss;
 use mnist_gpu::predict::{mnist_input, read_picture, top_classes, write_inputs_png};
 
 /// Each 28×28 input is drawn 8× larger by --show-input.
@@ -56,7 +57,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         }
     }
     if !inputs.is_empty() {
-        println!("(percentages: the network's 10 sigmoid outputs normalised to sum to 1)");
+        match saved.network.loss {
+            Loss::Mse => {
+                println!("(percentages: the network's 10 sigmoid outputs normalised to sum to 1)")
+            }
+            Loss::Xent => {
+                println!("(percentages: the softmax probabilities of the network's outputs)")
+            }
+        }
     }
     if let Some(path) = &args.show_input {
         if inputs.is_empty() {

@@ -194,6 +194,7 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
         eval_every: 0,
         shuffle: true,
         seed: QUICK_SEED,
+        target_accuracy: None,
     };
     let records = train(
         engine.as_mut(),
@@ -221,7 +222,9 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
             engine: engine.describe(),
             data_fingerprint: data_fingerprint(&data),
             test_accuracy: Some(test_accuracy),
+            ..TrainingInfo::tutorial(QUICK_ROUNDS, QUICK_BATCH, QUICK_LR, QUICK_SEED)
         },
+        optimizer_state: Default::default(),
     })
 }
 

@@ -4,7 +4,29 @@
 use super::activation::Activation;
 use super::{BatchParams, LayerParams};
 
+/// The kernel as the engine compiles it today (the `ACTIVATION` override's default, sigmoid).
 pub fn backprop_error(
+    batch: &BatchParams,
+    layer: &LayerParams,
+    deltas: &[f32],
+    weights: &[f32],
+    activations_in: &[f32],
+    deltas_in: &mut [f32],
+) {
+    backprop_error_with(
+        Activation::Sigmoid,
+        batch,
+        layer,
+        deltas,
+        weights,
+        activations_in,
+        deltas_in,
+    );
+}
+
+/// The kernel compiled with `ACTIVATION = activation.id()`.
+pub fn backprop_error_with(
+    activation: Activation,
     batch: &BatchParams,
     layer: &LayerParams,
     deltas: &[f32],
@@ -20,7 +42,7 @@ pub fn backprop_error(
                 sum += deltas[r * outs + o] * weights[o * ins + i];
             }
             let a = activations_in[r * ins + i];
-            deltas_in[r * ins + i] = sum * Activation::Sigmoid.derivative(a);
+            deltas_in[r * ins + i] = sum * activation.derivative(a);
         }
     }
 }

@@ -5,7 +5,27 @@
 use super::activation::Activation;
 use super::{BatchParams, LayerParams};
 
+/// The kernel as the engine compiles it today (the `ACTIVATION` override's default, sigmoid).
 pub fn forward_hidden(
+    batch: &BatchParams,
+    layer: &LayerParams,
+    inputs: &[f32],
+    parameters: &[f32],
+    outputs: &mut [f32],
+) {
+    forward_hidden_with(
+        Activation::Sigmoid,
+        batch,
+        layer,
+        inputs,
+        parameters,
+        outputs,
+    );
+}
+
+/// The kernel compiled with `ACTIVATION = activation.id()`.
+pub fn forward_hidden_with(
+    activation: Activation,
     batch: &BatchParams,
     layer: &LayerParams,
     inputs: &[f32],
@@ -20,7 +40,7 @@ pub fn forward_hidden(
             for i in 0..ins {
                 z += inputs[r * ins + i] * weights[o * ins + i];
             }
-            outputs[r * outs + o] = Activation::Sigmoid.apply(z + biases[o]);
+            outputs[r * outs + o] = activation.apply(z + biases[o]);
         }
     }
 }

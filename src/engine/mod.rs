@@ -10,6 +10,8 @@ pub mod gpu;
 use crate::Result;
 use crate::data::Split;
 use crate::model::Network;
+use crate::ops::Dropout;
+use crate::optim::{LrPlan, Optimizer, OptimizerState};
 
 /// The optimiser settings a round needs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -18,6 +20,45 @@ pub struct Hyper {
     pub batch_size: usize,
     /// Gradient-descent step size.
     pub learning_rate: f32,
+}
+
+/// Everything about how a run trains besides the network: the optimiser and its state's
+/// starting point, the learning-rate plan, dropout, and where the run is (for the schedule and
+/// the dropout masks, which depend on the round and batch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    pub hyper: Hyper,
+    pub optimizer: Optimizer,
+    pub lr: LrPlan,
+    pub dropout: Dropout,
+    /// Seed of the dropout masks (the run's seed).
+    pub seed: u64,
+    /// The round the engine's first `train_round` runs (1, or later when resuming).
+    pub first_round: usize,
+}
+
+impl Recipe {
+    /// The tutorial's training: plain gradient descent at a constant rate, no dropout.
+    pub fn sgd(hyper: Hyper) -> Self {
+        Recipe {
+            hyper,
+            optimizer: Optimizer::Sgd,
+            lr: LrPlan::constant(hyper.learning_rate),
+            dropout: Dropout::default(),
+            seed: 0,
+            first_round: 1,
+        }
+    }
+
+    /// Whether this is the tutorial's plain SGD at a constant rate without dropout (what every
+    /// engine runs).
+    pub fn is_plain_sgd(&self) -> bool {
+        self.optimizer == Optimizer::Sgd
+            && self.lr.schedule == crate::optim::LrSchedule::Constant
+            && self.lr.warmup <= 0.0
+            && self.lr.base == self.hyper.learning_rate
+            && !self.dropout.is_active()
+    }
 }
 
 /// A training backend. The training loop ([`crate::train`]) drives it; it never prints.
@@ -46,6 +87,12 @@ pub trait Engine {
     /// as rows of `inputs` values in `[0, 1]`: a drawn digit, for instance. Engines that hold
     /// images as bytes (the GPU) round each value to MNIST's 256 grey levels first.
     fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>>;
+
+    /// A copy of the optimiser's state (moments, step count), to save beside the network.
+    /// Engines that run only plain SGD have none.
+    fn optimizer_state(&mut self) -> Result<OptimizerState> {
+        Ok(OptimizerState::default())
+    }
 }
 
 /// The batches of a round: `(first, len)` pairs covering `images` images.

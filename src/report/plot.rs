@@ -290,6 +290,8 @@ mod tests {
                 cost: 1.0 / round as f64,
                 seconds: 0.1,
                 test_accuracy: Some(90.0 + round as f64 / 2.0),
+                validation_accuracy: None,
+                eval_seconds: 0.0,
             })
             .collect();
         let curves = curves(&records).expect("plot");

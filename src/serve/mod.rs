@@ -23,7 +23,8 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::model_file::{ACTIVATION, COST, SavedModel};
+use crate::model_file::SavedModel;
+use crate::ops::Loss;
 pub use predictor::{Classify, EngineClassifier, NetworkClassifier, Predictor};
 
 /// A client has this long to send a request's headers.
@@ -72,8 +73,8 @@ impl ModelCard {
         ModelCard {
             source,
             layers: model.network.sizes(),
-            activation: ACTIVATION.to_string(),
-            loss: COST.to_string(),
+            activation: model.network.activation.name().to_string(),
+            loss: model.network.loss.describe().to_string(),
             rounds: info.rounds_completed,
             batch_size: info.batch_size,
             learning_rate: info.learning_rate,
@@ -83,7 +84,11 @@ impl ModelCard {
             test_accuracy: info.test_accuracy,
             trained_at: trained_at.map(rfc3339),
             classifier: classifier.to_string(),
-            probabilities: "the sigmoid outputs divided by their sum".to_string(),
+            probabilities: match model.network.loss {
+                Loss::Mse => "the sigmoid outputs divided by their sum",
+                Loss::Xent => "the softmax of the outputs",
+            }
+            .to_string(),
         }
     }
 }

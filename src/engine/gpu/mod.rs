@@ -19,7 +19,7 @@ use buffers::{Buffers, Resident, SCRATCH_IMAGES, Shape, check_fits};
 use context::UniformSlots;
 pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest, list_adapters};
 use groups::Groups;
-use kernels::Kernel;
+use kernels::{Kernel, Variant};
 use params::{BatchParams, LayerParams, pack_images, split_count, words_per_image};
 use plan::KernelPlan;
 
@@ -55,6 +55,9 @@ enum Source {
 pub struct GpuEngine {
     context: Arc<GpuContext>,
     sizes: Vec<usize>,
+    /// The hidden layers' activation (the `ACTIVATION` override of their forward and
+    /// back-propagation kernels); the output layer is sigmoid (the quadratic cost's).
+    activation: crate::ops::Activation,
     buffers: Buffers,
     /// Batch blocks: the round's batches, then the test and training evaluation chunks, then
     /// one scratch slot for single-image outputs.
@@ -87,6 +90,12 @@ impl GpuEngine {
         hyper: Hyper,
     ) -> Result<Self> {
         validate(&net, data, hyper)?;
+        if net.loss != crate::ops::Loss::Mse {
+            return Err(Error::Config(format!(
+                "the GPU engine runs the quadratic cost with sigmoid outputs; this network has {} (use --cpu)",
+                net.describe()
+            )));
+        }
         let ctx = context.as_ref();
         let sizes = net.sizes();
         let train_n = data.train.len();
@@ -155,8 +164,12 @@ impl GpuEngine {
             .enumerate()
             .map(|(l, p)| ctx.layer_block(&format!("layer.{l}"), *p))
             .collect();
+        // Every pipeline a round or an evaluation uses is compiled here, not in the loop.
         for product in plan::Product::ALL {
             ctx.pipeline(plan.get(product))?;
+        }
+        for variant in [plan.forward_input, plan.forward_hidden, plan.backprop_error] {
+            ctx.pipeline(with_activation(variant, net.activation))?;
         }
         let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params, &plan)?;
         ctx.check()?;
@@ -164,6 +177,7 @@ impl GpuEngine {
         Ok(GpuEngine {
             context,
             sizes,
+            activation: net.activation,
             buffers,
             slots,
             train_batches,
@@ -208,6 +222,7 @@ impl GpuEngine {
         batch: &BatchParams,
     ) -> Result<()> {
         let ctx = self.context.as_ref();
+        let last = self.layer_params.len() - 1;
         for (l, layer) in self.layer_params.iter().enumerate() {
             let (kernel, group) = match &self.groups.forward_hidden[l] {
                 Some(group) => (self.plan.forward_hidden, group),
@@ -215,6 +230,12 @@ impl GpuEngine {
                     self.plan.forward_input,
                     &self.groups.forward_input[source as usize],
                 ),
+            };
+            // Hidden layers apply the network's activation, the output layer the sigmoid.
+            let kernel = if l == last {
+                kernel
+            } else {
+                with_activation(kernel, self.activation)
             };
             ctx.dispatch(
                 pass,
@@ -262,7 +283,8 @@ impl GpuEngine {
             let layer = &self.layer_params[l];
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
-                let kernel = self.plan.backprop_error;
+                // δ[l-1] takes the derivative of layer l-1's (hidden) activation.
+                let kernel = with_activation(self.plan.backprop_error, self.activation);
                 ctx.dispatch(
                     pass,
                     kernel,
@@ -457,7 +479,12 @@ impl Engine for GpuEngine {
                 biases,
             });
         }
-        Ok(Network { layers })
+        // `new` accepts only the quadratic cost.
+        Ok(Network {
+            layers,
+            activation: self.activation,
+            loss: crate::ops::Loss::Mse,
+        })
     }
 
     fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {
@@ -494,5 +521,13 @@ impl Engine for GpuEngine {
             outputs.extend(bytemuck::pod_collect_to_vec::<u8, f32>(&read));
         }
         Ok(outputs)
+    }
+}
+
+/// `variant` compiled with the `ACTIVATION` override of `activation`.
+fn with_activation(variant: Variant, activation: crate::ops::Activation) -> Variant {
+    Variant {
+        activation,
+        ..variant
     }
 }

@@ -1,0 +1,106 @@
+//! `cargo bench --bench recipes`: whole training rounds of the CPU engine at the shapes the
+//! modern recipes use (784-800-10 and 784-256-10, batches of 64–256), for plain SGD (the update
+//! fused into the gradient product), Adam (gradient stored, element-wise update) and Adam with
+//! dropout, beside the `gemm` crate's square-product peak measured in the same run.
+//! Throughput is in FLOP (`Network::flops_per_round`), so criterion's "Gelem/s" reads GFLOP/s.
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use mnist_gpu::data::{Dataset, Mnist};
+use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::gemm::{Mat, MatRef, gemm};
+use mnist_gpu::engine::{Engine, Hyper, Recipe};
+use mnist_gpu::model::{Architecture, Network};
+use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
+use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Images per benchmarked round: a sixth of MNIST keeps a sample under half a second.
+const IMAGES: usize = 10_000;
+
+fn synthetic() -> Mnist {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut split = |n: usize| Dataset {
+        images: (0..n * 784).map(|_| rng.random::<u8>()).collect(),
+        labels: (0..n).map(|_| rng.random_range(0..10u8)).collect(),
+        rows: 28,
+        cols: 28,
+    };
+    Mnist::new(split(IMAGES), split(100), "synthetic".into())
+}
+
+fn peak(c: &mut Criterion) {
+    const N: usize = 2048;
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let a: Vec<f32> = (0..N * N).map(|_| rng.random::<f32>()).collect();
+    let mut out = vec![0.0f32; N * N];
+    let mut group = c.benchmark_group("recipe_peak");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements((2 * N * N * N) as u64));
+    group.bench_function("gemm_2048x2048x2048", |b| {
+        b.iter(|| {
+            gemm(
+                Mat::rows(&mut out, N),
+                MatRef::rows(&a, N),
+                MatRef::rows(&a, N),
+                None,
+            )
+        })
+    });
+    group.finish();
+}
+
+fn rounds(c: &mut Criterion) {
+    let data = synthetic();
+    let arch = Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    };
+    let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
+    let mut group = c.benchmark_group("recipe_round");
+    group.sample_size(10).sampling_mode(SamplingMode::Flat);
+    for hidden in [800, 256] {
+        let sizes = [784, hidden, 10];
+        let net = Network::build(&sizes, arch, Init::He, 42).expect("network");
+        group.throughput(Throughput::Elements(net.flops_per_round(IMAGES) as u64));
+        for batch_size in [64, 128, 256] {
+            for (name, optimizer, dropout) in [
+                ("sgd", Optimizer::Sgd, 0.0),
+                ("adam", adam, 0.0),
+                ("adam_dropout", adam, 0.5),
+            ] {
+                let lr = if optimizer == Optimizer::Sgd {
+                    0.05
+                } else {
+                    1e-3
+                };
+                let recipe = Recipe {
+                    hyper: Hyper {
+                        batch_size,
+                        learning_rate: lr,
+                    },
+                    optimizer,
+                    lr: LrPlan {
+                        base: lr,
+                        schedule: LrSchedule::Cosine,
+                        warmup: 0.0,
+                        rounds: 1000,
+                    },
+                    dropout: Dropout::new(dropout).expect("rate"),
+                    seed: 42,
+                    first_round: 1,
+                };
+                let mut engine =
+                    CpuEngine::with_recipe(net.clone(), &data, recipe, None).expect("engine");
+                let order: Vec<u32> = (0..IMAGES as u32).rev().collect();
+                group.bench_function(format!("784-{hidden}-10_{name}_batch{batch_size}"), |b| {
+                    b.iter(|| engine.train_round(Some(&order)).expect("round"))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, peak, rounds);
+criterion_main!(benches);
