@@ -23,7 +23,7 @@ GPUS = [
     ("Apple M2 (10-core GPU)", 3.6e12, 100e9, 10, None),
 ]
 # Untuned defaults on a discrete GPU, (BM, BN, BK, TM, TN), as src/engine/gpu/plan.rs sets them.
-WIDE = (64, 64, 16, 4, 4)
+WIDE = (64, 64, 16, 8, 8)
 FORWARD_NARROW = (64, 16, 16, 4, 4)   # a later layer's forward when N is the 10 classes
 GRADIENT_NARROW = (16, 64, 16, 4, 4)  # its weight gradient when M is the 10 classes
 ROWS_PER_SPLIT, MAX_SPLITS = 512, 32  # src/engine/gpu/params.rs

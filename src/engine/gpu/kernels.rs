@@ -56,7 +56,8 @@ impl Tile {
     }
 
     /// Every tile the tuner may choose (each is checked against its twin in the tests).
-    pub const CANDIDATES: [Tile; 6] = [
+    pub const CANDIDATES: [Tile; 7] = [
+        Tile::new(64, 64, 16, 8, 8),
         Tile::new(64, 64, 16, 4, 4),
         Tile::new(32, 32, 16, 4, 4),
         Tile::new(64, 32, 16, 4, 4),

@@ -69,13 +69,15 @@ impl Product {
         all
     }
 
-    /// The tile a GPU gets without tuning: 64×64 tiles of 4×4 blocks (256 invocations, 8 KiB of
-    /// workgroup memory), narrowed to 16 along the side a 10-class output layer spans.
+    /// The tile a GPU gets without tuning: 64×64 tiles of 8×8 blocks (64 invocations, 8 KiB of
+    /// workgroup memory: each FMA reads 1 byte of workgroup memory, half of what 4×4 blocks read,
+    /// which the roofline model in docs/kernels.md shows to be the limit on NVIDIA GPUs), narrowed
+    /// to 16 (4×4 blocks) along the side a 10-class output layer spans.
     pub fn default_tile(self) -> Tile {
         match self {
             Product::ForwardHidden => Tile::new(64, 16, 16, 4, 4),
             Product::WeightGradientHidden => Tile::new(16, 64, 16, 4, 4),
-            _ => Tile::new(64, 64, 16, 4, 4),
+            _ => Tile::new(64, 64, 16, 8, 8),
         }
     }
 }
