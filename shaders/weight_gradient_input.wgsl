@@ -29,8 +29,8 @@ fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
 }
 
 // The 8×8 block lives in sixteen named vec4 accumulators (lo: pixels of the first word, hi: of
-// the second): on lavapipe every buffer load costs a scalar loop, so the block size sets FMAs
-// per load, and indexed arrays would spill to memory.
+// the second), written out by the composer's #unroll: on lavapipe every buffer load costs a
+// scalar loop, so the block size sets FMAs per load, and indexed arrays would spill to memory.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let word0 = id.x * 2u;
@@ -42,77 +42,27 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     // A missing second word repeats the first: its pixels land past layer.inputs, unstored.
     let word1 = min(word0 + 1u, layer.words - 1u);
     let last_out = layer.outputs - 1u;
-    let out0 = min(o0 + 0u, last_out);
-    let out1 = min(o0 + 1u, last_out);
-    let out2 = min(o0 + 2u, last_out);
-    let out3 = min(o0 + 3u, last_out);
-    let out4 = min(o0 + 4u, last_out);
-    let out5 = min(o0 + 5u, last_out);
-    let out6 = min(o0 + 6u, last_out);
-    let out7 = min(o0 + 7u, last_out);
+#unroll j 8
+    let out{j} = min(o0 + {j}u, last_out);
+    var lo{j} = vec4<f32>();
+    var hi{j} = vec4<f32>();
+#end
     let first = split * batch.chunk;
     let end = min(first + batch.chunk, batch.rows);
-    var lo0 = vec4<f32>();
-    var hi0 = vec4<f32>();
-    var lo1 = vec4<f32>();
-    var hi1 = vec4<f32>();
-    var lo2 = vec4<f32>();
-    var hi2 = vec4<f32>();
-    var lo3 = vec4<f32>();
-    var hi3 = vec4<f32>();
-    var lo4 = vec4<f32>();
-    var hi4 = vec4<f32>();
-    var lo5 = vec4<f32>();
-    var hi5 = vec4<f32>();
-    var lo6 = vec4<f32>();
-    var hi6 = vec4<f32>();
-    var lo7 = vec4<f32>();
-    var hi7 = vec4<f32>();
     for (var r = first; r < end; r++) {
         let image = order[batch.first + r] * layer.words;
         let x_lo = unpack_pixels(images[image + word0]);
         let x_hi = unpack_pixels(images[image + word1]);
         let d = r * layer.outputs;
-        let d0 = deltas[d + out0];
-        lo0 += d0 * x_lo;
-        hi0 += d0 * x_hi;
-        let d1 = deltas[d + out1];
-        lo1 += d1 * x_lo;
-        hi1 += d1 * x_hi;
-        let d2 = deltas[d + out2];
-        lo2 += d2 * x_lo;
-        hi2 += d2 * x_hi;
-        let d3 = deltas[d + out3];
-        lo3 += d3 * x_lo;
-        hi3 += d3 * x_hi;
-        let d4 = deltas[d + out4];
-        lo4 += d4 * x_lo;
-        hi4 += d4 * x_hi;
-        let d5 = deltas[d + out5];
-        lo5 += d5 * x_lo;
-        hi5 += d5 * x_hi;
-        let d6 = deltas[d + out6];
-        lo6 += d6 * x_lo;
-        hi6 += d6 * x_hi;
-        let d7 = deltas[d + out7];
-        lo7 += d7 * x_lo;
-        hi7 += d7 * x_hi;
+#unroll j 8
+        let d{j} = deltas[d + out{j}];
+        lo{j} += d{j} * x_lo;
+        hi{j} += d{j} * x_hi;
+#end
     }
     let i0 = word0 * 4u;
-    store(split, o0 + 0u, i0, lo0);
-    store(split, o0 + 0u, i0 + 4u, hi0);
-    store(split, o0 + 1u, i0, lo1);
-    store(split, o0 + 1u, i0 + 4u, hi1);
-    store(split, o0 + 2u, i0, lo2);
-    store(split, o0 + 2u, i0 + 4u, hi2);
-    store(split, o0 + 3u, i0, lo3);
-    store(split, o0 + 3u, i0 + 4u, hi3);
-    store(split, o0 + 4u, i0, lo4);
-    store(split, o0 + 4u, i0 + 4u, hi4);
-    store(split, o0 + 5u, i0, lo5);
-    store(split, o0 + 5u, i0 + 4u, hi5);
-    store(split, o0 + 6u, i0, lo6);
-    store(split, o0 + 6u, i0 + 4u, hi6);
-    store(split, o0 + 7u, i0, lo7);
-    store(split, o0 + 7u, i0 + 4u, hi7);
+#unroll j 8
+    store(split, o0 + {j}u, i0, lo{j});
+    store(split, o0 + {j}u, i0 + 4u, hi{j});
+#end
 }
