@@ -23,13 +23,19 @@ pub struct Groups {
     pub weight_gradient_hidden: Vec<Option<wgpu::BindGroup>>,
     pub weight_update: Vec<wgpu::BindGroup>,
     pub bias_update: Vec<wgpu::BindGroup>,
+    /// `softmax` on the last layer's outputs.
+    pub softmax: wgpu::BindGroup,
+    /// `weight_step` and `bias_step` per layer (empty without moment buffers).
+    pub weight_step: Vec<wgpu::BindGroup>,
+    pub bias_step: Vec<wgpu::BindGroup>,
     pub evaluate_train: wgpu::BindGroup,
     pub evaluate_test: wgpu::BindGroup,
 }
 
 impl Groups {
     /// `blocks[l]` is layer l's uniform block (holding `layer_params[l]`); `slots` the
-    /// per-batch blocks.
+    /// per-batch blocks; `moments[l]` layer l's optimiser moments (none for the fused SGD).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ctx: &GpuContext,
         b: &Buffers,
@@ -37,6 +43,7 @@ impl Groups {
         blocks: &[wgpu::Buffer],
         layer_params: &[LayerParams],
         plan: &KernelPlan,
+        moments: &[wgpu::Buffer],
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
@@ -104,6 +111,13 @@ impl Groups {
                     let kernel = Kernel::bias_update_for(&layer_params[l]);
                     group(kernel, l, &[&deltas[l], &b.parameters[l]])
                 })
+                .collect::<Result<_>>()?,
+            softmax: group(Kernel::Softmax, last, &[&act[last]])?,
+            weight_step: (moments.iter().enumerate())
+                .map(|(l, m)| group(Kernel::WeightStep, l, &[&b.partials, &b.parameters[l], m]))
+                .collect::<Result<_>>()?,
+            bias_step: (moments.iter().enumerate())
+                .map(|(l, m)| group(Kernel::BiasStep, l, &[&deltas[l], &b.parameters[l], m]))
                 .collect::<Result<_>>()?,
             evaluate_train: group(
                 Kernel::Evaluate,
