@@ -1384,7 +1384,7 @@ fn recipe_net(arch: Architecture) -> Network {
     } else {
         Init::He
     };
-    Network::build(&[784, 24, 10], arch, init, 42).expect("network")
+    Network::build(&[784, 24, 12, 10], arch, init, 42).expect("network")
 }
 
 fn recipe(optimizer: Optimizer, schedule: LrSchedule, lr: f32, warmup: f64) -> Recipe {
@@ -1447,6 +1447,20 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
         (
             relu_xent,
             recipe(optimizer("sgd", false), LrSchedule::Constant, 0.1, 1.0),
+        ),
+        (
+            relu_xent,
+            Recipe {
+                dropout: Dropout::new(0.3).expect("rate"),
+                ..recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0)
+            },
+        ),
+        (
+            sigmoid_mse,
+            Recipe {
+                dropout: Dropout::new(0.5).expect("rate"),
+                ..recipe(optimizer("sgd", false), LrSchedule::Constant, 0.5, 0.0)
+            },
         ),
     ]
 }
@@ -1646,5 +1660,47 @@ fn presets_on_real_digits_track_the_cpu_engine() {
             // near chance (10%).
             assert!(accuracy >= 0.90, "{name}: test accuracy {accuracy}");
         }
+    }
+}
+
+/// `dropout_forward` and `dropout_backward` against their twins (the masks of `Dropout`) at
+/// element counts that are not multiples of the workgroup, a seed above 32 bits and a later
+/// round, batch and layer; outputs poisoned (forward) or random (backward, in place).
+#[test]
+fn dropout_kernels_match_twins() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(90 + seed as u64);
+        let batch = BatchParams::new(3, 0, rows).in_round(2 + seed, 42 | (7 << 40));
+        let rate = [0.5, 0.3, 0.1, 0.7][seed];
+        let layer = LayerParams::new(inputs, outputs, 0.5)
+            .with_dropout(1 + seed, Dropout::new(rate).expect("rate"));
+        let n = rows * outputs;
+        let activations = uniform(&mut rng, n, 0.01, 1.0);
+        let mut dropped = vec![0.0; n];
+        cpu::dropout_forward::dropout_forward(&batch, &layer, &activations, &mut dropped);
+        let gpu_dropped = poisoned(&ctx, n);
+        let gpu_activations = ctx.buffer_with("activations", f32_bytes(&activations));
+        ctx.run_once(
+            Kernel::DropoutForward,
+            batch,
+            layer,
+            &[&gpu_activations, &gpu_dropped],
+        )
+        .expect("dispatch");
+        // A product by 0 or 1/(1 − rate): exact on both sides.
+        assert_close("dropout_forward", &read_f32(&ctx, &gpu_dropped), &dropped);
+        let kept = dropped.iter().filter(|&&d| d > 0.0).count();
+        assert!(
+            kept > 0 && kept < n,
+            "some kept, some dropped: {kept} of {n}"
+        );
+
+        let mut deltas = uniform(&mut rng, n, -0.5, 0.5);
+        let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));
+        cpu::dropout_backward::dropout_backward(&batch, &layer, &mut deltas);
+        ctx.run_once(Kernel::DropoutBackward, batch, layer, &[&gpu_deltas])
+            .expect("dispatch");
+        assert_close("dropout_backward", &read_f32(&ctx, &gpu_deltas), &deltas);
     }
 }

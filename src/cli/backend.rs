@@ -116,17 +116,7 @@ pub fn build_training_engine(
             data.train.len() + data.test.len(),
         ),
     )?;
-    let gpu_can_train = !recipe.dropout.is_active();
-    if !args.cpu && !gpu_can_train {
-        if args.backend != Backend::Auto {
-            anyhow::bail!(
-                "the GPU engine does not train with dropout yet; this run needs --cpu (--dropout {})",
-                recipe.dropout.rate
-            );
-        }
-        eprintln!("notice: the GPU kernels do not train with dropout yet; running on the CPU");
-    }
-    if !args.cpu && gpu_can_train {
+    if !args.cpu {
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
                 let sizes = net.sizes();

@@ -10,6 +10,8 @@ pub mod batch_cost_xent;
 pub mod bias_step;
 pub mod bias_update;
 pub mod bias_update_vec4;
+pub mod dropout_backward;
+pub mod dropout_forward;
 pub mod evaluate;
 pub mod forward_hidden;
 pub mod forward_hidden_tiled;

@@ -19,7 +19,7 @@ pub const WORKGROUP_1D: u32 = 64;
 pub const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
 
 /// The WGSL library: `#import <name>` in a kernel pulls a file in once.
-const LIBRARY: [(&str, &str); 5] = [
+const LIBRARY: [(&str, &str); 6] = [
     ("params", include_str!("../../../shaders/lib/params.wgsl")),
     ("pixels", include_str!("../../../shaders/lib/pixels.wgsl")),
     (
@@ -28,6 +28,7 @@ const LIBRARY: [(&str, &str); 5] = [
     ),
     ("gemm", include_str!("../../../shaders/lib/gemm.wgsl")),
     ("optim", include_str!("../../../shaders/lib/optim.wgsl")),
+    ("dropout", include_str!("../../../shaders/lib/dropout.wgsl")),
 ];
 
 /// The `ACTIVATION` override of a layer without activation (`ACTIVATION_LINEAR`): a softmax
@@ -298,6 +299,8 @@ pub enum Kernel {
     BatchCostXent,
     WeightStep,
     BiasStep,
+    DropoutForward,
+    DropoutBackward,
 }
 
 // A layer's `parameters` buffer holds its weights (outputs × inputs) then its biases; kernels
@@ -348,7 +351,7 @@ fn gradient_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
 }
 
 /// The kernel table, in `Kernel` order.
-static TABLE: [KernelSpec; 22] = [
+static TABLE: [KernelSpec; 24] = [
     KernelSpec {
         name: "forward_input",
         source: include_str!("../../../shaders/forward_input.wgsl"),
@@ -565,10 +568,26 @@ static TABLE: [KernelSpec; 22] = [
         activation: false,
         grid: Grid::Fixed(|_, l| linear(l.outputs)),
     },
+    KernelSpec {
+        name: "dropout_forward",
+        source: include_str!("../../../shaders/dropout_forward.wgsl"),
+        storage: &[("activations", Read), ("dropped", ReadWrite)],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, l| linear(b.rows * l.outputs)),
+    },
+    KernelSpec {
+        name: "dropout_backward",
+        source: include_str!("../../../shaders/dropout_backward.wgsl"),
+        storage: &[("deltas", ReadWrite)],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, l| linear(b.rows * l.outputs)),
+    },
 ];
 
 impl Kernel {
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::ForwardInput,
         Kernel::ForwardInputTiled,
         Kernel::ForwardHidden,
@@ -591,6 +610,8 @@ impl Kernel {
         Kernel::BatchCostXent,
         Kernel::WeightStep,
         Kernel::BiasStep,
+        Kernel::DropoutForward,
+        Kernel::DropoutBackward,
     ];
 
     /// This kernel's row of the table.

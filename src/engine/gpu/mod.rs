@@ -120,11 +120,6 @@ impl GpuEngine {
     ) -> Result<Self> {
         let hyper = recipe.hyper;
         validate(&net, data, hyper)?;
-        if recipe.dropout.is_active() {
-            return Err(Error::Config(
-                "the GPU engine does not train with dropout yet (use --cpu)".into(),
-            ));
-        }
         let lens = tensor_lens(&net);
         let state = match state {
             Some(state) => {
@@ -193,14 +188,16 @@ impl GpuEngine {
             batches: train_batches.len(),
         };
         let buffers = ctx.allocating("the network and data buffers", || {
-            Buffers::new(ctx, &net, data, shape)
+            Buffers::new(ctx, &net, data, shape, recipe.dropout.is_active())
         })?;
         let layer_params: Vec<LayerParams> = net
             .layers
             .iter()
-            .map(|l| {
+            .enumerate()
+            .map(|(i, l)| {
                 LayerParams::new(l.inputs, l.outputs, hyper.learning_rate)
                     .with_optimizer(recipe.optimizer)
+                    .with_dropout(i, recipe.dropout)
             })
             .collect();
         // Per layer: first moments of its weights and biases, then second moments (none for
@@ -299,7 +296,8 @@ impl GpuEngine {
         self.context.submit_and_read(encoder, source, 0, bytes)
     }
 
-    /// Records the forward pass of batch slot `slot` (`rows` rows) from `source`.
+    /// Records the forward pass of batch slot `slot` (`rows` rows) from `source`; a training
+    /// pass with dropout masks each hidden layer's outputs for the next layer.
     fn record_forward(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -309,8 +307,14 @@ impl GpuEngine {
     ) -> Result<()> {
         let ctx = self.context.as_ref();
         let last = self.layer_params.len() - 1;
+        let dropout = self.dropout_in(slot);
         for (l, layer) in self.layer_params.iter().enumerate() {
-            let (kernel, group) = match &self.groups.forward_hidden[l] {
+            let hidden_groups = if dropout {
+                &self.groups.forward_hidden_dropped
+            } else {
+                &self.groups.forward_hidden
+            };
+            let (kernel, group) = match &hidden_groups[l] {
                 Some(group) => (self.plan.forward_hidden, group),
                 None => (
                     self.plan.forward_input,
@@ -335,6 +339,16 @@ impl GpuEngine {
                 slot,
                 kernel.workgroups(batch, layer),
             )?;
+            if dropout && l < last {
+                ctx.dispatch(
+                    pass,
+                    Kernel::DropoutForward,
+                    &self.groups.dropout_forward[l],
+                    &self.slots,
+                    slot,
+                    Kernel::DropoutForward.workgroups(batch, layer),
+                )?;
+            }
         }
         if self.loss == Loss::Xent {
             ctx.dispatch(
@@ -363,6 +377,7 @@ impl GpuEngine {
         let last = self.layer_params.len() - 1;
         let top = &self.layer_params[last];
         let g = &self.groups;
+        let dropout = self.dropout_in(slot);
         let (output_error, batch_cost) = match self.loss {
             Loss::Mse => (Kernel::OutputError, Kernel::BatchCost),
             Loss::Xent => (Kernel::OutputErrorXent, Kernel::BatchCostXent),
@@ -397,8 +412,25 @@ impl GpuEngine {
                     slot,
                     kernel.workgroups(batch, layer),
                 )?;
+                if dropout {
+                    // δ[l-1] through layer l-1's mask.
+                    let below = &self.layer_params[l - 1];
+                    ctx.dispatch(
+                        pass,
+                        Kernel::DropoutBackward,
+                        &g.dropout_backward[l - 1],
+                        &self.slots,
+                        slot,
+                        Kernel::DropoutBackward.workgroups(batch, below),
+                    )?;
+                }
             }
-            let (kernel, group) = match &g.weight_gradient_hidden[l] {
+            let gradient_groups = if dropout {
+                &g.weight_gradient_hidden_dropped
+            } else {
+                &g.weight_gradient_hidden
+            };
+            let (kernel, group) = match &gradient_groups[l] {
                 Some(group) => (self.plan.weight_gradient_hidden, group),
                 None => (
                     self.plan.weight_gradient_input,
@@ -478,16 +510,23 @@ impl GpuEngine {
         Ok(encoder)
     }
 
-    /// Writes the round's batch blocks with each step's learning rate (from the schedule) and
-    /// Adam's bias corrections, and counts the steps: one queue write per round.
+    /// Whether batch slot `slot` is a training batch run with dropout.
+    fn dropout_in(&self, slot: usize) -> bool {
+        self.recipe.dropout.is_active() && slot < self.train_batches.len()
+    }
+
+    /// Writes the round's batch blocks with each step's learning rate (from the schedule),
+    /// Adam's bias corrections and the dropout masks' round: one queue write per round.
     fn write_round_blocks(&mut self) {
         let count = self.train_batches.len();
         let stride = self.slots.stride as usize;
         let optimizer = self.recipe.optimizer;
         for (i, batch) in self.train_batches.iter().enumerate() {
             let lr = self.recipe.lr.lr(self.round, i, count);
-            self.steps += 1;
-            let block = batch.with_step(optimizer.scalars(lr, self.steps));
+            let step = self.steps + i as u64 + 1;
+            let block = batch
+                .with_step(optimizer.scalars(lr, step))
+                .in_round(self.round, self.recipe.seed);
             self.round_blocks[i * stride..i * stride + size_of::<BatchParams>()]
                 .copy_from_slice(bytemuck::bytes_of(&block));
         }
@@ -522,7 +561,7 @@ impl Engine for GpuEngine {
             }
             None => Source::TrainInOrder,
         };
-        if !self.fused_sgd {
+        if !self.fused_sgd || self.recipe.dropout.is_active() {
             self.write_round_blocks();
         }
         let mut encoder = self.context.encoder();
@@ -538,9 +577,7 @@ impl Engine for GpuEngine {
         let costs = self.buffers.costs.clone();
         let bytes = self.read(encoder, &costs, self.train_batches.len() as u64 * 4)?;
         let costs: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
-        if self.fused_sgd {
-            self.steps += costs.len() as u64;
-        }
+        self.steps += costs.len() as u64;
         self.round += 1;
         let total: f64 = costs.iter().map(|&c| f64::from(c)).sum();
         Ok(total / costs.len().max(1) as f64)

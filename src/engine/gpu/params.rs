@@ -3,6 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::ops::Dropout;
 use crate::optim::{Optimizer, StepScalars};
 
 /// Rows each split of the weight-gradient reduction aims to cover.
@@ -30,7 +31,10 @@ pub struct BatchParams {
     pub lr: f32,
     pub correction1: f32,
     pub correction2: f32,
-    pub pad: [u32; 3],
+    /// The round and the run's seed (low and high halves): the dropout masks' counters.
+    pub round: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
 }
 
 impl BatchParams {
@@ -46,7 +50,9 @@ impl BatchParams {
             lr: 0.0,
             correction1: 1.0,
             correction2: 1.0,
-            pad: [0; 3],
+            round: 0,
+            seed_lo: 0,
+            seed_hi: 0,
         }
     }
 
@@ -56,6 +62,16 @@ impl BatchParams {
             lr: k.lr,
             correction1: k.correction1,
             correction2: k.correction2,
+            ..self
+        }
+    }
+
+    /// The same batch in round `round` of a run seeded `seed` (its dropout masks).
+    pub fn in_round(self, round: usize, seed: u64) -> Self {
+        BatchParams {
+            round: round as u32,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
             ..self
         }
     }
@@ -75,7 +91,8 @@ pub fn split_count(rows: usize) -> usize {
     rows.div_ceil(ROWS_PER_SPLIT).clamp(1, MAX_SPLITS)
 }
 
-/// The layer a dispatch works on and the optimiser's constants (WGSL `Layer`, 48 bytes).
+/// The layer a dispatch works on, the optimiser's constants and the layer's dropout (WGSL
+/// `Layer`, 64 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct LayerParams {
@@ -93,7 +110,12 @@ pub struct LayerParams {
     pub eps: f32,
     pub weight_decay: f32,
     pub nesterov: u32,
-    pub pad: [u32; 2],
+    /// The layer's index (a dropout-mask counter), its dropout threshold (`round(rate·2²⁴)`)
+    /// and what a kept element is multiplied by.
+    pub index: u32,
+    pub dropout_threshold: u32,
+    pub keep_scale: f32,
+    pub pad: [u32; 3],
 }
 
 impl LayerParams {
@@ -123,6 +145,16 @@ impl LayerParams {
             eps: s.eps,
             weight_decay: s.weight_decay,
             nesterov: u32::from(s.nesterov),
+            ..self
+        }
+    }
+
+    /// The same layer as layer `index` of its network, with `dropout` on its outputs.
+    pub fn with_dropout(self, index: usize, dropout: Dropout) -> Self {
+        LayerParams {
+            index: index as u32,
+            dropout_threshold: dropout.threshold(),
+            keep_scale: dropout.keep_scale(),
             ..self
         }
     }
