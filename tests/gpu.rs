@@ -1589,9 +1589,9 @@ fn a_resumed_gpu_run_continues_like_an_uninterrupted_one() {
     );
 }
 
-/// The real digits (MNIST_GPU_DATA): the first 6000 training images, the tutorial and fast
-/// presets' recipes (src/cli/preset.rs) for 5 rounds: every round's cost within 1e-4 of the
-/// CPU engine's; the fast recipe's test accuracy over a sensible floor.
+/// The real digits (MNIST_GPU_DATA): the tutorial, fast and best presets' recipes
+/// (src/cli/preset.rs) for 5 rounds on the first 6000 training images (best: 2000): every
+/// round's cost within 1e-4 of the CPU engine's; the fast recipe's test accuracy over a floor.
 #[test]
 fn presets_on_real_digits_track_the_cpu_engine() {
     let Ok(dir) = std::env::var("MNIST_GPU_DATA") else {
@@ -1631,17 +1631,41 @@ fn presets_on_real_digits_track_the_cpu_engine() {
         fast_recipe,
         true,
     );
-    for (name, (net, recipe, shuffle)) in [("tutorial", tutorial), ("fast", fast)] {
+    let mut best_recipe = recipe(
+        Optimizer::from_name("adam", s).expect("adam"),
+        LrSchedule::Cosine,
+        1e-3,
+        0.0,
+    );
+    best_recipe.hyper.batch_size = 128;
+    best_recipe.lr.rounds = 30;
+    best_recipe.dropout = Dropout::new(0.5).expect("rate");
+    let best = (
+        Network::build(&[784, 800, 10], fast_arch, Init::He, 42).expect("net"),
+        best_recipe,
+        true,
+    );
+    // The widest preset on fewer images, to stay cheap on every device shape.
+    let small = Mnist::new(
+        full.train.truncated(2000),
+        full.test.clone(),
+        "slice".into(),
+    );
+    for (name, (net, recipe, shuffle), data) in [
+        ("tutorial", tutorial, &data),
+        ("fast", fast, &data),
+        ("best", best, &small),
+    ] {
         let mut gpu = GpuEngine::with_recipe(
             Arc::clone(&ctx),
             plan,
             net.clone(),
-            &data,
+            data,
             recipe.clone(),
             None,
         )
         .expect("gpu engine");
-        let mut cpu_engine = CpuEngine::with_recipe(net, &data, recipe, None).expect("cpu");
+        let mut cpu_engine = CpuEngine::with_recipe(net, data, recipe, None).expect("cpu");
         for round in 1..=5 {
             let order = shuffle.then(|| round_order(42, round, data.train.len()));
             let g = gpu.train_round(order.as_deref()).expect("gpu round");
