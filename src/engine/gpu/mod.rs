@@ -160,6 +160,10 @@ impl GpuEngine {
                     rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
                 ),
                 ("the weight-gradient partial sums", splits * widest * 4),
+                (
+                    "the optimiser moments of a layer",
+                    2 * (widest * 4 + 4 * sizes.iter().max().unwrap_or(&1)),
+                ),
             ],
         )?;
 
