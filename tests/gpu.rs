@@ -1495,7 +1495,15 @@ fn recipes_track_the_cpu_engine_for_five_rounds() {
                 CpuEngine::with_recipe(net, &data, recipe.clone(), None).expect("cpu engine");
             for round in 1..=5 {
                 let order = round_order(42, round, data.train.len());
+                let before = gpu.readback_stats();
                 let g = gpu.train_round(Some(&order)).expect("gpu round");
+                // The moments stay on the device: a round reads back its 5 batch costs only.
+                let after = gpu.readback_stats();
+                assert_eq!(
+                    (after.calls - before.calls, after.bytes - before.bytes),
+                    (1, 5 * 4),
+                    "{what}: round {round} readbacks"
+                );
                 let c = cpu_engine.train_round(Some(&order)).expect("cpu round");
                 // f32 sums in other orders and another exp/log: ~1e-6 per round, compounded
                 // over 25 steps; 1e-4 relative is the promise of the command line.
