@@ -17,8 +17,10 @@ use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Tile, Variant, Workgroup};
 use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams, pack_images};
 use mnist_gpu::engine::gpu::plan::{KernelPlan, Product};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsRequest};
-use mnist_gpu::engine::{Engine, Hyper, batches};
-use mnist_gpu::model::Network;
+use mnist_gpu::engine::{Engine, Hyper, Recipe, batches};
+use mnist_gpu::model::{Architecture, Network};
+use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
+use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
 use mnist_gpu::reference::{RefNetwork, input_of};
 use mnist_gpu::train::round_order;
 use rand::{Rng, SeedableRng};
@@ -1243,4 +1245,494 @@ fn tuning_is_cached_per_adapter_and_shape() {
         cpu_engine.train_round(None).expect("cpu round"),
     );
     assert!(relative(g, c) <= 1e-4, "gpu {g} vs cpu {c}");
+}
+
+/// `softmax` in place (its input is its output, so it cannot be poisoned: a row it skipped
+/// keeps values that are not probabilities and fails), then `output_error_xent` and
+/// `batch_cost_xent` on the twin's probabilities, outputs poisoned.
+#[test]
+fn softmax_and_cross_entropy_kernels_match_twins() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, _)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(60 + seed as u64);
+        let images_n = rows + 5;
+        // Pre-activations wide enough that an unshifted exp would lose the small classes.
+        let z = uniform(&mut rng, rows * outputs, -30.0, 30.0);
+        let labels: Vec<u32> = (0..images_n)
+            .map(|_| rng.random_range(0..outputs as u32))
+            .collect();
+        let order = shuffled(&mut rng, images_n);
+        let batch = BatchParams::new(2, 4, rows);
+        let layer = LayerParams::new(7, outputs, 0.5);
+
+        let mut p = z.clone();
+        cpu::softmax::softmax(&batch, &layer, &mut p);
+        let gpu_p = ctx.buffer_with("activations", f32_bytes(&z));
+        ctx.run_once(Kernel::Softmax, batch, layer, &[&gpu_p])
+            .expect("dispatch");
+        // exp of arguments ≤ 0 and one division: a few ulps of values ≤ 1.
+        assert_close("softmax", &read_f32(&ctx, &gpu_p), &p);
+
+        let mut deltas = vec![0.0; rows * outputs];
+        cpu::output_error_xent::output_error_xent(&batch, &layer, &p, &labels, &order, &mut deltas);
+        let mut costs = vec![0.0f32; 4];
+        cpu::batch_cost_xent::batch_cost_xent(&batch, &layer, &p, &labels, &order, &mut costs);
+        let gpu_deltas = poisoned(&ctx, rows * outputs);
+        let gpu_costs = poisoned(&ctx, 4);
+        let bufs = [
+            ctx.buffer_with("activations", f32_bytes(&p)),
+            ctx.buffer_with("labels", bytemuck::cast_slice(&labels)),
+            ctx.buffer_with("order", bytemuck::cast_slice(&order)),
+        ];
+        for (kernel, out) in [
+            (Kernel::OutputErrorXent, &gpu_deltas),
+            (Kernel::BatchCostXent, &gpu_costs),
+        ] {
+            ctx.run_once(kernel, batch, layer, &[&bufs[0], &bufs[1], &bufs[2], out])
+                .expect("dispatch");
+        }
+        assert_close("output_error_xent", &read_f32(&ctx, &gpu_deltas), &deltas);
+        let cost = read_f32(&ctx, &gpu_costs)[2];
+        // An f32 log and an f32 sum of ≤ 1100 terms against an f64 sum: relative 2e-4 holds.
+        assert_close("batch_cost_xent", &[cost], &costs[2..3]);
+        assert!(costs[2] > 0.1, "the random labels must cost something");
+    }
+}
+
+fn optimizers() -> Vec<Optimizer> {
+    let s = OptimizerSettings::default();
+    let mut all = Vec::new();
+    for name in Optimizer::NAMES {
+        for nesterov in [false, true] {
+            if nesterov && name != "momentum" {
+                continue;
+            }
+            let settings = OptimizerSettings {
+                nesterov,
+                weight_decay: 0.1,
+                ..s
+            };
+            all.push(Optimizer::from_name(name, settings).expect("optimizer"));
+        }
+    }
+    all
+}
+
+/// `weight_step` and `bias_step` for every optimiser at step 3 of a scheduled rate, on random
+/// parameters, moments (second moments positive) and gradients, against their twins. The
+/// parameters and moments are both read and written, so they start as random values, not NaN:
+/// an element a kernel skips keeps its old value, which differs from the twin's stepped one.
+#[test]
+fn optimizer_step_kernels_match_twins() {
+    let Some(ctx) = context() else { return };
+    for optimizer in optimizers() {
+        for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(80 + seed as u64);
+            let step = optimizer.scalars(0.01, 3);
+            let batch = BatchParams::new(0, 0, rows).with_step(step);
+            let layer = LayerParams::new(inputs, outputs, 0.5).with_optimizer(optimizer);
+            let count = (inputs + 1) * outputs;
+            let splits = batch.splits as usize;
+            let partials = uniform(&mut rng, splits * outputs * inputs, -0.2, 0.2);
+            let deltas = uniform(&mut rng, rows * outputs, -0.05, 0.05);
+            let parameters = uniform(&mut rng, count, -0.5, 0.5);
+            let mut moments = uniform(&mut rng, count, -0.01, 0.01);
+            moments.extend(uniform(&mut rng, count, 1e-4, 1e-3));
+            let (mut want_p, mut want_m) = (parameters.clone(), moments.clone());
+            cpu::weight_step::weight_step(&batch, &layer, &partials, &mut want_p, &mut want_m);
+            cpu::bias_step::bias_step(&batch, &layer, &deltas, &mut want_p, &mut want_m);
+
+            let gpu_p = ctx.buffer_with("parameters", f32_bytes(&parameters));
+            let gpu_m = ctx.buffer_with("moments", f32_bytes(&moments));
+            let gpu_partials = ctx.buffer_with("partials", f32_bytes(&partials));
+            let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));
+            ctx.run_once(
+                Kernel::WeightStep,
+                batch,
+                layer,
+                &[&gpu_partials, &gpu_p, &gpu_m],
+            )
+            .expect("dispatch");
+            ctx.run_once(
+                Kernel::BiasStep,
+                batch,
+                layer,
+                &[&gpu_deltas, &gpu_p, &gpu_m],
+            )
+            .expect("dispatch");
+            // Sums of ≤ 1100 terms in another order, then Adam's m̂/(√v̂ + ε) with v̂ ≥ 1e-4:
+            // a relative error of a few ulps in g moves p by ~1e-8 (the 2e-4 bound's margin).
+            let what = format!("{} {rows}x{outputs}x{inputs}", optimizer.describe());
+            assert_close(
+                &format!("{what} parameters"),
+                &read_f32(&ctx, &gpu_p),
+                &want_p,
+            );
+            assert_close(&format!("{what} moments"), &read_f32(&ctx, &gpu_m), &want_m);
+            assert!(
+                want_p.iter().zip(&parameters).any(|(a, b)| a != b),
+                "{what}: the step must move the parameters"
+            );
+        }
+    }
+}
+
+/// A recipe beyond the tutorial's: network shape and the optimiser, schedule and rate.
+fn recipe_net(arch: Architecture) -> Network {
+    let init = if arch.activation == Activation::Sigmoid {
+        Init::Uniform
+    } else {
+        Init::He
+    };
+    Network::build(&[784, 24, 12, 10], arch, init, 42).expect("network")
+}
+
+fn recipe(optimizer: Optimizer, schedule: LrSchedule, lr: f32, warmup: f64) -> Recipe {
+    let hyper = Hyper {
+        batch_size: 64,
+        learning_rate: lr,
+    };
+    Recipe {
+        hyper,
+        optimizer,
+        lr: LrPlan {
+            base: lr,
+            schedule,
+            warmup,
+            rounds: 5,
+        },
+        dropout: Dropout::default(),
+        seed: 42,
+        first_round: 1,
+    }
+}
+
+/// The recipes the GPU is checked on against the CPU engine: each optimiser, each loss and
+/// each schedule at least once.
+fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
+    let s = OptimizerSettings::default();
+    let relu_xent = Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    };
+    let tanh_xent = Architecture {
+        activation: Activation::Tanh,
+        loss: Loss::Xent,
+    };
+    let sigmoid_mse = Architecture::default();
+    let optimizer = |name: &str, nesterov: bool| {
+        Optimizer::from_name(name, OptimizerSettings { nesterov, ..s }).expect("optimizer")
+    };
+    vec![
+        (
+            relu_xent,
+            recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0),
+        ),
+        (
+            tanh_xent,
+            recipe(optimizer("adamw", false), LrSchedule::Cosine, 1e-3, 0.5),
+        ),
+        (
+            sigmoid_mse,
+            recipe(
+                optimizer("momentum", true),
+                LrSchedule::Step {
+                    every: 2,
+                    gamma: 0.5,
+                },
+                0.5,
+                0.0,
+            ),
+        ),
+        (
+            relu_xent,
+            recipe(optimizer("sgd", false), LrSchedule::Constant, 0.1, 1.0),
+        ),
+        (
+            relu_xent,
+            Recipe {
+                dropout: Dropout::new(0.3).expect("rate"),
+                ..recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0)
+            },
+        ),
+        (
+            sigmoid_mse,
+            Recipe {
+                dropout: Dropout::new(0.5).expect("rate"),
+                ..recipe(optimizer("sgd", false), LrSchedule::Constant, 0.5, 0.0)
+            },
+        ),
+    ]
+}
+
+/// Five shuffled rounds of each recipe on the GPU (both kernel plans) track the CPU engine:
+/// every round's cost within 1e-4 relative, the same predictions, and the optimiser state
+/// (moments and step count) read back from the device close to the CPU's.
+#[test]
+fn recipes_track_the_cpu_engine_for_five_rounds() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(11);
+    for plan in round_plans(&ctx) {
+        for (arch, recipe) in gpu_recipes() {
+            let what = format!(
+                "{} {} {} ({})",
+                arch.loss.name(),
+                recipe.optimizer.describe(),
+                recipe.lr.schedule.describe(),
+                plan.describe()
+            );
+            let net = recipe_net(arch);
+            let mut gpu = GpuEngine::with_recipe(
+                Arc::clone(&ctx),
+                plan,
+                net.clone(),
+                &data,
+                recipe.clone(),
+                None,
+            )
+            .expect("gpu engine");
+            let mut cpu_engine =
+                CpuEngine::with_recipe(net, &data, recipe.clone(), None).expect("cpu engine");
+            for round in 1..=5 {
+                let order = round_order(42, round, data.train.len());
+                let before = gpu.readback_stats();
+                let g = gpu.train_round(Some(&order)).expect("gpu round");
+                // The moments stay on the device: a round reads back its 5 batch costs only.
+                let after = gpu.readback_stats();
+                assert_eq!(
+                    (after.calls - before.calls, after.bytes - before.bytes),
+                    (1, 5 * 4),
+                    "{what}: round {round} readbacks"
+                );
+                let c = cpu_engine.train_round(Some(&order)).expect("cpu round");
+                // f32 sums in other orders and another exp/log: ~1e-6 per round, compounded
+                // over 25 steps; 1e-4 relative is the promise of the command line.
+                assert!(
+                    relative(g, c) <= 1e-4,
+                    "{what}: round {round} cost gpu {g} vs cpu {c}"
+                );
+            }
+            assert_eq!(
+                gpu.predictions(Split::Test).expect("gpu"),
+                cpu_engine.predictions(Split::Test).expect("cpu"),
+                "{what}: predictions"
+            );
+            let gpu_net = gpu.network().expect("network");
+            assert_eq!(gpu_net.loss, arch.loss, "{what}: loss");
+            let diff = max_parameter_difference(&gpu_net, &cpu_engine.network().expect("net"));
+            assert!(diff <= 1e-3, "{what}: parameters differ by {diff}");
+            let (gs, cs) = (
+                gpu.optimizer_state().expect("gpu state"),
+                cpu_engine.optimizer_state().expect("cpu state"),
+            );
+            assert_eq!(gs.steps, cs.steps, "{what}: steps");
+            assert_eq!(
+                (gs.first.len(), gs.second.len()),
+                (cs.first.len(), cs.second.len()),
+                "{what}: moment tensors"
+            );
+            for (g, c) in gs
+                .first
+                .iter()
+                .chain(&gs.second)
+                .zip(cs.first.iter().chain(&cs.second))
+            {
+                // Moments are running means of gradients (≤ 1e-1 here); 1e-4 absolute.
+                let worst = g
+                    .iter()
+                    .zip(c)
+                    .map(|(a, b)| {
+                        if (a - b).is_nan() {
+                            f32::INFINITY
+                        } else {
+                            (a - b).abs()
+                        }
+                    })
+                    .fold(0.0f32, f32::max);
+                assert!(worst <= 1e-4, "{what}: moments differ by {worst}");
+            }
+        }
+    }
+}
+
+/// A GPU run saved after 2 rounds (network and optimiser state) and resumed on a new engine
+/// runs round 3 exactly like the uninterrupted run.
+#[test]
+fn a_resumed_gpu_run_continues_like_an_uninterrupted_one() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(12);
+    let (arch, recipe) = gpu_recipes().remove(1);
+    let plan = KernelPlan::default_for(&ctx.info, &ctx.limits);
+    let net = recipe_net(arch);
+    let engine = |net: Network, recipe: Recipe, state| {
+        GpuEngine::with_recipe(Arc::clone(&ctx), plan, net, &data, recipe, state)
+            .expect("gpu engine")
+    };
+    let mut whole = engine(net.clone(), recipe.clone(), None);
+    let mut first = engine(net, recipe.clone(), None);
+    for round in 1..=2 {
+        let order = round_order(42, round, data.train.len());
+        whole.train_round(Some(&order)).expect("round");
+        first.train_round(Some(&order)).expect("round");
+    }
+    let state = first.optimizer_state().expect("state");
+    assert_eq!(state.steps, 10, "5 batches per round");
+    let resumed_recipe = Recipe {
+        first_round: 3,
+        ..recipe
+    };
+    let mut resumed = engine(first.network().expect("net"), resumed_recipe, Some(state));
+    let order = round_order(42, 3, data.train.len());
+    let a = whole.train_round(Some(&order)).expect("round");
+    let b = resumed.train_round(Some(&order)).expect("round");
+    // The same kernels on the same device in the same order: identical, not merely close.
+    assert_eq!(a, b, "round 3 cost");
+    assert_eq!(
+        whole.network().expect("net"),
+        resumed.network().expect("net")
+    );
+    assert_eq!(
+        whole.optimizer_state().expect("state"),
+        resumed.optimizer_state().expect("state")
+    );
+}
+
+/// The real digits (MNIST_GPU_DATA): the tutorial, fast and best presets' recipes
+/// (src/cli/preset.rs) for 5 rounds on the first 6000 training images (best: 2000): every
+/// round's cost within 1e-4 of the CPU engine's; the fast recipe's test accuracy over a floor.
+#[test]
+fn presets_on_real_digits_track_the_cpu_engine() {
+    let Ok(dir) = std::env::var("MNIST_GPU_DATA") else {
+        println!("SKIPPED presets_on_real_digits_track_the_cpu_engine: set MNIST_GPU_DATA");
+        return;
+    };
+    let Some(ctx) = context() else { return };
+    let full = Mnist::load(std::path::Path::new(&dir)).expect("MNIST_GPU_DATA holds MNIST");
+    let data = Mnist::new(
+        full.train.truncated(6000),
+        full.test.clone(),
+        "slice".into(),
+    );
+    let plan = KernelPlan::default_for(&ctx.info, &ctx.limits);
+    let s = OptimizerSettings::default();
+    let tutorial = (
+        Network::new(&[128], 42).expect("net"),
+        Recipe::sgd(Hyper {
+            batch_size: 1000,
+            learning_rate: 2.0,
+        }),
+        false,
+    );
+    let fast_arch = Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    };
+    let mut fast_recipe = recipe(
+        Optimizer::from_name("adam", s).expect("adam"),
+        LrSchedule::Cosine,
+        2e-3,
+        0.0,
+    );
+    fast_recipe.hyper.batch_size = 128;
+    let fast = (
+        Network::build(&[784, 400, 10], fast_arch, Init::He, 42).expect("net"),
+        fast_recipe,
+        true,
+    );
+    let mut best_recipe = recipe(
+        Optimizer::from_name("adam", s).expect("adam"),
+        LrSchedule::Cosine,
+        1e-3,
+        0.0,
+    );
+    best_recipe.hyper.batch_size = 128;
+    best_recipe.lr.rounds = 30;
+    best_recipe.dropout = Dropout::new(0.5).expect("rate");
+    let best = (
+        Network::build(&[784, 800, 10], fast_arch, Init::He, 42).expect("net"),
+        best_recipe,
+        true,
+    );
+    // The widest preset on fewer images, to stay cheap on every device shape.
+    let small = Mnist::new(
+        full.train.truncated(2000),
+        full.test.clone(),
+        "slice".into(),
+    );
+    for (name, (net, recipe, shuffle), data) in [
+        ("tutorial", tutorial, &data),
+        ("fast", fast, &data),
+        ("best", best, &small),
+    ] {
+        let mut gpu = GpuEngine::with_recipe(
+            Arc::clone(&ctx),
+            plan,
+            net.clone(),
+            data,
+            recipe.clone(),
+            None,
+        )
+        .expect("gpu engine");
+        let mut cpu_engine = CpuEngine::with_recipe(net, data, recipe, None).expect("cpu");
+        for round in 1..=5 {
+            let order = shuffle.then(|| round_order(42, round, data.train.len()));
+            let g = gpu.train_round(order.as_deref()).expect("gpu round");
+            let c = cpu_engine.train_round(order.as_deref()).expect("cpu round");
+            println!("{name} round {round}: gpu {g:.7} cpu {c:.7}");
+            assert!(
+                relative(g, c) <= 1e-4,
+                "{name}: round {round} cost gpu {g} vs cpu {c}"
+            );
+        }
+        let correct = gpu.correct(Split::Test).expect("correct");
+        let accuracy = correct as f64 / data.test.len() as f64;
+        println!("{name}: test accuracy {:.2}%", 100.0 * accuracy);
+        if name == "fast" {
+            // 5 rounds of Adam on 6000 digits reach 93.4% on lavapipe; a broken kernel stays
+            // near chance (10%).
+            assert!(accuracy >= 0.90, "{name}: test accuracy {accuracy}");
+        }
+    }
+}
+
+/// `dropout_forward` and `dropout_backward` against their twins (the masks of `Dropout`) at
+/// element counts that are not multiples of the workgroup, a seed above 32 bits and a later
+/// round, batch and layer; outputs poisoned (forward) or random (backward, in place).
+#[test]
+fn dropout_kernels_match_twins() {
+    let Some(ctx) = context() else { return };
+    for (seed, &(rows, outputs, inputs)) in SHAPES.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(90 + seed as u64);
+        let batch = BatchParams::new(3, 0, rows).in_round(2 + seed, 42 | (7 << 40));
+        let rate = [0.5, 0.3, 0.1, 0.7][seed];
+        let layer = LayerParams::new(inputs, outputs, 0.5)
+            .with_dropout(1 + seed, Dropout::new(rate).expect("rate"));
+        let n = rows * outputs;
+        let activations = uniform(&mut rng, n, 0.01, 1.0);
+        let mut dropped = vec![0.0; n];
+        cpu::dropout_forward::dropout_forward(&batch, &layer, &activations, &mut dropped);
+        let gpu_dropped = poisoned(&ctx, n);
+        let gpu_activations = ctx.buffer_with("activations", f32_bytes(&activations));
+        ctx.run_once(
+            Kernel::DropoutForward,
+            batch,
+            layer,
+            &[&gpu_activations, &gpu_dropped],
+        )
+        .expect("dispatch");
+        // A product by 0 or 1/(1 − rate): exact on both sides.
+        assert_close("dropout_forward", &read_f32(&ctx, &gpu_dropped), &dropped);
+        let kept = dropped.iter().filter(|&&d| d > 0.0).count();
+        assert!(
+            kept > 0 && kept < n,
+            "some kept, some dropped: {kept} of {n}"
+        );
+
+        let mut deltas = uniform(&mut rng, n, -0.5, 0.5);
+        let gpu_deltas = ctx.buffer_with("deltas", f32_bytes(&deltas));
+        cpu::dropout_backward::dropout_backward(&batch, &layer, &mut deltas);
+        ctx.run_once(Kernel::DropoutBackward, batch, layer, &[&gpu_deltas])
+            .expect("dispatch");
+        assert_close("dropout_backward", &read_f32(&ctx, &gpu_deltas), &deltas);
+    }
 }

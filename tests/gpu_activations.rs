@@ -218,11 +218,6 @@ fn gpu_rounds_with_relu_and_tanh_layers_match_the_cpu_engine() {
             activation.name()
         );
     }
-    // Cross-entropy is not a GPU loss yet: a clear error, not a wrong run.
-    let xent = Architecture {
-        activation: Activation::Relu,
-        loss: Loss::Xent,
-    };
-    let net = Network::build(&[784, 8, 10], xent, Init::He, 1).expect("net");
-    assert!(GpuEngine::new(ctx, net, &data, hyper).is_err());
+    // Softmax cross-entropy and the other recipes: tests/gpu.rs
+    // (`recipes_track_the_cpu_engine_for_five_rounds`).
 }

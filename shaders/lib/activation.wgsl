@@ -4,6 +4,8 @@
 const ACTIVATION_SIGMOID: u32 = 0u;
 const ACTIVATION_RELU: u32 = 1u;
 const ACTIVATION_TANH: u32 = 2u;
+// No activation: a softmax output layer's pre-activations (softmax runs after, per row).
+const ACTIVATION_LINEAR: u32 = 3u;
 
 override ACTIVATION: u32 = ACTIVATION_SIGMOID;
 
@@ -15,6 +17,9 @@ fn activate(z: f32) -> f32 {
         }
         case ACTIVATION_TANH: {
             return tanh(z);
+        }
+        case ACTIVATION_LINEAR: {
+            return z;
         }
         case ACTIVATION_SIGMOID, default: {
             return 1.0 / (1.0 + exp(-z));
@@ -30,6 +35,9 @@ fn activation_derivative(a: f32) -> f32 {
         }
         case ACTIVATION_TANH: {
             return 1.0 - a * a;
+        }
+        case ACTIVATION_LINEAR: {
+            return 1.0;
         }
         case ACTIVATION_SIGMOID, default: {
             return a * (1.0 - a);

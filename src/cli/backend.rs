@@ -116,20 +116,7 @@ pub fn build_training_engine(
             data.train.len() + data.test.len(),
         ),
     )?;
-    let gpu_can_train = recipe.is_plain_sgd() && net.loss == mnist_gpu::ops::Loss::Mse;
-    if !args.cpu && !gpu_can_train {
-        if args.backend != Backend::Auto {
-            anyhow::bail!(
-                "the GPU engine trains with the quadratic cost (mse) by constant-rate SGD without dropout; this run needs --cpu ({}, {})",
-                net.describe(),
-                recipe.optimizer.describe()
-            );
-        }
-        eprintln!(
-            "notice: the GPU kernels train with the quadratic cost (mse) by constant-rate SGD only; running on the CPU"
-        );
-    }
-    if !args.cpu && gpu_can_train {
+    if !args.cpu {
         match GpuContext::new(args.backend.request()) {
             Ok(context) => {
                 let sizes = net.sizes();
@@ -143,8 +130,9 @@ pub fn build_training_engine(
                 )
                 .context("cannot tune the GPU kernels")?;
                 eprintln!("{}", tuned.summary());
-                let engine = GpuEngine::with_plan(Arc::new(context), tuned.plan, net, data, hyper)
-                    .context("cannot set up the GPU engine")?;
+                let engine =
+                    GpuEngine::with_recipe(Arc::new(context), tuned.plan, net, data, recipe, state)
+                        .context("cannot set up the GPU engine")?;
                 return Ok(Box::new(engine));
             }
             Err(Error::NoAdapter(why)) if args.backend == Backend::Auto => {

@@ -46,6 +46,8 @@ pub struct Buffers {
     pub activations: Vec<wgpu::Buffer>,
     /// Per layer, `batch_rows × outputs`.
     pub deltas: Vec<wgpu::Buffer>,
+    /// Per hidden layer when training with dropout, `batch_rows × outputs`: its masked outputs.
+    pub dropped: Vec<wgpu::Buffer>,
     pub partials: wgpu::Buffer,
     /// One f32 per training batch: the only thing a round reads back.
     pub costs: wgpu::Buffer,
@@ -54,7 +56,13 @@ pub struct Buffers {
 }
 
 impl Buffers {
-    pub fn new(ctx: &GpuContext, net: &Network, data: &Mnist, shape: Shape) -> Buffers {
+    pub fn new(
+        ctx: &GpuContext,
+        net: &Network,
+        data: &Mnist,
+        shape: Shape,
+        dropout: bool,
+    ) -> Buffers {
         let per_layer = |name: &str, bytes: &dyn Fn(usize) -> u64| -> Vec<wgpu::Buffer> {
             (0..net.layers.len())
                 .map(|l| ctx.buffer(&format!("{name}.{l}"), bytes(net.layers[l].outputs)))
@@ -80,6 +88,13 @@ impl Buffers {
                 .collect(),
             activations: per_layer("activations", &|outputs| (shape.rows * outputs) as u64 * 4),
             deltas: per_layer("deltas", &|outputs| (shape.batch_rows * outputs) as u64 * 4),
+            dropped: (net.layers[..net.layers.len() - 1].iter().enumerate())
+                .filter(|_| dropout)
+                .map(|(l, layer)| {
+                    let bytes = (shape.batch_rows * layer.outputs) as u64 * 4;
+                    ctx.buffer(&format!("dropped.{l}"), bytes)
+                })
+                .collect(),
             partials: ctx.buffer("partials", shape.partials as u64 * 4),
             costs: ctx.buffer("costs", shape.batches as u64 * 4),
             correct_count: ctx.buffer("correct", 4),

@@ -23,13 +23,25 @@ pub struct Groups {
     pub weight_gradient_hidden: Vec<Option<wgpu::BindGroup>>,
     pub weight_update: Vec<wgpu::BindGroup>,
     pub bias_update: Vec<wgpu::BindGroup>,
+    /// With dropout: `forward_hidden` and `weight_gradient_hidden` reading the masked outputs
+    /// of the layer below, and the mask kernels per hidden layer (all empty without dropout).
+    pub forward_hidden_dropped: Vec<Option<wgpu::BindGroup>>,
+    pub weight_gradient_hidden_dropped: Vec<Option<wgpu::BindGroup>>,
+    pub dropout_forward: Vec<wgpu::BindGroup>,
+    pub dropout_backward: Vec<wgpu::BindGroup>,
+    /// `softmax` on the last layer's outputs.
+    pub softmax: wgpu::BindGroup,
+    /// `weight_step` and `bias_step` per layer (empty without moment buffers).
+    pub weight_step: Vec<wgpu::BindGroup>,
+    pub bias_step: Vec<wgpu::BindGroup>,
     pub evaluate_train: wgpu::BindGroup,
     pub evaluate_test: wgpu::BindGroup,
 }
 
 impl Groups {
     /// `blocks[l]` is layer l's uniform block (holding `layer_params[l]`); `slots` the
-    /// per-batch blocks.
+    /// per-batch blocks; `moments[l]` layer l's optimiser moments (none for the fused SGD).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ctx: &GpuContext,
         b: &Buffers,
@@ -37,6 +49,7 @@ impl Groups {
         blocks: &[wgpu::Buffer],
         layer_params: &[LayerParams],
         plan: &KernelPlan,
+        moments: &[wgpu::Buffer],
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
@@ -47,6 +60,13 @@ impl Groups {
             (0..layers)
                 .map(|l| if l == 0 { Ok(None) } else { make(l).map(Some) })
                 .collect::<Result<Vec<_>>>()
+        };
+        let per_hidden_layer_dropped = |make: &dyn Fn(usize) -> Result<wgpu::BindGroup>| {
+            if b.dropped.is_empty() {
+                Ok(Vec::new())
+            } else {
+                per_hidden_layer(make)
+            }
         };
         let (act, deltas) = (&b.activations, &b.deltas);
         let training_orders = [&b.order, &b.identity];
@@ -104,6 +124,27 @@ impl Groups {
                     let kernel = Kernel::bias_update_for(&layer_params[l]);
                     group(kernel, l, &[&deltas[l], &b.parameters[l]])
                 })
+                .collect::<Result<_>>()?,
+            forward_hidden_dropped: per_hidden_layer_dropped(&|l| {
+                let storage = [&b.dropped[l - 1], &b.parameters[l], &act[l]];
+                group(plan.forward_hidden.kernel, l, &storage)
+            })?,
+            weight_gradient_hidden_dropped: per_hidden_layer_dropped(&|l| {
+                let storage = [&deltas[l], &b.dropped[l - 1], &b.partials];
+                group(plan.weight_gradient_hidden.kernel, l, &storage)
+            })?,
+            dropout_forward: (b.dropped.iter().enumerate())
+                .map(|(l, d)| group(Kernel::DropoutForward, l, &[&act[l], d]))
+                .collect::<Result<_>>()?,
+            dropout_backward: (0..b.dropped.len())
+                .map(|l| group(Kernel::DropoutBackward, l, &[&deltas[l]]))
+                .collect::<Result<_>>()?,
+            softmax: group(Kernel::Softmax, last, &[&act[last]])?,
+            weight_step: (moments.iter().enumerate())
+                .map(|(l, m)| group(Kernel::WeightStep, l, &[&b.partials, &b.parameters[l], m]))
+                .collect::<Result<_>>()?,
+            bias_step: (moments.iter().enumerate())
+                .map(|(l, m)| group(Kernel::BiasStep, l, &[&deltas[l], &b.parameters[l], m]))
                 .collect::<Result<_>>()?,
             evaluate_train: group(
                 Kernel::Evaluate,

@@ -19,7 +19,7 @@ pub const WORKGROUP_1D: u32 = 64;
 pub const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
 
 /// The WGSL library: `#import <name>` in a kernel pulls a file in once.
-const LIBRARY: [(&str, &str); 4] = [
+const LIBRARY: [(&str, &str); 6] = [
     ("params", include_str!("../../../shaders/lib/params.wgsl")),
     ("pixels", include_str!("../../../shaders/lib/pixels.wgsl")),
     (
@@ -27,7 +27,13 @@ const LIBRARY: [(&str, &str); 4] = [
         include_str!("../../../shaders/lib/activation.wgsl"),
     ),
     ("gemm", include_str!("../../../shaders/lib/gemm.wgsl")),
+    ("optim", include_str!("../../../shaders/lib/optim.wgsl")),
+    ("dropout", include_str!("../../../shaders/lib/dropout.wgsl")),
 ];
+
+/// The `ACTIVATION` override of a layer without activation (`ACTIVATION_LINEAR`): a softmax
+/// output layer's pre-activations.
+pub const ACTIVATION_LINEAR: u32 = 3;
 
 /// How a storage binding is accessed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -102,12 +108,14 @@ impl std::fmt::Display for Tile {
 }
 
 /// One compiled form of a kernel: the kernel, its tile (tiled kernels only) and the activation
-/// its `ACTIVATION` override selects (kernels that import `activation` only).
+/// its `ACTIVATION` override selects (kernels that import `activation` only); `linear` selects
+/// no activation instead (the forward kernels of a softmax output layer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Variant {
     pub kernel: Kernel,
     pub tile: Option<Tile>,
     pub activation: Activation,
+    pub linear: bool,
 }
 
 impl From<Kernel> for Variant {
@@ -116,6 +124,7 @@ impl From<Kernel> for Variant {
             kernel,
             tile: None,
             activation: Activation::Sigmoid,
+            linear: false,
         }
     }
 }
@@ -164,7 +173,12 @@ impl Variant {
             Workgroup::Fixed | Workgroup::Tiled => vec![],
         };
         if spec.activation {
-            constants.push(("ACTIVATION", f64::from(self.activation.id())));
+            let id = if self.linear {
+                ACTIVATION_LINEAR
+            } else {
+                self.activation.id()
+            };
+            constants.push(("ACTIVATION", f64::from(id)));
         }
         constants
     }
@@ -333,6 +347,13 @@ pub enum Kernel {
     BiasUpdate,
     BiasUpdateVec4,
     Evaluate,
+    Softmax,
+    OutputErrorXent,
+    BatchCostXent,
+    WeightStep,
+    BiasStep,
+    DropoutForward,
+    DropoutBackward,
 }
 
 // A layer's `parameters` buffer holds its weights (outputs × inputs) then its biases; kernels
@@ -383,7 +404,7 @@ fn gradient_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
 }
 
 /// The kernel table, in `Kernel` order.
-static TABLE: [KernelSpec; 17] = [
+static TABLE: [KernelSpec; 24] = [
     KernelSpec {
         name: "forward_input",
         source: include_str!("../../../shaders/forward_input.wgsl"),
@@ -542,10 +563,84 @@ static TABLE: [KernelSpec; 17] = [
         activation: false,
         grid: Grid::Fixed(|b, _| linear(b.rows)),
     },
+    KernelSpec {
+        name: "softmax",
+        source: include_str!("../../../shaders/softmax.wgsl"),
+        storage: &[("activations", ReadWrite)],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, _| linear(b.rows)),
+    },
+    KernelSpec {
+        name: "output_error_xent",
+        source: include_str!("../../../shaders/output_error_xent.wgsl"),
+        storage: &[
+            OUTPUTS_AND_LABELS[0],
+            OUTPUTS_AND_LABELS[1],
+            OUTPUTS_AND_LABELS[2],
+            ("deltas", ReadWrite),
+        ],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, _| linear(b.rows)),
+    },
+    KernelSpec {
+        name: "batch_cost_xent",
+        source: include_str!("../../../shaders/batch_cost_xent.wgsl"),
+        storage: &[
+            OUTPUTS_AND_LABELS[0],
+            OUTPUTS_AND_LABELS[1],
+            OUTPUTS_AND_LABELS[2],
+            ("costs", ReadWrite),
+        ],
+        workgroup: Workgroup::Fixed,
+        activation: false,
+        grid: Grid::Fixed(|_, _| [1, 1, 1]),
+    },
+    KernelSpec {
+        name: "weight_step",
+        source: include_str!("../../../shaders/weight_step.wgsl"),
+        storage: &[
+            ("partials", Read),
+            ("parameters", ReadWrite),
+            ("moments", ReadWrite),
+        ],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|_, l| linear(l.outputs * l.inputs)),
+    },
+    KernelSpec {
+        name: "bias_step",
+        source: include_str!("../../../shaders/bias_step.wgsl"),
+        storage: &[
+            ("deltas", Read),
+            ("parameters", ReadWrite),
+            ("moments", ReadWrite),
+        ],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|_, l| linear(l.outputs)),
+    },
+    KernelSpec {
+        name: "dropout_forward",
+        source: include_str!("../../../shaders/dropout_forward.wgsl"),
+        storage: &[("activations", Read), ("dropped", ReadWrite)],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, l| linear(b.rows * l.outputs)),
+    },
+    KernelSpec {
+        name: "dropout_backward",
+        source: include_str!("../../../shaders/dropout_backward.wgsl"),
+        storage: &[("deltas", ReadWrite)],
+        workgroup: Workgroup::Line,
+        activation: false,
+        grid: Grid::Fixed(|b, l| linear(b.rows * l.outputs)),
+    },
 ];
 
 impl Kernel {
-    pub const ALL: [Kernel; 17] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::ForwardInput,
         Kernel::ForwardInputTiled,
         Kernel::ForwardHidden,
@@ -563,6 +658,13 @@ impl Kernel {
         Kernel::BiasUpdate,
         Kernel::BiasUpdateVec4,
         Kernel::Evaluate,
+        Kernel::Softmax,
+        Kernel::OutputErrorXent,
+        Kernel::BatchCostXent,
+        Kernel::WeightStep,
+        Kernel::BiasStep,
+        Kernel::DropoutForward,
+        Kernel::DropoutBackward,
     ];
 
     /// This kernel's row of the table.

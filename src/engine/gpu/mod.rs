@@ -23,10 +23,12 @@ use kernels::{Kernel, Variant};
 use params::{BatchParams, LayerParams, pack_images, split_count, words_per_image};
 use plan::KernelPlan;
 
-use super::cpu::{check_images, check_order, validate};
-use super::{Engine, Hyper, batches};
+use super::cpu::{check_images, check_order, tensor_lens, validate};
+use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
+use crate::ops::Loss;
+use crate::optim::{LrSchedule, Optimizer, OptimizerState};
 use crate::{Error, Result};
 
 /// Images per forward chunk when evaluating a whole split.
@@ -56,9 +58,23 @@ pub struct GpuEngine {
     context: Arc<GpuContext>,
     sizes: Vec<usize>,
     /// The hidden layers' activation (the `ACTIVATION` override of their forward and
-    /// back-propagation kernels); the output layer is sigmoid (the quadratic cost's).
+    /// back-propagation kernels); the output layer is sigmoid (mse) or linear then `softmax`
+    /// (xent).
     activation: crate::ops::Activation,
+    loss: Loss,
+    recipe: Recipe,
+    /// Whether the round runs the tutorial's fused SGD update kernels at the constant rate in
+    /// the layer blocks; otherwise the optimiser-step kernels at the per-batch rate.
+    fused_sgd: bool,
+    /// Steps taken (Adam's t; continues a resumed state's count) and the next round's number.
+    steps: u64,
+    round: usize,
+    /// The round's batch blocks with their step scalars, written once per round (reused).
+    round_blocks: Vec<u8>,
     buffers: Buffers,
+    /// Per layer (optimiser steps only): the first moments of its weights then biases, then
+    /// the second moments; resident, read back only by `optimizer_state`.
+    moments: Vec<wgpu::Buffer>,
     /// Batch blocks: the round's batches, then the test and training evaluation chunks, then
     /// one scratch slot for single-image outputs.
     slots: UniformSlots,
@@ -81,7 +97,7 @@ impl GpuEngine {
         Self::with_plan(context, plan, net, data, hyper)
     }
 
-    /// An engine running the matrix kernels `plan` chooses.
+    /// An engine running the matrix kernels `plan` chooses, training by the tutorial's SGD.
     pub fn with_plan(
         context: Arc<GpuContext>,
         plan: KernelPlan,
@@ -89,13 +105,33 @@ impl GpuEngine {
         data: &Mnist,
         hyper: Hyper,
     ) -> Result<Self> {
+        Self::with_recipe(context, plan, net, data, Recipe::sgd(hyper), None)
+    }
+
+    /// An engine training `net` by `recipe` with the matrix kernels `plan` chooses, continuing
+    /// from `state` when given (a resumed run: the moments are uploaded).
+    pub fn with_recipe(
+        context: Arc<GpuContext>,
+        plan: KernelPlan,
+        net: Network,
+        data: &Mnist,
+        recipe: Recipe,
+        state: Option<OptimizerState>,
+    ) -> Result<Self> {
+        let hyper = recipe.hyper;
         validate(&net, data, hyper)?;
-        if net.loss != crate::ops::Loss::Mse {
-            return Err(Error::Config(format!(
-                "the GPU engine runs the quadratic cost with sigmoid outputs; this network has {} (use --cpu)",
-                net.describe()
-            )));
-        }
+        let lens = tensor_lens(&net);
+        let state = match state {
+            Some(state) => {
+                state.check(recipe.optimizer, &lens)?;
+                state
+            }
+            None => OptimizerState::new(recipe.optimizer, &lens),
+        };
+        let fused_sgd = recipe.optimizer == Optimizer::Sgd
+            && recipe.lr.schedule == LrSchedule::Constant
+            && recipe.lr.warmup <= 0.0
+            && recipe.lr.base == hyper.learning_rate;
         let ctx = context.as_ref();
         let sizes = net.sizes();
         let train_n = data.train.len();
@@ -124,6 +160,10 @@ impl GpuEngine {
                     rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
                 ),
                 ("the weight-gradient partial sums", splits * widest * 4),
+                (
+                    "the optimiser moments of a layer",
+                    2 * (widest * 4 + 4 * sizes.iter().max().unwrap_or(&1)),
+                ),
             ],
         )?;
 
@@ -152,13 +192,37 @@ impl GpuEngine {
             batches: train_batches.len(),
         };
         let buffers = ctx.allocating("the network and data buffers", || {
-            Buffers::new(ctx, &net, data, shape)
+            Buffers::new(ctx, &net, data, shape, recipe.dropout.is_active())
         })?;
         let layer_params: Vec<LayerParams> = net
             .layers
             .iter()
-            .map(|l| LayerParams::new(l.inputs, l.outputs, hyper.learning_rate))
+            .enumerate()
+            .map(|(i, l)| {
+                LayerParams::new(l.inputs, l.outputs, hyper.learning_rate)
+                    .with_optimizer(recipe.optimizer)
+                    .with_dropout(i, recipe.dropout)
+            })
             .collect();
+        // Per layer: first moments of its weights and biases, then second moments (none for
+        // the fused SGD).
+        let moments: Vec<wgpu::Buffer> = if fused_sgd {
+            Vec::new()
+        } else {
+            (0..net.layers.len())
+                .map(|l| {
+                    let count = lens[2 * l] + lens[2 * l + 1];
+                    let mut values = vec![0.0f32; 2 * count];
+                    for (slots, at) in [(&state.first, 0), (&state.second, count)] {
+                        if let [weights, biases] = slots.get(2 * l..2 * l + 2).unwrap_or(&[]) {
+                            values[at..at + weights.len()].copy_from_slice(weights);
+                            values[at + weights.len()..at + count].copy_from_slice(biases);
+                        }
+                    }
+                    ctx.buffer_with(&format!("moments.{l}"), bytemuck::cast_slice(&values))
+                })
+                .collect()
+        };
         let blocks: Vec<wgpu::Buffer> = layer_params
             .iter()
             .enumerate()
@@ -171,14 +235,37 @@ impl GpuEngine {
         for variant in [plan.forward_input, plan.forward_hidden, plan.backprop_error] {
             ctx.pipeline(with_activation(variant, net.activation))?;
         }
-        let groups = Groups::new(ctx, &buffers, &slots, &blocks, &layer_params, &plan)?;
+        if net.loss == Loss::Xent {
+            for variant in [plan.forward_input, plan.forward_hidden] {
+                ctx.pipeline(Variant {
+                    linear: true,
+                    ..variant
+                })?;
+            }
+        }
+        let groups = Groups::new(
+            ctx,
+            &buffers,
+            &slots,
+            &blocks,
+            &layer_params,
+            &plan,
+            &moments,
+        )?;
         ctx.check()?;
 
         Ok(GpuEngine {
             context,
             sizes,
             activation: net.activation,
+            loss: net.loss,
+            fused_sgd,
+            steps: state.steps,
+            round: recipe.first_round,
+            round_blocks: vec![0; train_batches.len() * slots.stride as usize],
+            recipe,
             buffers,
+            moments,
             slots,
             train_batches,
             test_chunks,
@@ -213,7 +300,8 @@ impl GpuEngine {
         self.context.submit_and_read(encoder, source, 0, bytes)
     }
 
-    /// Records the forward pass of batch slot `slot` (`rows` rows) from `source`.
+    /// Records the forward pass of batch slot `slot` (`rows` rows) from `source`; a training
+    /// pass with dropout masks each hidden layer's outputs for the next layer.
     fn record_forward(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -223,19 +311,29 @@ impl GpuEngine {
     ) -> Result<()> {
         let ctx = self.context.as_ref();
         let last = self.layer_params.len() - 1;
+        let dropout = self.dropout_in(slot);
         for (l, layer) in self.layer_params.iter().enumerate() {
-            let (kernel, group) = match &self.groups.forward_hidden[l] {
+            let hidden_groups = if dropout {
+                &self.groups.forward_hidden_dropped
+            } else {
+                &self.groups.forward_hidden
+            };
+            let (kernel, group) = match &hidden_groups[l] {
                 Some(group) => (self.plan.forward_hidden, group),
                 None => (
                     self.plan.forward_input,
                     &self.groups.forward_input[source as usize],
                 ),
             };
-            // Hidden layers apply the network's activation, the output layer the sigmoid.
-            let kernel = if l == last {
-                kernel
-            } else {
-                with_activation(kernel, self.activation)
+            // Hidden layers apply the network's activation; the output layer the sigmoid (mse)
+            // or none, its softmax following (xent).
+            let kernel = match (l == last, self.loss) {
+                (false, _) => with_activation(kernel, self.activation),
+                (true, Loss::Mse) => kernel,
+                (true, Loss::Xent) => Variant {
+                    linear: true,
+                    ..kernel
+                },
             };
             ctx.dispatch(
                 pass,
@@ -244,6 +342,26 @@ impl GpuEngine {
                 &self.slots,
                 slot,
                 kernel.workgroups(batch, layer),
+            )?;
+            if dropout && l < last {
+                ctx.dispatch(
+                    pass,
+                    Kernel::DropoutForward,
+                    &self.groups.dropout_forward[l],
+                    &self.slots,
+                    slot,
+                    Kernel::DropoutForward.workgroups(batch, layer),
+                )?;
+            }
+        }
+        if self.loss == Loss::Xent {
+            ctx.dispatch(
+                pass,
+                Kernel::Softmax,
+                &self.groups.softmax,
+                &self.slots,
+                slot,
+                Kernel::Softmax.workgroups(batch, &self.layer_params[last]),
             )?;
         }
         Ok(())
@@ -263,21 +381,26 @@ impl GpuEngine {
         let last = self.layer_params.len() - 1;
         let top = &self.layer_params[last];
         let g = &self.groups;
+        let dropout = self.dropout_in(slot);
+        let (output_error, batch_cost) = match self.loss {
+            Loss::Mse => (Kernel::OutputError, Kernel::BatchCost),
+            Loss::Xent => (Kernel::OutputErrorXent, Kernel::BatchCostXent),
+        };
         ctx.dispatch(
             pass,
-            Kernel::OutputError,
+            output_error,
             &g.output_error[ordered],
             &self.slots,
             slot,
-            Kernel::OutputError.workgroups(batch, top),
+            output_error.workgroups(batch, top),
         )?;
         ctx.dispatch(
             pass,
-            Kernel::BatchCost,
+            batch_cost,
             &g.batch_cost[ordered],
             &self.slots,
             slot,
-            Kernel::BatchCost.workgroups(batch, top),
+            batch_cost.workgroups(batch, top),
         )?;
         for l in (0..=last).rev() {
             let layer = &self.layer_params[l];
@@ -293,8 +416,25 @@ impl GpuEngine {
                     slot,
                     kernel.workgroups(batch, layer),
                 )?;
+                if dropout {
+                    // δ[l-1] through layer l-1's mask.
+                    let below = &self.layer_params[l - 1];
+                    ctx.dispatch(
+                        pass,
+                        Kernel::DropoutBackward,
+                        &g.dropout_backward[l - 1],
+                        &self.slots,
+                        slot,
+                        Kernel::DropoutBackward.workgroups(batch, below),
+                    )?;
+                }
             }
-            let (kernel, group) = match &g.weight_gradient_hidden[l] {
+            let gradient_groups = if dropout {
+                &g.weight_gradient_hidden_dropped
+            } else {
+                &g.weight_gradient_hidden
+            };
+            let (kernel, group) = match &gradient_groups[l] {
                 Some(group) => (self.plan.weight_gradient_hidden, group),
                 None => (
                     self.plan.weight_gradient_input,
@@ -309,24 +449,27 @@ impl GpuEngine {
                 slot,
                 kernel.workgroups(batch, layer),
             )?;
-            let kernel = Kernel::weight_update_for(layer);
-            ctx.dispatch(
-                pass,
-                kernel,
-                &g.weight_update[l],
-                &self.slots,
-                slot,
-                kernel.workgroups(batch, layer),
-            )?;
-            let kernel = Kernel::bias_update_for(layer);
-            ctx.dispatch(
-                pass,
-                kernel,
-                &g.bias_update[l],
-                &self.slots,
-                slot,
-                kernel.workgroups(batch, layer),
-            )?;
+            let updates = if self.fused_sgd {
+                [
+                    (Kernel::weight_update_for(layer), &g.weight_update[l]),
+                    (Kernel::bias_update_for(layer), &g.bias_update[l]),
+                ]
+            } else {
+                [
+                    (Kernel::WeightStep, &g.weight_step[l]),
+                    (Kernel::BiasStep, &g.bias_step[l]),
+                ]
+            };
+            for (kernel, group) in updates {
+                ctx.dispatch(
+                    pass,
+                    kernel,
+                    group,
+                    &self.slots,
+                    slot,
+                    kernel.workgroups(batch, layer),
+                )?;
+            }
         }
         Ok(())
     }
@@ -371,6 +514,31 @@ impl GpuEngine {
         Ok(encoder)
     }
 
+    /// Whether batch slot `slot` is a training batch run with dropout.
+    fn dropout_in(&self, slot: usize) -> bool {
+        self.recipe.dropout.is_active() && slot < self.train_batches.len()
+    }
+
+    /// Writes the round's batch blocks with each step's learning rate (from the schedule),
+    /// Adam's bias corrections and the dropout masks' round: one queue write per round.
+    fn write_round_blocks(&mut self) {
+        let count = self.train_batches.len();
+        let stride = self.slots.stride as usize;
+        let optimizer = self.recipe.optimizer;
+        for (i, batch) in self.train_batches.iter().enumerate() {
+            let lr = self.recipe.lr.lr(self.round, i, count);
+            let step = self.steps + i as u64 + 1;
+            let block = batch
+                .with_step(optimizer.scalars(lr, step))
+                .in_round(self.round, self.recipe.seed);
+            self.round_blocks[i * stride..i * stride + size_of::<BatchParams>()]
+                .copy_from_slice(bytemuck::bytes_of(&block));
+        }
+        self.context
+            .queue
+            .write_buffer(&self.slots.buffer, 0, &self.round_blocks);
+    }
+
     fn resident(&self, split: Split) -> &Resident {
         match split {
             Split::Train => &self.buffers.train,
@@ -397,6 +565,9 @@ impl Engine for GpuEngine {
             }
             None => Source::TrainInOrder,
         };
+        if !self.fused_sgd || self.recipe.dropout.is_active() {
+            self.write_round_blocks();
+        }
         let mut encoder = self.context.encoder();
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -410,6 +581,8 @@ impl Engine for GpuEngine {
         let costs = self.buffers.costs.clone();
         let bytes = self.read(encoder, &costs, self.train_batches.len() as u64 * 4)?;
         let costs: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+        self.steps += costs.len() as u64;
+        self.round += 1;
         let total: f64 = costs.iter().map(|&c| f64::from(c)).sum();
         Ok(total / costs.len().max(1) as f64)
     }
@@ -479,12 +652,38 @@ impl Engine for GpuEngine {
                 biases,
             });
         }
-        // `new` accepts only the quadratic cost.
         Ok(Network {
             layers,
             activation: self.activation,
-            loss: crate::ops::Loss::Mse,
+            loss: self.loss,
         })
+    }
+
+    fn optimizer_state(&mut self) -> Result<OptimizerState> {
+        let optimizer = self.recipe.optimizer;
+        let mut state = OptimizerState {
+            steps: self.steps,
+            ..OptimizerState::default()
+        };
+        for l in 0..self.moments.len() {
+            let (inputs, outputs) = (self.sizes[l], self.sizes[l + 1]);
+            let count = (inputs + 1) * outputs;
+            let moments = self.moments[l].clone();
+            let encoder = self.context.encoder();
+            let bytes = self.read(encoder, &moments, 2 * count as u64 * 4)?;
+            let values: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
+            let weights = inputs * outputs;
+            for (slots, at, used) in [
+                (&mut state.first, 0, optimizer.moments() >= 1),
+                (&mut state.second, count, optimizer.moments() >= 2),
+            ] {
+                if used {
+                    slots.push(values[at..at + weights].to_vec());
+                    slots.push(values[at + weights..at + count].to_vec());
+                }
+            }
+        }
+        Ok(state)
     }
 
     fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {

@@ -3,12 +3,15 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::ops::Dropout;
+use crate::optim::{Optimizer, StepScalars};
+
 /// Rows each split of the weight-gradient reduction aims to cover.
 pub const ROWS_PER_SPLIT: usize = 512;
 /// At most this many splits: bounds the partial-sum buffer (`MAX_SPLITS × outputs × inputs`).
 pub const MAX_SPLITS: usize = 32;
 
-/// Which rows a dispatch works on (WGSL `Batch`, 32 bytes).
+/// Which rows a dispatch works on and the step's optimiser scalars (WGSL `Batch`, 48 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct BatchParams {
@@ -22,7 +25,16 @@ pub struct BatchParams {
     pub chunk: u32,
     /// `1 / rows`: the cost's mean over the batch.
     pub scale: f32,
-    pub pad: [u32; 2],
+    /// The step's learning rate (from the schedule) and Adam's bias corrections
+    /// `1/(1 − β₁ᵗ)`, `1/(1 − β₂ᵗ)`: what [`crate::optim::StepScalars`] holds. Written once per
+    /// round for the round's batches; read by the optimiser-step kernels only.
+    pub lr: f32,
+    pub correction1: f32,
+    pub correction2: f32,
+    /// The round and the run's seed (low and high halves): the dropout masks' counters.
+    pub round: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
 }
 
 impl BatchParams {
@@ -35,7 +47,41 @@ impl BatchParams {
             splits: splits as u32,
             chunk: rows.div_ceil(splits).max(1) as u32,
             scale: 1.0 / rows.max(1) as f32,
-            pad: [0; 2],
+            lr: 0.0,
+            correction1: 1.0,
+            correction2: 1.0,
+            round: 0,
+            seed_lo: 0,
+            seed_hi: 0,
+        }
+    }
+
+    /// The same batch with the optimiser scalars of its step.
+    pub fn with_step(self, k: StepScalars) -> Self {
+        BatchParams {
+            lr: k.lr,
+            correction1: k.correction1,
+            correction2: k.correction2,
+            ..self
+        }
+    }
+
+    /// The same batch in round `round` of a run seeded `seed` (its dropout masks).
+    pub fn in_round(self, round: usize, seed: u64) -> Self {
+        BatchParams {
+            round: round as u32,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            ..self
+        }
+    }
+
+    /// The step's scalars (the CPU twins' view of them).
+    pub fn step(&self) -> StepScalars {
+        StepScalars {
+            lr: self.lr,
+            correction1: self.correction1,
+            correction2: self.correction2,
         }
     }
 }
@@ -45,15 +91,31 @@ pub fn split_count(rows: usize) -> usize {
     rows.div_ceil(ROWS_PER_SPLIT).clamp(1, MAX_SPLITS)
 }
 
-/// The layer a dispatch works on (WGSL `Layer`, 16 bytes).
+/// The layer a dispatch works on, the optimiser's constants and the layer's dropout (WGSL
+/// `Layer`, 64 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct LayerParams {
     pub inputs: u32,
     pub outputs: u32,
+    /// The constant rate of the fused plain-SGD update kernels.
     pub learning_rate: f32,
     /// u32 words per packed image row: `ceil(inputs / 4)`.
     pub words: u32,
+    /// The optimiser of the optimiser-step kernels: 0 sgd, 1 momentum, 2 adam, 3 adamw
+    /// (`OPTIMIZER_*` in shaders/lib/optim.wgsl); `beta1` is momentum's μ.
+    pub optimizer: u32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    pub nesterov: u32,
+    /// The layer's index (a dropout-mask counter), its dropout threshold (`round(rate·2²⁴)`)
+    /// and what a kept element is multiplied by.
+    pub index: u32,
+    pub dropout_threshold: u32,
+    pub keep_scale: f32,
+    pub pad: [u32; 3],
 }
 
 impl LayerParams {
@@ -63,6 +125,59 @@ impl LayerParams {
             outputs: outputs as u32,
             learning_rate,
             words: words_per_image(inputs) as u32,
+            ..LayerParams::default()
+        }
+    }
+
+    /// The same layer stepped by `optimizer`.
+    pub fn with_optimizer(self, optimizer: Optimizer) -> Self {
+        let s = optimizer.settings();
+        let (kind, beta1) = match optimizer {
+            Optimizer::Sgd => (0, 0.0),
+            Optimizer::Momentum { momentum, .. } => (1, momentum),
+            Optimizer::Adam { beta1, .. } => (2, beta1),
+            Optimizer::AdamW { beta1, .. } => (3, beta1),
+        };
+        LayerParams {
+            optimizer: kind,
+            beta1,
+            beta2: s.beta2,
+            eps: s.eps,
+            weight_decay: s.weight_decay,
+            nesterov: u32::from(s.nesterov),
+            ..self
+        }
+    }
+
+    /// The same layer as layer `index` of its network, with `dropout` on its outputs.
+    pub fn with_dropout(self, index: usize, dropout: Dropout) -> Self {
+        LayerParams {
+            index: index as u32,
+            dropout_threshold: dropout.threshold(),
+            keep_scale: dropout.keep_scale(),
+            ..self
+        }
+    }
+
+    /// The optimiser [`LayerParams::with_optimizer`] wrote (the CPU twins run its rule).
+    pub fn optimizer(&self) -> Optimizer {
+        match self.optimizer {
+            1 => Optimizer::Momentum {
+                momentum: self.beta1,
+                nesterov: self.nesterov != 0,
+            },
+            2 => Optimizer::Adam {
+                beta1: self.beta1,
+                beta2: self.beta2,
+                eps: self.eps,
+            },
+            3 => Optimizer::AdamW {
+                beta1: self.beta1,
+                beta2: self.beta2,
+                eps: self.eps,
+                weight_decay: self.weight_decay,
+            },
+            _ => Optimizer::Sgd,
         }
     }
 }

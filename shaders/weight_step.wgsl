@@ -1,0 +1,27 @@
+// weight_step: sums the split-K partials into each weight's gradient and takes one optimiser
+// step (shaders/lib/optim.wgsl) with the moments resident beside the parameters.
+//   g = Σ_{s < splits} partials[s][e]; step_parameter(e, g), e < outputs·inputs.
+// Shapes: partials (splits × outputs × inputs), parameters (weights outputs × inputs, then
+//   biases), moments (2 × parameters: first moments, then second). One invocation per weight;
+//   the grid may be 2-D when it exceeds one dimension's workgroup limit.
+#import params
+#import optim
+@group(0) @binding(2) var<storage, read> partials: array<f32>;
+@group(0) @binding(3) var<storage, read_write> parameters: array<f32>;
+@group(0) @binding(4) var<storage, read_write> moments: array<f32>;
+
+override WG: u32 = 64u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let e = flat_index(id, groups, WG);
+    let count = layer.outputs * layer.inputs;
+    if e >= count {
+        return;
+    }
+    var g = 0.0;
+    for (var s = 0u; s < batch.splits; s++) {
+        g += partials[s * count + e];
+    }
+    step_parameter(e, g);
+}
