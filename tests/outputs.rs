@@ -325,32 +325,39 @@ fn has_temp_file(dir: &Path) -> bool {
     names(dir).iter().any(|n| n.contains(".tmp-"))
 }
 
+/// A training run on the fixture in `dir` that goes on far longer than any test waits
+/// (`--rounds` huge, batches of 10), with `extra` flags; stderr piped.
+fn endless_run(dir: &Path, hidden: &str, extra: &[&str], stdout: Stdio) -> Child {
+    let mut args = vec![
+        "train",
+        "--cpu",
+        "--data",
+        data_dir(dir),
+        "--hidden",
+        hidden,
+        "--rounds",
+        "100000",
+        "--batch-size",
+        "10",
+    ];
+    args.extend_from_slice(extra);
+    command(dir, &args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
 /// A long training run on the fixture in `dir` that saves a checkpoint of a large network
 /// (9 MB) every round, so a good part of its time is spent writing checkpoints.
 fn checkpointing_run(dir: &Path, model: &Path) -> Child {
-    command(
+    let model = model.to_str().expect("utf-8");
+    endless_run(
         dir,
-        &[
-            "train",
-            "--cpu",
-            "--data",
-            data_dir(dir),
-            "--hidden",
-            "3000",
-            "--rounds",
-            "100000",
-            "--batch-size",
-            "10",
-            "--checkpoint-every",
-            "1",
-            "--save",
-            model.to_str().expect("utf-8"),
-        ],
+        "3000",
+        &["--checkpoint-every", "1", "--save", model],
+        Stdio::null(),
     )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn")
 }
 
 /// Waits until `dir` holds a temporary file (a checkpoint being written), or fails.
@@ -434,25 +441,7 @@ fn a_second_ctrl_c_ends_at_once_and_sigterm_stops_cleanly() {
 fn an_interrupt_without_save_says_nothing_was_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_fixture(dir.path(), 20);
-    let mut child = command(
-        dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
-            data_dir(dir.path()),
-            "--hidden",
-            "8",
-            "--rounds",
-            "10000000",
-            "--batch-size",
-            "10",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn");
+    let mut child = endless_run(dir.path(), "8", &[], Stdio::piped());
     // Wait for the first round's line, then keep reading so the child never blocks on a full
     // pipe.
     let stdout = child.stdout.take().expect("stdout");
@@ -580,25 +569,7 @@ fn usage_errors_are_one_line_with_status_2_and_help_still_works() {
 fn a_closed_pipe_ends_the_run_quietly() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_fixture(dir.path(), 20);
-    let mut child = command(
-        dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
-            data_dir(dir.path()),
-            "--hidden",
-            "8",
-            "--rounds",
-            "100000",
-            "--batch-size",
-            "10",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn");
+    let mut child = endless_run(dir.path(), "8", &[], Stdio::piped());
     // The reader goes away, as `| head` does.
     drop(child.stdout.take());
     let output = finish(child);
