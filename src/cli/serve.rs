@@ -7,14 +7,16 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use clap::Args;
 use mnist_gpu::data::{Dataset, Mnist, Split};
-use mnist_gpu::engine::Hyper;
-use mnist_gpu::model::{INPUTS, Network};
+use mnist_gpu::engine::{Hyper, Recipe};
+use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
+use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
+use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
 use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, Predictor};
 use mnist_gpu::train::{Schedule, train};
 
 use super::DataArgs;
-use super::backend::{BackendArgs, build_engine};
+use super::backend::{BackendArgs, build_engine, build_training_engine};
 
 #[derive(Args, Debug)]
 #[command(
@@ -40,12 +42,13 @@ pub struct ServeArgs {
     pub backend: BackendArgs,
 }
 
-/// The quick model's recipe: small enough to train in seconds on a laptop's CPU, good enough
-/// to read most drawn digits.
-const QUICK_HIDDEN: [usize; 1] = [128];
-const QUICK_ROUNDS: usize = 5;
-const QUICK_BATCH: usize = 20;
-const QUICK_LR: f32 = 0.5;
+/// The quick model's recipe: `train --preset fast` (the shortest measured time to 98% test
+/// accuracy) cut to two rounds, its cosine schedule spanning them: 97–98% in a few seconds on a
+/// 2-core CPU, enough to read most drawn digits.
+const QUICK_HIDDEN: [usize; 1] = [400];
+const QUICK_ROUNDS: usize = 2;
+const QUICK_BATCH: usize = 128;
+const QUICK_LR: f32 = 2e-3;
 const QUICK_SEED: u64 = 42;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -176,17 +179,38 @@ fn parse_host(text: &str) -> anyhow::Result<IpAddr> {
 /// Trains the quick model with the engine the flags choose, saying so and how long it took.
 fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
     let data = super::data::load(&args.data)?;
-    let network = Network::new(&QUICK_HIDDEN, QUICK_SEED)?;
-    let hyper = Hyper {
-        batch_size: QUICK_BATCH,
-        learning_rate: QUICK_LR,
+    let arch = Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    };
+    let sizes = [INPUTS, QUICK_HIDDEN[0], CLASSES];
+    let network = Network::build(&sizes, arch, Init::He, QUICK_SEED)?;
+    let optimizer = Optimizer::from_name("adam", OptimizerSettings::default())?;
+    let lr_schedule = LrSchedule::Cosine;
+    let recipe = Recipe {
+        hyper: Hyper {
+            batch_size: QUICK_BATCH,
+            learning_rate: QUICK_LR,
+        },
+        optimizer,
+        lr: LrPlan {
+            base: QUICK_LR,
+            schedule: lr_schedule,
+            warmup: 0.0,
+            rounds: QUICK_ROUNDS,
+        },
+        dropout: Dropout::default(),
+        seed: QUICK_SEED,
+        first_round: 1,
     };
     println!(
-        "no --model given: training a quick model first ({}, {QUICK_ROUNDS} rounds, batch {QUICK_BATCH}, lr {QUICK_LR}, shuffled)",
-        network.shape_name()
+        "no --model given: training a quick model first ({}, {}; {}, batch {QUICK_BATCH}, {QUICK_ROUNDS} rounds, shuffled: the fast preset's recipe)",
+        network.shape_name(),
+        network.describe(),
+        optimizer.describe()
     );
     let start = Instant::now();
-    let mut engine = build_engine(&args.backend, network, &data, hyper)?;
+    let mut engine = build_training_engine(&args.backend, network, &data, recipe, None)?;
     println!("engine: {}", engine.describe());
     let schedule = Schedule {
         rounds: QUICK_ROUNDS,
@@ -208,7 +232,7 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
         None => mnist_gpu::train::accuracy(engine.as_mut(), Split::Test, data.test.len())?,
     };
     println!(
-        "quick model trained in {:.1} s: test accuracy {test_accuracy:.2}% (train a better one with `mnist-gpu train --save m.safetensors`, then `serve --model m.safetensors`)",
+        "quick model trained in {:.1} s: test accuracy {test_accuracy:.2}% (train a better one with `mnist-gpu train --preset best --save m.safetensors`, then `serve --model m.safetensors`)",
         start.elapsed().as_secs_f64()
     );
     Ok(SavedModel {
@@ -222,9 +246,14 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
             engine: engine.describe(),
             data_fingerprint: data_fingerprint(&data),
             test_accuracy: Some(test_accuracy),
-            ..TrainingInfo::tutorial(QUICK_ROUNDS, QUICK_BATCH, QUICK_LR, QUICK_SEED)
+            init: Init::He,
+            optimizer,
+            schedule: lr_schedule,
+            warmup: 0.0,
+            rounds_planned: QUICK_ROUNDS,
+            dropout: 0.0,
         },
-        optimizer_state: Default::default(),
+        optimizer_state: engine.optimizer_state()?,
     })
 }
 
