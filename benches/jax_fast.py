@@ -15,35 +15,14 @@ Prints the same kind of lines as mnist-gpu and a machine-readable `RESULT {json}
 Needs `pip install jax` (CPU wheels).
 """
 import argparse
-import gzip
 import json
 import os
-import struct
-import sys
 import time
 
 import numpy as np
 
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    magic, count = struct.unpack(">II", data[:8])
-    if magic == 2051:
-        rows, cols = struct.unpack(">II", data[8:16])
-        return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows * cols)
-    if magic == 2049:
-        return np.frombuffer(data, dtype=np.uint8, offset=8)
-    sys.exit(f"{path}: not an IDX image or label file (magic {magic})")
-
-
-def find(folder, stem):
-    for name in (stem, stem + ".gz"):
-        path = os.path.join(folder, name)
-        if os.path.exists(path):
-            return path
-    sys.exit(f"{folder}: {stem}[.gz] not found (set --data or MNIST_GPU_DATA)")
+# The IDX reader and file lookup of the numpy tutorial script beside this one.
+from numpy_tutorial import find, read_idx
 
 
 def main():

@@ -1,34 +1,15 @@
 //! The fast CPU engine against the plain f64 reference, the reference against finite
 //! differences, and seeded determinism.
 
-use mnist_gpu::data::{Dataset, Mnist, Split};
+use mnist_gpu::data::Split;
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::Network;
 use mnist_gpu::reference::{RefNetwork, input_of};
 use mnist_gpu::train::round_order;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
-/// Random non-zero pixels and random labels; images of `rows × cols` pixels.
-fn synthetic(train: usize, test: usize, rows: usize, cols: usize, seed: u64) -> Mnist {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut split = |n: usize| Dataset {
-        images: (0..n * rows * cols)
-            .map(|_| rng.random_range(1..=255u8))
-            .collect(),
-        labels: (0..n).map(|_| rng.random_range(0..10u8)).collect(),
-        rows,
-        cols,
-    };
-    Mnist::new(split(train), split(test), "synthetic".into())
-}
-
-fn inputs(set: &Dataset, indices: impl Iterator<Item = usize>) -> (Vec<Vec<f64>>, Vec<u8>) {
-    indices
-        .map(|i| (input_of(set.image(i)), set.labels[i]))
-        .unzip()
-}
+mod common;
+use common::{inputs, synthetic};
 
 /// Largest |a − b| / (|b| + floor) over two parameter sets; NaN anywhere gives infinity.
 fn max_rel_diff(net: &Network, reference: &RefNetwork, floor: f64) -> f64 {

@@ -1,36 +1,16 @@
 //! Every activation × loss, optimiser, schedule and dropout: the reference against finite
 //! differences, and the fast CPU engine against the reference.
 
-use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::{Architecture, Network};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
-use mnist_gpu::reference::{BatchMasks, RefNetwork, RefOptimizer, input_of};
+use mnist_gpu::reference::{BatchMasks, RefNetwork, RefOptimizer};
 use mnist_gpu::train::round_order;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
-/// Random non-zero pixels and random labels; images of `rows × cols` pixels.
-fn synthetic(train: usize, test: usize, rows: usize, cols: usize, seed: u64) -> Mnist {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut split = |n: usize| Dataset {
-        images: (0..n * rows * cols)
-            .map(|_| rng.random_range(1..=255u8))
-            .collect(),
-        labels: (0..n).map(|_| rng.random_range(0..10u8)).collect(),
-        rows,
-        cols,
-    };
-    Mnist::new(split(train), split(test), "synthetic".into())
-}
-
-fn inputs(set: &Dataset, indices: impl Iterator<Item = usize>) -> (Vec<Vec<f64>>, Vec<u8>) {
-    indices
-        .map(|i| (input_of(set.image(i)), set.labels[i]))
-        .unzip()
-}
+mod common;
+use common::{inputs, synthetic};
 
 fn architectures() -> Vec<Architecture> {
     let mut all = Vec::new();

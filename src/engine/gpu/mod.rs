@@ -300,6 +300,22 @@ impl GpuEngine {
         self.context.submit_and_read(encoder, source, 0, bytes)
     }
 
+    /// Records `variant` on batch slot `slot`, its grid from `batch`'s rows of `layer`.
+    fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        variant: impl Into<Variant>,
+        group: &wgpu::BindGroup,
+        slot: usize,
+        batch: &BatchParams,
+        layer: &LayerParams,
+    ) -> Result<()> {
+        let variant = variant.into();
+        let grid = variant.workgroups(batch, layer);
+        self.context
+            .dispatch(pass, variant, group, &self.slots, slot, grid)
+    }
+
     /// Records the forward pass of batch slot `slot` (`rows` rows) from `source`; a training
     /// pass with dropout masks each hidden layer's outputs for the next layer.
     fn record_forward(
@@ -309,7 +325,6 @@ impl GpuEngine {
         slot: usize,
         batch: &BatchParams,
     ) -> Result<()> {
-        let ctx = self.context.as_ref();
         let last = self.layer_params.len() - 1;
         let dropout = self.dropout_in(slot);
         for (l, layer) in self.layer_params.iter().enumerate() {
@@ -335,33 +350,26 @@ impl GpuEngine {
                     ..kernel
                 },
             };
-            ctx.dispatch(
-                pass,
-                kernel,
-                group,
-                &self.slots,
-                slot,
-                kernel.workgroups(batch, layer),
-            )?;
+            self.dispatch(pass, kernel, group, slot, batch, layer)?;
             if dropout && l < last {
-                ctx.dispatch(
+                self.dispatch(
                     pass,
                     Kernel::DropoutForward,
                     &self.groups.dropout_forward[l],
-                    &self.slots,
                     slot,
-                    Kernel::DropoutForward.workgroups(batch, layer),
+                    batch,
+                    layer,
                 )?;
             }
         }
         if self.loss == Loss::Xent {
-            ctx.dispatch(
+            self.dispatch(
                 pass,
                 Kernel::Softmax,
                 &self.groups.softmax,
-                &self.slots,
                 slot,
-                Kernel::Softmax.workgroups(batch, &self.layer_params[last]),
+                batch,
+                &self.layer_params[last],
             )?;
         }
         Ok(())
@@ -374,7 +382,6 @@ impl GpuEngine {
         source: Source,
         slot: usize,
     ) -> Result<()> {
-        let ctx = self.context.as_ref();
         let batch = &self.train_batches[slot];
         let ordered = source as usize; // 0 shuffled, 1 in order
         self.record_forward(pass, source, slot, batch)?;
@@ -386,46 +393,32 @@ impl GpuEngine {
             Loss::Mse => (Kernel::OutputError, Kernel::BatchCost),
             Loss::Xent => (Kernel::OutputErrorXent, Kernel::BatchCostXent),
         };
-        ctx.dispatch(
+        self.dispatch(
             pass,
             output_error,
             &g.output_error[ordered],
-            &self.slots,
             slot,
-            output_error.workgroups(batch, top),
+            batch,
+            top,
         )?;
-        ctx.dispatch(
-            pass,
-            batch_cost,
-            &g.batch_cost[ordered],
-            &self.slots,
-            slot,
-            batch_cost.workgroups(batch, top),
-        )?;
+        self.dispatch(pass, batch_cost, &g.batch_cost[ordered], slot, batch, top)?;
         for l in (0..=last).rev() {
             let layer = &self.layer_params[l];
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
                 // δ[l-1] takes the derivative of layer l-1's (hidden) activation.
                 let kernel = with_activation(self.plan.backprop_error, self.activation);
-                ctx.dispatch(
-                    pass,
-                    kernel,
-                    group,
-                    &self.slots,
-                    slot,
-                    kernel.workgroups(batch, layer),
-                )?;
+                self.dispatch(pass, kernel, group, slot, batch, layer)?;
                 if dropout {
                     // δ[l-1] through layer l-1's mask.
                     let below = &self.layer_params[l - 1];
-                    ctx.dispatch(
+                    self.dispatch(
                         pass,
                         Kernel::DropoutBackward,
                         &g.dropout_backward[l - 1],
-                        &self.slots,
                         slot,
-                        Kernel::DropoutBackward.workgroups(batch, below),
+                        batch,
+                        below,
                     )?;
                 }
             }
@@ -441,14 +434,7 @@ impl GpuEngine {
                     &g.weight_gradient_input[ordered],
                 ),
             };
-            ctx.dispatch(
-                pass,
-                kernel,
-                group,
-                &self.slots,
-                slot,
-                kernel.workgroups(batch, layer),
-            )?;
+            self.dispatch(pass, kernel, group, slot, batch, layer)?;
             let updates = if self.fused_sgd {
                 [
                     (Kernel::weight_update_for(layer), &g.weight_update[l]),
@@ -461,14 +447,7 @@ impl GpuEngine {
                 ]
             };
             for (kernel, group) in updates {
-                ctx.dispatch(
-                    pass,
-                    kernel,
-                    group,
-                    &self.slots,
-                    slot,
-                    kernel.workgroups(batch, layer),
-                )?;
+                self.dispatch(pass, kernel, group, slot, batch, layer)?;
             }
         }
         Ok(())
@@ -501,13 +480,13 @@ impl GpuEngine {
             let top = &self.layer_params[self.layer_params.len() - 1];
             for (i, chunk) in chunks.iter().enumerate() {
                 self.record_forward(&mut pass, source, first_slot + i, chunk)?;
-                ctx.dispatch(
+                self.dispatch(
                     &mut pass,
                     Kernel::Evaluate,
                     group,
-                    &self.slots,
                     first_slot + i,
-                    Kernel::Evaluate.workgroups(chunk, top),
+                    chunk,
+                    top,
                 )?;
             }
         }
