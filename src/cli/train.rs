@@ -365,7 +365,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 stopped.saved = Some(record.round);
                 interrupt::set_on_disk(&stopped.on_disk(&args));
                 if !last {
-                    progress.line(&format!(
+                    progress.note(&format!(
                         "checkpoint: model after round {} saved to {}",
                         record.round,
                         path.display()
@@ -843,6 +843,14 @@ impl Progress {
                 bar.println(text);
                 bar.inc(1);
             }
+            None => println!("{text}"),
+        }
+    }
+
+    /// A line that is not a round's (the bar does not advance).
+    fn note(&self, text: &str) {
+        match &self.0 {
+            Some(bar) => bar.println(text),
             None => println!("{text}"),
         }
     }
