@@ -1,5 +1,6 @@
-//! The fast native CPU engine: f32, every product through the `gemm` crate (SIMD microkernels,
-//! multithreaded with rayon), element-wise work split over rows with rayon.
+//! The fast native CPU engine: f32; the first layer's products walk each image's lit pixels
+//! ([`input_layer`]), every other product goes through the `gemm` crate (SIMD microkernels,
+//! multithreaded with rayon), element-wise work is split over rows with rayon.
 //!
 //! A batch of `B` images, for every layer `l` with input activations `a[l-1]` (`B×in`):
 //! * forward: `a[l] = f(a[l-1]·W[l]ᵀ + b[l])` with the hidden [`Activation`] `f`, times the
@@ -8,28 +9,30 @@
 //! * output error: `δ[L] = dC/dz[L]` fused by the loss (`(a − y)/B ⊙ a(1 − a)` for the quadratic
 //!   cost, `(p − y)/B` for softmax with cross-entropy);
 //! * back-propagated error: `δ[l-1] = (δ[l]·W[l]) ⊙ f'(a[l-1]) ⊙ m[l-1]`;
-//! * update: for plain SGD, `W[l] −= lr·δ[l]ᵀ·a[l-1]` fused into one GEMM that accumulates
-//!   into `W[l]` (the gradient is never stored), and `b[l] −= lr·Σ_rows δ[l]`; other
-//!   optimisers store the gradient and apply [`Optimizer::update`] element-wise.
+//! * update: the first layer's weights are stepped by [`Optimizer::update`] as each pixel's
+//!   gradient is summed (never stored); above it, plain SGD's `W[l] −= lr·δ[l]ᵀ·a[l-1]` is one
+//!   GEMM accumulating into `W[l]`, other optimisers store the gradient and apply the update
+//!   element-wise; biases `b[l]` step by the column sums of `δ[l]`.
 //!
 //! Every buffer is allocated in [`CpuEngine::new`]; a round allocates nothing.
 
+mod input_layer;
+
 use rayon::prelude::*;
 
+use self::input_layer::{BatchColumns, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
 use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Dataset, Mnist, Split};
 use crate::model::Network;
 use crate::ops::{Activation, Dropout, Loss};
-use crate::optim::{Optimizer, OptimizerState, StepScalars};
+use crate::optim::{Optimizer, OptimizerState, StepScalars, adam};
 use crate::{Error, Result};
 
 /// Images per forward chunk when evaluating a whole split.
 const EVAL_CHUNK: usize = 2000;
 /// Rows per rayon task in element-wise passes: enough work to amortise the task.
 const ROWS_PER_TASK: usize = 64;
-/// Rows per rayon task when gathering a shuffled batch.
-const GATHER_ROWS: usize = 64;
 /// Parameters per rayon task in the optimiser's element-wise update.
 const UPDATE_CHUNK: usize = 16 * 1024;
 
@@ -41,9 +44,13 @@ pub struct CpuEngine {
     round: usize,
     train: Images,
     test: Images,
-    /// The batch's input rows and labels, gathered when a round visits images out of order.
-    gathered: Vec<f32>,
-    gathered_labels: Vec<u8>,
+    /// The first layer (its weights are not kept in `net`, whose layer 0 has none).
+    input: InputLayer,
+    /// The images of the batch (or evaluation chunk) at hand, as indices into their split.
+    batch_images: Vec<u32>,
+    batch_labels: Vec<u8>,
+    /// The batch's lit pixels indexed by pixel, for the first layer's weight step.
+    columns: BatchColumns,
     /// Column sums of a layer's δ (the bias gradient), as wide as the widest layer.
     column_sums: Vec<f32>,
     /// Activations per layer, `batch_size × outputs` (also used for evaluation chunks); for
@@ -60,31 +67,22 @@ pub struct CpuEngine {
     gradients: Vec<Vec<f32>>,
 }
 
-/// One split as f32 rows of `pixel / 255`, and as the bytes (a shuffled batch gathers from
-/// these: a quarter of the memory traffic of gathering f32 rows).
+/// One split: its images as lit pixels, and its labels.
 struct Images {
-    pixels: Vec<f32>,
-    bytes: Vec<u8>,
+    lit: LitPixels,
     labels: Vec<u8>,
-    width: usize,
 }
 
 impl Images {
     fn new(split: &Dataset) -> Self {
         Images {
-            pixels: split.images.iter().map(|&p| f32::from(p) / 255.0).collect(),
-            bytes: split.images.clone(),
+            lit: LitPixels::from_bytes(&split.images, split.pixels()),
             labels: split.labels.clone(),
-            width: split.pixels(),
         }
     }
 
     fn len(&self) -> usize {
         self.labels.len()
-    }
-
-    fn rows(&self, first: usize, count: usize) -> &[f32] {
-        &self.pixels[first * self.width..(first + count) * self.width]
     }
 }
 
@@ -134,36 +132,50 @@ impl CpuEngine {
             .iter()
             .map(|l| vec![0.0; rows * l.outputs])
             .collect();
+        // The first layer's weight step reads whole vectors past a row's end: 16 values of slack.
         let deltas = net
             .layers
             .iter()
-            .map(|l| vec![0.0; batch * l.outputs])
+            .enumerate()
+            .map(|(l, layer)| vec![0.0; batch * layer.outputs + if l == 0 { 16 } else { 0 }])
             .collect();
-        let hidden = &net.layers[..net.layers.len() - 1];
+        let hidden: Vec<usize> = net.layers[..net.layers.len() - 1]
+            .iter()
+            .map(|l| l.outputs)
+            .collect();
         let per_hidden = || -> Vec<Vec<f32>> {
             if recipe.dropout.is_active() {
-                hidden
-                    .iter()
-                    .map(|l| vec![0.0; batch * l.outputs])
-                    .collect()
+                hidden.iter().map(|&n| vec![0.0; batch * n]).collect()
             } else {
                 Vec::new()
             }
         };
+        // The first layer's weight gradient is never stored.
         let gradients = if recipe.optimizer == Optimizer::Sgd {
             Vec::new()
         } else {
-            lens.iter().map(|&n| vec![0.0; n]).collect()
+            lens.iter()
+                .enumerate()
+                .map(|(slot, &n)| vec![0.0; if slot == 0 { 0 } else { n }])
+                .collect()
         };
+        let (mut net, mut state) = (net, state);
+        let moment = |m: &mut Vec<Vec<f32>>| m.first_mut().map(std::mem::take).unwrap_or_default();
+        let (first, second) = (moment(&mut state.first), moment(&mut state.second));
+        let input = InputLayer::new(&net.layers[0], &first, &second);
+        net.layers[0].weights = Vec::new();
+        let train = Images::new(&data.train);
         Ok(CpuEngine {
-            gathered: vec![0.0; batch * net.inputs()],
-            gathered_labels: Vec::with_capacity(batch),
+            columns: BatchColumns::new(net.inputs(), train.lit.most_lit(batch)),
+            batch_images: Vec::with_capacity(rows),
+            batch_labels: Vec::with_capacity(batch),
             column_sums: vec![0.0; net.layers.iter().map(|l| l.outputs).max().unwrap_or(0)],
-            train: Images::new(&data.train),
+            train,
             test: Images::new(&data.test),
             masks: per_hidden(),
             dropped: per_hidden(),
             round: recipe.first_round,
+            input,
             net,
             recipe,
             state,
@@ -180,55 +192,60 @@ impl CpuEngine {
         }
     }
 
-    /// Forward pass of `rows` input rows into `activations`; with `dropout`, hidden layers are
-    /// masked into `dropout.dropped`, which the next layer reads.
+    /// Forward pass of the images `batch` of `images` into `activations`; with `dropout`,
+    /// hidden layers are masked into `dropout.dropped`, which the next layer reads.
     fn forward(
         net: &Network,
+        input: &InputLayer,
         activations: &mut [Vec<f32>],
         mut dropout: Option<DropoutPass<'_>>,
-        input: &[f32],
-        rows: usize,
+        images: &LitPixels,
+        batch: &[u32],
     ) {
+        let rows = batch.len();
         let last = net.layers.len() - 1;
         for (l, layer) in net.layers.iter().enumerate() {
             let (done, rest) = activations.split_at_mut(l);
-            let a_in: &[f32] = match (l, &dropout) {
-                (0, _) => input,
-                (_, Some(pass)) => &pass.dropped[l - 1],
-                (_, None) => &done[l - 1],
-            };
             let a_out = &mut rest[0][..rows * layer.outputs];
-            // a_out = a_in · Wᵀ
-            gemm(
-                Mat::rows(a_out, layer.outputs),
-                MatRef::rows(&a_in[..rows * layer.inputs], layer.inputs),
-                MatRef::transposed(&layer.weights, layer.inputs),
-                None,
-            );
+            // The first layer's sums start from its bias; the other layers' are added here.
+            let bias = if l == 0 {
+                input.forward(&layer.biases, images, batch, a_out);
+                None
+            } else {
+                let a_in: &[f32] = match &dropout {
+                    Some(pass) => &pass.dropped[l - 1],
+                    None => &done[l - 1],
+                };
+                // a_out = a_in · Wᵀ
+                gemm(
+                    Mat::rows(a_out, layer.outputs),
+                    MatRef::rows(&a_in[..rows * layer.inputs], layer.inputs),
+                    MatRef::transposed(&layer.weights, layer.inputs),
+                    None,
+                );
+                Some(layer.biases.as_slice())
+            };
+            let width = layer.outputs;
             if l == last {
                 match net.loss {
-                    Loss::Mse => add_bias_then(a_out, &layer.biases, fast_sigmoid),
+                    Loss::Mse => add_bias_then(a_out, width, bias, fast_sigmoid),
                     Loss::Xent => {
+                        add_bias_then(a_out, width, bias, |z| z);
                         a_out
-                            .par_chunks_mut(layer.outputs * ROWS_PER_TASK)
+                            .par_chunks_mut(width * ROWS_PER_TASK)
                             .for_each(|chunk| {
-                                for row in chunk.chunks_mut(layer.outputs) {
-                                    for (z, b) in row.iter_mut().zip(&layer.biases) {
-                                        *z += b;
-                                    }
-                                    net.loss.outputs_fast(row);
-                                }
+                                chunk
+                                    .chunks_mut(width)
+                                    .for_each(|row| net.loss.outputs_fast(row))
                             });
                     }
                 }
                 continue;
             }
             match net.activation {
-                Activation::Sigmoid => add_bias_then(a_out, &layer.biases, fast_sigmoid),
-                Activation::Relu => add_bias_then(a_out, &layer.biases, |z| z.max(0.0)),
-                Activation::Tanh => {
-                    add_bias_then(a_out, &layer.biases, |z| Activation::Tanh.fast(z))
-                }
+                Activation::Sigmoid => add_bias_then(a_out, width, bias, fast_sigmoid),
+                Activation::Relu => add_bias_then(a_out, width, bias, |z| z.max(0.0)),
+                Activation::Tanh => add_bias_then(a_out, width, bias, |z| Activation::Tanh.fast(z)),
             }
             if let Some(pass) = dropout.as_mut() {
                 let (key, threshold, scale) = (pass.keys[l], pass.threshold, pass.keep_scale);
@@ -251,21 +268,11 @@ impl CpuEngine {
         }
     }
 
-    /// One optimiser step on `rows` images: the training rows from `first` on, or the rows
-    /// gathered into `self.gathered` / `self.gathered_labels`; `batch` is the batch's index in
-    /// the round. Returns the batch's cost.
-    fn step(&mut self, gathered: bool, first: usize, rows: usize, batch: usize, lr: f32) -> f64 {
-        let (input, labels): (&[f32], &[u8]) = if gathered {
-            (
-                &self.gathered[..rows * self.net.inputs()],
-                &self.gathered_labels[..rows],
-            )
-        } else {
-            (
-                self.train.rows(first, rows),
-                &self.train.labels[first..first + rows],
-            )
-        };
+    /// One optimiser step on the training images `self.batch_images` (labels
+    /// `self.batch_labels`); `batch` is the batch's index in the round. Returns the batch's cost.
+    fn step(&mut self, batch: usize, lr: f32) -> f64 {
+        let rows = self.batch_images.len();
+        let labels = &self.batch_labels[..];
         let last = self.net.layers.len() - 1;
         let dropout = self.recipe.dropout;
         // At most a few hidden layers: a fixed array keeps the round allocation-free.
@@ -284,7 +291,15 @@ impl CpuEngine {
         } else {
             None
         };
-        Self::forward(&self.net, &mut self.activations, dropout_pass, input, rows);
+        Self::forward(
+            &self.net,
+            &self.input,
+            &mut self.activations,
+            dropout_pass,
+            &self.train.lit,
+            &self.batch_images,
+        );
+        self.columns.index(&self.train.lit, &self.batch_images);
 
         let classes = self.net.layers[last].outputs;
         let scale = 1.0 / rows as f32;
@@ -305,11 +320,6 @@ impl CpuEngine {
             let (below, here) = self.deltas.split_at_mut(l);
             let delta = &here[0][..rows * self.net.layers[l].outputs];
             let layer = &mut self.net.layers[l];
-            let a_in: &[f32] = match l {
-                0 => input,
-                _ if dropout.is_active() => &self.dropped[l - 1][..rows * layer.inputs],
-                _ => &self.activations[l - 1][..rows * layer.inputs],
-            };
             if l > 0 {
                 // δ[l-1] = (δ[l]·W[l]) ⊙ f'(a[l-1]) ⊙ m[l-1], before W[l] changes.
                 let delta_in = &mut below[l - 1][..rows * layer.inputs];
@@ -336,7 +346,35 @@ impl CpuEngine {
                     *s += d;
                 }
             }
+            if l == 0 {
+                // Layer 0's weights step pixel by pixel as their gradient is summed.
+                let delta = &here[0][..];
+                let input = &mut self.input;
+                let columns = &self.columns;
+                match optimizer {
+                    Optimizer::Sgd => input.step(columns, delta, |w, g, _, _| *w -= lr * g),
+                    Optimizer::Adam { beta1, beta2, eps } => {
+                        input.step(columns, delta, |w, g, m, v| {
+                            adam(scalars, beta1, beta2, eps, w, g, m, v)
+                        })
+                    }
+                    _ => input.step(columns, delta, |w, g, m, v| {
+                        optimizer.update(scalars, w, g, m, v)
+                    }),
+                }
+            }
+            let a_in: &[f32] = match l {
+                0 => &[],
+                _ if dropout.is_active() => &self.dropped[l - 1][..rows * layer.inputs],
+                _ => &self.activations[l - 1][..rows * layer.inputs],
+            };
             if optimizer == Optimizer::Sgd {
+                if l == 0 {
+                    for (b, s) in layer.biases.iter_mut().zip(sums.iter()) {
+                        *b -= lr * s;
+                    }
+                    continue;
+                }
                 // W[l] −= lr · δ[l]ᵀ · a[l-1]
                 gemm(
                     Mat::rows(&mut layer.weights, layer.inputs),
@@ -351,13 +389,20 @@ impl CpuEngine {
                 continue;
             }
             let (gw, gb) = self.gradients[2 * l..2 * l + 2].split_at_mut(1);
+            gb[0].copy_from_slice(sums);
+            let bias_slot = 2 * l + 1;
+            if l == 0 {
+                let first = self.state.first.get_mut(bias_slot).map(Vec::as_mut_slice);
+                let second = self.state.second.get_mut(bias_slot).map(Vec::as_mut_slice);
+                apply_update(optimizer, scalars, &mut layer.biases, &gb[0], first, second);
+                continue;
+            }
             gemm(
                 Mat::rows(&mut gw[0], layer.inputs),
                 MatRef::transposed(delta, layer.outputs),
                 MatRef::rows(a_in, layer.inputs),
                 None,
             );
-            gb[0].copy_from_slice(sums);
             for (slot, (params, grads)) in [
                 (2 * l, (&mut layer.weights, &gw[0])),
                 (2 * l + 1, (&mut layer.biases, &gb[0])),
@@ -376,69 +421,84 @@ impl CpuEngine {
         if let Some(order) = order {
             check_order(order, images)?;
         }
-        let width = self.net.inputs();
         let batch_size = self.recipe.hyper.batch_size;
         let count = images.div_ceil(batch_size);
         let mut total = 0.0;
         for (batch, (first, rows)) in batches(images, batch_size).enumerate() {
-            if let Some(order) = order {
-                let picked = &order[first..first + rows];
-                let train = &self.train;
-                self.gathered_labels.clear();
-                self.gathered_labels
-                    .extend(picked.iter().map(|&i| train.labels[i as usize]));
-                // Tasks of GATHER_ROWS rows: one task per row costs more than the copy.
-                self.gathered[..rows * width]
-                    .par_chunks_mut(width * GATHER_ROWS)
-                    .zip(picked.par_chunks(GATHER_ROWS))
-                    .for_each(|(rows, picked)| {
-                        for (row, &i) in rows.chunks_mut(width).zip(picked) {
-                            let i = i as usize;
-                            let bytes = &train.bytes[i * width..(i + 1) * width];
-                            for (x, &p) in row.iter_mut().zip(bytes) {
-                                *x = f32::from(p) / 255.0;
-                            }
-                        }
-                    });
+            self.batch_images.clear();
+            match order {
+                Some(order) => self
+                    .batch_images
+                    .extend_from_slice(&order[first..first + rows]),
+                None => self
+                    .batch_images
+                    .extend(first as u32..(first + rows) as u32),
             }
+            let train = &self.train;
+            self.batch_labels.clear();
+            self.batch_labels
+                .extend(self.batch_images.iter().map(|&i| train.labels[i as usize]));
             let lr = self.recipe.lr.lr(self.round, batch, count);
-            total += self.step(order.is_some(), first, rows, batch, lr);
+            total += self.step(batch, lr);
         }
         self.round += 1;
         Ok(total / count.max(1) as f64)
     }
 
     /// Runs `visit(first, rows, outputs)` over forward passes of a whole split, chunk by chunk.
-    fn for_each_output(&mut self, split: Split, mut visit: impl FnMut(usize, usize, &[f32])) {
+    fn for_each_output(&mut self, split: Split, visit: impl FnMut(usize, usize, &[f32])) {
         let images = match split {
-            Split::Train => &self.train,
-            Split::Test => &self.test,
+            Split::Train => &self.train.lit,
+            Split::Test => &self.test.lit,
         };
-        let classes = self.net.outputs();
-        for (first, rows) in batches(images.len(), EVAL_CHUNK) {
-            Self::forward(
-                &self.net,
-                &mut self.activations,
-                None,
-                images.rows(first, rows),
-                rows,
-            );
-            let outputs = &self.activations[self.net.layers.len() - 1][..rows * classes];
-            visit(first, rows, outputs);
-        }
+        let chunk = &mut self.batch_images;
+        forward_all(
+            &self.net,
+            &self.input,
+            &mut self.activations,
+            chunk,
+            images,
+            visit,
+        );
     }
 }
 
-/// `z ← f(z + b)` over rows of `biases.len()` values, split over rayon tasks.
+/// Forward passes of all of `images`, [`EVAL_CHUNK`] at a time (their indices written into
+/// `chunk`): `visit(first, rows, outputs)` after each.
+fn forward_all(
+    net: &Network,
+    input: &InputLayer,
+    activations: &mut [Vec<f32>],
+    chunk: &mut Vec<u32>,
+    images: &LitPixels,
+    mut visit: impl FnMut(usize, usize, &[f32]),
+) {
+    let classes = net.outputs();
+    for (first, rows) in batches(images.len(), EVAL_CHUNK) {
+        chunk.clear();
+        chunk.extend(first as u32..(first + rows) as u32);
+        CpuEngine::forward(net, input, activations, None, images, chunk);
+        let outputs = &activations[net.layers.len() - 1][..rows * classes];
+        visit(first, rows, outputs);
+    }
+}
+
+/// `z ← f(z + b)` (or `z ← f(z)` without `biases`) over rows of `width` values, split over
+/// rayon tasks.
 #[inline(always)]
-fn add_bias_then(a_out: &mut [f32], biases: &[f32], f: impl Fn(f32) -> f32 + Sync) {
-    let width = biases.len();
+fn add_bias_then(
+    a_out: &mut [f32],
+    width: usize,
+    biases: Option<&[f32]>,
+    f: impl Fn(f32) -> f32 + Sync,
+) {
     a_out
         .par_chunks_mut(width * ROWS_PER_TASK)
         .for_each(|chunk| {
             for row in chunk.chunks_mut(width) {
-                for (z, b) in row.iter_mut().zip(biases) {
-                    *z = f(*z + b);
+                match biases {
+                    Some(biases) => row.iter_mut().zip(biases).for_each(|(z, b)| *z = f(*z + b)),
+                    None => row.iter_mut().for_each(|z| *z = f(*z)),
                 }
             }
         });
@@ -540,6 +600,7 @@ fn apply_update(
 pub struct Evaluator {
     images: Images,
     activations: Vec<Vec<f32>>,
+    chunk: Vec<u32>,
 }
 
 impl Evaluator {
@@ -552,6 +613,7 @@ impl Evaluator {
                 .iter()
                 .map(|l| vec![0.0; rows * l.outputs])
                 .collect(),
+            chunk: Vec::with_capacity(rows),
         }
     }
 
@@ -565,23 +627,24 @@ impl Evaluator {
 
     /// How many images `net` classifies correctly.
     pub fn correct(&mut self, net: &Network) -> usize {
+        let input = InputLayer::new(&net.layers[0], &[], &[]);
+        let labels = &self.images.labels;
         let classes = net.outputs();
         let mut correct = 0;
-        for (first, rows) in batches(self.images.len(), EVAL_CHUNK) {
-            CpuEngine::forward(
-                net,
-                &mut self.activations,
-                None,
-                self.images.rows(first, rows),
-                rows,
-            );
-            let outputs = &self.activations[net.layers.len() - 1][..rows * classes];
-            correct += outputs
-                .chunks(classes)
-                .zip(&self.images.labels[first..first + rows])
-                .filter(|(o, l)| argmax(o) == **l)
-                .count();
-        }
+        forward_all(
+            net,
+            &input,
+            &mut self.activations,
+            &mut self.chunk,
+            &self.images.lit,
+            |first, rows, outputs| {
+                correct += outputs
+                    .chunks(classes)
+                    .zip(&labels[first..first + rows])
+                    .filter(|(o, l)| argmax(o) == **l)
+                    .count();
+            },
+        );
         correct
     }
 }
@@ -589,7 +652,7 @@ impl Evaluator {
 impl Engine for CpuEngine {
     fn describe(&self) -> String {
         format!(
-            "cpu: {} threads, f32, gemm SIMD kernels",
+            "cpu: {} threads, f32, first layer over lit pixels, gemm SIMD kernels",
             rayon::current_num_threads()
         )
     }
@@ -621,35 +684,62 @@ impl Engine for CpuEngine {
     }
 
     fn outputs(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
-        let images = self.images(split);
+        let images = match split {
+            Split::Train => &self.train.lit,
+            Split::Test => &self.test.lit,
+        };
         if index >= images.len() {
             return Err(Error::Config(format!(
                 "image {index} is out of range: the split has {} images",
                 images.len()
             )));
         }
-        Ok(self.net.forward(images.rows(index, 1)))
+        let one = [index as u32];
+        Self::forward(
+            &self.net,
+            &self.input,
+            &mut self.activations,
+            None,
+            images,
+            &one,
+        );
+        let classes = self.net.outputs();
+        Ok(self.activations[self.net.layers.len() - 1][..classes].to_vec())
     }
 
     fn network(&mut self) -> Result<Network> {
-        Ok(self.net.clone())
+        let mut net = self.net.clone();
+        net.layers[0].weights = self.input.weights();
+        Ok(net)
     }
 
     fn optimizer_state(&mut self) -> Result<OptimizerState> {
-        Ok(self.state.clone())
+        let mut state = self.state.clone();
+        let (first, second) = self.input.moments();
+        if let Some(slot) = state.first.first_mut() {
+            *slot = first;
+        }
+        if let Some(slot) = state.second.first_mut() {
+            *slot = second;
+        }
+        Ok(state)
     }
 
     fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {
         let width = self.net.inputs();
         check_images(images, width)?;
+        let lit = LitPixels::from_values(images, width);
         let classes = self.net.outputs();
-        let last = self.net.layers.len() - 1;
-        let mut outputs = Vec::with_capacity(images.len() / width * classes);
-        for chunk in images.chunks(EVAL_CHUNK * width) {
-            let rows = chunk.len() / width;
-            Self::forward(&self.net, &mut self.activations, None, chunk, rows);
-            outputs.extend_from_slice(&self.activations[last][..rows * classes]);
-        }
+        let mut outputs = Vec::with_capacity(lit.len() * classes);
+        let chunk = &mut self.batch_images;
+        forward_all(
+            &self.net,
+            &self.input,
+            &mut self.activations,
+            chunk,
+            &lit,
+            |_, _, o| outputs.extend_from_slice(o),
+        );
         Ok(outputs)
     }
 }
