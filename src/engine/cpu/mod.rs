@@ -166,7 +166,7 @@ impl CpuEngine {
         net.layers[0].weights = Vec::new();
         let train = Images::new(&data.train);
         Ok(CpuEngine {
-            columns: BatchColumns::new(net.inputs(), train.lit.most_lit(batch)),
+            columns: BatchColumns::new(net.inputs(), train.lit.most_lit_tiles(batch)),
             batch_images: Vec::with_capacity(rows),
             batch_labels: Vec::with_capacity(batch),
             column_sums: vec![0.0; net.layers.iter().map(|l| l.outputs).max().unwrap_or(0)],
