@@ -313,6 +313,21 @@ impl OptimizerState {
         }
     }
 
+    /// `saved` checked against the optimiser and tensor sizes (a resumed run), or zero moments.
+    pub fn resume_or_new(
+        saved: Option<Self>,
+        optimizer: Optimizer,
+        lens: &[usize],
+    ) -> Result<Self> {
+        match saved {
+            Some(state) => {
+                state.check(optimizer, lens)?;
+                Ok(state)
+            }
+            None => Ok(OptimizerState::new(optimizer, lens)),
+        }
+    }
+
     /// Checks a saved state against the optimiser and tensor sizes it is used with.
     pub fn check(&self, optimizer: Optimizer, lens: &[usize]) -> Result<()> {
         let fits = |slots: &Vec<Vec<f32>>, used: bool| -> bool {

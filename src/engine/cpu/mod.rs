@@ -119,13 +119,7 @@ impl CpuEngine {
         validate(&net, data, recipe.hyper)?;
         let batch = recipe.hyper.batch_size;
         let lens = tensor_lens(&net);
-        let state = match state {
-            Some(state) => {
-                state.check(recipe.optimizer, &lens)?;
-                state
-            }
-            None => OptimizerState::new(recipe.optimizer, &lens),
-        };
+        let state = OptimizerState::resume_or_new(state, recipe.optimizer, &lens)?;
         let rows = batch.max(EVAL_CHUNK);
         let activations = net
             .layers
@@ -652,7 +646,7 @@ impl Evaluator {
 impl Engine for CpuEngine {
     fn describe(&self) -> String {
         format!(
-            "cpu: {} threads, f32, first layer over lit pixels, gemm SIMD kernels",
+            "cpu: {} threads, f32, first layer in lit-pixel tiles, gemm SIMD kernels above",
             rayon::current_num_threads()
         )
     }

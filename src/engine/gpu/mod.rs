@@ -121,13 +121,7 @@ impl GpuEngine {
         let hyper = recipe.hyper;
         validate(&net, data, hyper)?;
         let lens = tensor_lens(&net);
-        let state = match state {
-            Some(state) => {
-                state.check(recipe.optimizer, &lens)?;
-                state
-            }
-            None => OptimizerState::new(recipe.optimizer, &lens),
-        };
+        let state = OptimizerState::resume_or_new(state, recipe.optimizer, &lens)?;
         let fused_sgd = recipe.optimizer == Optimizer::Sgd
             && recipe.lr.schedule == LrSchedule::Constant
             && recipe.lr.warmup <= 0.0
