@@ -156,7 +156,8 @@ impl CpuEngine {
         let (mut net, mut state) = (net, state);
         let moment = |m: &mut Vec<Vec<f32>>| m.first_mut().map(std::mem::take).unwrap_or_default();
         let (first, second) = (moment(&mut state.first), moment(&mut state.second));
-        let input = InputLayer::new(&net.layers[0], &first, &second);
+        let mut input = InputLayer::new(&net.layers[0], &first, &second);
+        input.reserve(batch);
         net.layers[0].weights = Vec::new();
         let train = Images::new(&data.train);
         Ok(CpuEngine {
