@@ -27,7 +27,8 @@ fn store(r: u32, i0: u32, acc: vec4<f32>) {
     }
 }
 
-// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
+// The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
+// indexed arrays would spill to memory. Out-of-range rows and inputs repeat the last one.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let i0 = id.x * 4u;
@@ -36,28 +37,20 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let last_row = batch.rows - 1u;
-    let d0 = r0 * layer.outputs;
-    let d1 = min(r0 + 1u, last_row) * layer.outputs;
-    let d2 = min(r0 + 2u, last_row) * layer.outputs;
-    let d3 = min(r0 + 3u, last_row) * layer.outputs;
     let last_in = layer.inputs - 1u;
-    let i1 = min(i0 + 1u, last_in);
-    let i2 = min(i0 + 2u, last_in);
-    let i3 = min(i0 + 3u, last_in);
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
+#unroll j 4
+    let row{j} = min(r0 + {j}u, last_row) * layer.outputs;
+    let in{j} = min(i0 + {j}u, last_in);
+    var acc{j} = vec4<f32>();
+#end
     for (var o = 0u; o < layer.outputs; o++) {
-        let row = o * layer.inputs;
-        let v = vec4<f32>(weights[row + i0], weights[row + i1], weights[row + i2], weights[row + i3]);
-        acc0 += deltas[d0 + o] * v;
-        acc1 += deltas[d1 + o] * v;
-        acc2 += deltas[d2 + o] * v;
-        acc3 += deltas[d3 + o] * v;
+        let w = o * layer.inputs;
+        let v = vec4<f32>(weights[w + in0], weights[w + in1], weights[w + in2], weights[w + in3]);
+#unroll j 4
+        acc{j} += deltas[row{j} + o] * v;
+#end
     }
-    store(r0, i0, acc0);
-    store(r0 + 1u, i0, acc1);
-    store(r0 + 2u, i0, acc2);
-    store(r0 + 3u, i0, acc3);
+#unroll j 4
+    store(r0 + {j}u, i0, acc{j});
+#end
 }

@@ -24,7 +24,8 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     }
 }
 
-// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
+// The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
+// indexed arrays would spill to memory. Out-of-range rows and outputs repeat the last one.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let o0 = id.x * 4u;
@@ -33,28 +34,19 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let last_row = batch.rows - 1u;
-    let a0 = r0 * layer.inputs;
-    let a1 = min(r0 + 1u, last_row) * layer.inputs;
-    let a2 = min(r0 + 2u, last_row) * layer.inputs;
-    let a3 = min(r0 + 3u, last_row) * layer.inputs;
     let last_out = layer.outputs - 1u;
-    let w0 = o0 * layer.inputs;
-    let w1 = min(o0 + 1u, last_out) * layer.inputs;
-    let w2 = min(o0 + 2u, last_out) * layer.inputs;
-    let w3 = min(o0 + 3u, last_out) * layer.inputs;
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
+#unroll j 4
+    let row{j} = min(r0 + {j}u, last_row) * layer.inputs;
+    let out{j} = min(o0 + {j}u, last_out) * layer.inputs;
+    var acc{j} = vec4<f32>();
+#end
     for (var k = 0u; k < layer.inputs; k++) {
-        let v = vec4<f32>(parameters[w0 + k], parameters[w1 + k], parameters[w2 + k], parameters[w3 + k]);
-        acc0 += inputs[a0 + k] * v;
-        acc1 += inputs[a1 + k] * v;
-        acc2 += inputs[a2 + k] * v;
-        acc3 += inputs[a3 + k] * v;
+        let v = vec4<f32>(parameters[out0 + k], parameters[out1 + k], parameters[out2 + k], parameters[out3 + k]);
+#unroll j 4
+        acc{j} += inputs[row{j} + k] * v;
+#end
     }
-    store(r0, o0, acc0);
-    store(r0 + 1u, o0, acc1);
-    store(r0 + 2u, o0, acc2);
-    store(r0 + 3u, o0, acc3);
+#unroll j 4
+    store(r0 + {j}u, o0, acc{j});
+#end
 }

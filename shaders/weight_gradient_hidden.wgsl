@@ -25,7 +25,8 @@ fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
     }
 }
 
-// The 4×4 block lives in four named vec4 accumulators: indexed arrays would spill to memory.
+// The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
+// indexed arrays would spill to memory. Out-of-range outputs and inputs repeat the last one.
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let i0 = id.x * 4u;
@@ -35,31 +36,24 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         return;
     }
     let last_out = layer.outputs - 1u;
-    let o1 = min(o0 + 1u, last_out);
-    let o2 = min(o0 + 2u, last_out);
-    let o3 = min(o0 + 3u, last_out);
     let last_in = layer.inputs - 1u;
-    let i1 = min(i0 + 1u, last_in);
-    let i2 = min(i0 + 2u, last_in);
-    let i3 = min(i0 + 3u, last_in);
+#unroll j 4
+    let out{j} = min(o0 + {j}u, last_out);
+    let in{j} = min(i0 + {j}u, last_in);
+    var acc{j} = vec4<f32>();
+#end
     let first = split * batch.chunk;
     let end = min(first + batch.chunk, batch.rows);
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
     for (var r = first; r < end; r++) {
         let d = r * layer.outputs;
         let a = r * layer.inputs;
-        let v = vec4<f32>(activations_in[a + i0], activations_in[a + i1],
-                          activations_in[a + i2], activations_in[a + i3]);
-        acc0 += deltas[d + o0] * v;
-        acc1 += deltas[d + o1] * v;
-        acc2 += deltas[d + o2] * v;
-        acc3 += deltas[d + o3] * v;
+        let v = vec4<f32>(activations_in[a + in0], activations_in[a + in1],
+                          activations_in[a + in2], activations_in[a + in3]);
+#unroll j 4
+        acc{j} += deltas[d + out{j}] * v;
+#end
     }
-    store(split, o0, i0, acc0);
-    store(split, o0 + 1u, i0, acc1);
-    store(split, o0 + 2u, i0, acc2);
-    store(split, o0 + 3u, i0, acc3);
+#unroll j 4
+    store(split, o0 + {j}u, i0, acc{j});
+#end
 }
