@@ -62,15 +62,18 @@ pub fn parameters(sizes: &[usize]) -> u128 {
 }
 
 /// What an engine holds to train a network with these sizes on `images` images (both splits):
-/// the parameters and their gradients, the activations and errors of a batch (or of an
-/// evaluation chunk), the gathered batch input and the images as f32, 4 bytes a value.
+/// the parameters, their gradients and two optimiser moments, the activations and errors of a
+/// batch (or of an evaluation chunk), the batch input, the CPU engine's index of a batch's lit
+/// pixels (at most a row number and 4 values per tile of 4 pixels) and the images as f32, 4
+/// bytes a value.
 pub fn training_bytes(sizes: &[usize], batch: usize, images: usize) -> u128 {
     let neurons: u128 = sizes.iter().skip(1).map(|&s| s as u128).sum();
     let inputs = sizes.first().copied().unwrap_or(0) as u128;
     let batch = batch as u128;
-    let values = 2 * parameters(sizes)
+    let values = 4 * parameters(sizes)
         + (batch.max(EVAL_ROWS) + batch) * neurons
         + batch * inputs
+        + batch * inputs.div_ceil(4) * 5
         + images as u128 * inputs;
     4 * values
 }
