@@ -1,6 +1,6 @@
-//! The fast native CPU engine: f32; the first layer's products walk each image's lit pixels
-//! ([`input_layer`]), every other product goes through the `gemm` crate (SIMD microkernels,
-//! multithreaded with rayon), element-wise work is split over rows with rayon.
+//! The fast native CPU engine: f32; the first layer's products work on register tiles that skip
+//! the dark pixels (`input_layer.rs`), every other product goes through the `gemm` crate (SIMD
+//! microkernels, multithreaded with rayon), element-wise work is split over rows with rayon.
 //!
 //! A batch of `B` images, for every layer `l` with input activations `a[l-1]` (`B×in`):
 //! * forward: `a[l] = f(a[l-1]·W[l]ᵀ + b[l])` with the hidden [`Activation`] `f`, times the
