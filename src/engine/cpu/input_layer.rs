@@ -21,6 +21,8 @@ use crate::model::Layer;
 /// Rows of `Wᵀ` are padded to a multiple of this many values (one 512-bit vector), so a block
 /// of a row never needs a scalar tail when it reads weights.
 const LANES: usize = 16;
+/// Values of slack the weight step needs after the batch's errors (see [`InputLayer::step`]).
+pub const DELTA_SLACK: usize = LANES;
 /// Images (forward) or pixels (weight step) per register tile.
 const TILE: usize = 4;
 /// Images per rayon task in the forward pass.
@@ -282,7 +284,7 @@ impl InputLayer {
     /// One optimiser step: for every pixel `k`, the gradient `g = Σ_b x_bk·δ[b]` over the batch
     /// indexed by `columns`, then `update(w, g, m, v)` for each weight of `Wᵀ[k]` with its two
     /// moments. `delta` holds the batch's rows of `outputs` errors followed by at least
-    /// [`LANES`] values of slack (blocks read whole vectors past a row's end and ignore them).
+    /// [`DELTA_SLACK`] values (blocks read whole vectors past a row's end and ignore them).
     pub fn step(
         &mut self,
         columns: &BatchColumns,

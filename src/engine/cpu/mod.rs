@@ -20,7 +20,7 @@ mod input_layer;
 
 use rayon::prelude::*;
 
-use self::input_layer::{BatchColumns, InputLayer, LitPixels};
+use self::input_layer::{BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
 use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Dataset, Mnist, Split};
@@ -126,12 +126,14 @@ impl CpuEngine {
             .iter()
             .map(|l| vec![0.0; rows * l.outputs])
             .collect();
-        // The first layer's weight step reads whole vectors past a row's end: 16 values of slack.
+        // The first layer's weight step reads whole vectors past a row's end.
         let deltas = net
             .layers
             .iter()
             .enumerate()
-            .map(|(l, layer)| vec![0.0; batch * layer.outputs + if l == 0 { 16 } else { 0 }])
+            .map(|(l, layer)| {
+                vec![0.0; batch * layer.outputs + if l == 0 { DELTA_SLACK } else { 0 }]
+            })
             .collect();
         let hidden: Vec<usize> = net.layers[..net.layers.len() - 1]
             .iter()
@@ -144,13 +146,13 @@ impl CpuEngine {
                 Vec::new()
             }
         };
-        // The first layer's weight gradient is never stored.
+        // The first layer's gradients (slots 0 and 1) are never stored.
         let gradients = if recipe.optimizer == Optimizer::Sgd {
             Vec::new()
         } else {
             lens.iter()
                 .enumerate()
-                .map(|(slot, &n)| vec![0.0; if slot == 0 { 0 } else { n }])
+                .map(|(slot, &n)| vec![0.0; if slot < 2 { 0 } else { n }])
                 .collect()
         };
         let (mut net, mut state) = (net, state);
@@ -342,10 +344,9 @@ impl CpuEngine {
                 }
             }
             if l == 0 {
-                // Layer 0's weights step pixel by pixel as their gradient is summed.
-                let delta = &here[0][..];
-                let input = &mut self.input;
-                let columns = &self.columns;
+                // The first layer's weights step pixel by pixel as their gradient is summed
+                // (never stored); its biases step by the column sums of δ.
+                let (input, columns, delta) = (&mut self.input, &self.columns, &here[0][..]);
                 match optimizer {
                     Optimizer::Sgd => input.step(columns, delta, |w, g, _, _| *w -= lr * g),
                     Optimizer::Adam { beta1, beta2, eps } => {
@@ -357,19 +358,17 @@ impl CpuEngine {
                         optimizer.update(scalars, w, g, m, v)
                     }),
                 }
+                let first = self.state.first.get_mut(1).map(Vec::as_mut_slice);
+                let second = self.state.second.get_mut(1).map(Vec::as_mut_slice);
+                apply_update(optimizer, scalars, &mut layer.biases, sums, first, second);
+                continue;
             }
-            let a_in: &[f32] = match l {
-                0 => &[],
-                _ if dropout.is_active() => &self.dropped[l - 1][..rows * layer.inputs],
-                _ => &self.activations[l - 1][..rows * layer.inputs],
+            let a_in: &[f32] = if dropout.is_active() {
+                &self.dropped[l - 1][..rows * layer.inputs]
+            } else {
+                &self.activations[l - 1][..rows * layer.inputs]
             };
             if optimizer == Optimizer::Sgd {
-                if l == 0 {
-                    for (b, s) in layer.biases.iter_mut().zip(sums.iter()) {
-                        *b -= lr * s;
-                    }
-                    continue;
-                }
                 // W[l] −= lr · δ[l]ᵀ · a[l-1]
                 gemm(
                     Mat::rows(&mut layer.weights, layer.inputs),
@@ -385,13 +384,6 @@ impl CpuEngine {
             }
             let (gw, gb) = self.gradients[2 * l..2 * l + 2].split_at_mut(1);
             gb[0].copy_from_slice(sums);
-            let bias_slot = 2 * l + 1;
-            if l == 0 {
-                let first = self.state.first.get_mut(bias_slot).map(Vec::as_mut_slice);
-                let second = self.state.second.get_mut(bias_slot).map(Vec::as_mut_slice);
-                apply_update(optimizer, scalars, &mut layer.biases, &gb[0], first, second);
-                continue;
-            }
             gemm(
                 Mat::rows(&mut gw[0], layer.inputs),
                 MatRef::transposed(delta, layer.outputs),
