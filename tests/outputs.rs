@@ -44,6 +44,25 @@ fn run(home: &Path, args: &[&str]) -> Output {
     command(home, args).output().expect("run mnist-gpu")
 }
 
+/// `train --cpu` of a small network (8 hidden units, batches of 10) on the fixture in `data`
+/// for `rounds` rounds, then `extra`.
+fn small_run<'a>(data: &'a str, rounds: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        "--cpu",
+        "--data",
+        data,
+        "--hidden",
+        "8",
+        "--rounds",
+        rounds,
+        "--batch-size",
+        "10",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -120,22 +139,16 @@ fn symlinked_outputs_write_their_targets_and_stay_links() {
     let path = |name: &str| out.join(name).to_str().expect("utf-8").to_string();
     let output = run(
         dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
+        &small_run(
             data,
-            "--hidden",
-            "8",
-            "--rounds",
             "2",
-            "--batch-size",
-            "10",
-            "--metrics",
-            &path("metrics.jsonl"),
-            "--save",
-            &path("model.safetensors"),
-        ],
+            &[
+                "--metrics",
+                &path("metrics.jsonl"),
+                "--save",
+                &path("model.safetensors"),
+            ],
+        ),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let output = run(
@@ -186,20 +199,11 @@ fn a_fifo_is_written_in_place_and_its_reader_gets_every_line() {
     });
     let output = run(
         dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
+        &small_run(
             data_dir(dir.path()),
-            "--hidden",
-            "8",
-            "--rounds",
             "3",
-            "--batch-size",
-            "10",
-            "--metrics",
-            fifo.to_str().expect("utf-8"),
-        ],
+            &["--metrics", fifo.to_str().expect("utf-8")],
+        ),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let received = reader.join().expect("reader");
@@ -218,22 +222,11 @@ fn metrics_to_standard_output_stream_jsonl_alone() {
     for target in ["-", "/dev/stdout"] {
         let output = run(
             dir.path(),
-            &[
-                "train",
-                "--cpu",
-                "--data",
+            &small_run(
                 data_dir(dir.path()),
-                "--hidden",
-                "8",
-                "--rounds",
                 "3",
-                "--batch-size",
-                "10",
-                "--eval-every",
-                "1",
-                "--metrics",
-                target,
-            ],
+                &["--eval-every", "1", "--metrics", target],
+            ),
         );
         assert!(
             output.status.success(),
@@ -262,45 +255,18 @@ fn device_nodes_are_never_replaced() {
     write_fixture(dir.path(), 20);
     let data = data_dir(dir.path());
     // /dev/full takes no bytes: the save fails with the device's own error, and stays a device.
-    let output = run(
-        dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
-            data,
-            "--hidden",
-            "8",
-            "--rounds",
-            "1",
-            "--batch-size",
-            "10",
-            "--save",
-            "/dev/full",
-        ],
-    );
+    let output = run(dir.path(), &small_run(data, "1", &["--save", "/dev/full"]));
     assert_error(&output, 1, &["/dev/full", "No space left"]);
     let meta = std::fs::metadata("/dev/full").expect("stat");
     assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
     // /dev/null takes them all.
     let output = run(
         dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
+        &small_run(
             data,
-            "--hidden",
-            "8",
-            "--rounds",
             "1",
-            "--batch-size",
-            "10",
-            "--save",
-            "/dev/null",
-            "--metrics",
-            "/dev/null",
-        ],
+            &["--save", "/dev/null", "--metrics", "/dev/null"],
+        ),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(
@@ -634,22 +600,16 @@ fn each_checkpoint_prints_one_line() {
     let model = dir.path().join("m.safetensors");
     let output = run(
         dir.path(),
-        &[
-            "train",
-            "--cpu",
-            "--data",
+        &small_run(
             data_dir(dir.path()),
-            "--hidden",
-            "8",
-            "--rounds",
             "5",
-            "--batch-size",
-            "10",
-            "--checkpoint-every",
-            "2",
-            "--save",
-            model.to_str().expect("utf-8"),
-        ],
+            &[
+                "--checkpoint-every",
+                "2",
+                "--save",
+                model.to_str().expect("utf-8"),
+            ],
+        ),
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
