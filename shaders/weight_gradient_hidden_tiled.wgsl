@@ -38,6 +38,7 @@ fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
     return v;
 }
 
+// The epilogue's split (set once per invocation; it only picks where results are stored).
 var<private> split: u32;
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
@@ -56,7 +57,10 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
 
 @compute @workgroup_size(BN / TN, BM / TM)
 fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
+    // The k range comes from workgroup_id and uniforms only, never through the private
+    // `split`: the WGSL uniformity analysis (Tint enforces it) treats every private variable
+    // as varying, and gemm's barriers sit in a loop bounded by this range.
+    let rows = split_rows(group.z);
     split = group.z;
-    let rows = split_rows(split);
     gemm(t, group.y * BM, group.x * BN, rows.x, rows.y);
 }

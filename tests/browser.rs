@@ -14,9 +14,8 @@
 //! MNIST_GPU_REQUIRE_BROWSER=1 (CI), where it fails.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{
@@ -29,6 +28,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use mnist_gpu::data::{Dataset, Split, load_split};
 use serde_json::{Value, json};
 
+mod chromium;
+use chromium::{Process, missing, on_path, start_chromedriver};
+
 /// MNIST's side and the threshold above which a pixel counts as ink for the skeleton.
 const SIDE: usize = 28;
 const INK: u8 = 128;
@@ -36,39 +38,6 @@ const INK: u8 = 128;
 const MOVES_PER_PIXEL: usize = 4;
 /// How long the page may take to answer after the last stroke.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Skips (or fails, under MNIST_GPU_REQUIRE_BROWSER=1) when something the test needs is missing.
-fn missing(why: &str) {
-    if std::env::var("MNIST_GPU_REQUIRE_BROWSER").as_deref() == Ok("1") {
-        panic!("MNIST_GPU_REQUIRE_BROWSER=1 but {why}");
-    }
-    println!("SKIPPED ({why})");
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|path| path.is_file())
-    })
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// Trains a model with the binary (20 rounds on the CPU: about 10 s) and starts
 /// `mnist-gpu serve --model` on port 0; returns the server and the page's URL.
@@ -118,23 +87,6 @@ fn start_server(data: &Path, model: &Path) -> (Process, String) {
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     (server, url)
-}
-
-fn start_chromedriver(driver: &Path) -> (Process, String) {
-    let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let process = Process(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (process, format!("http://127.0.0.1:{port}"))
 }
 
 /// Zhang–Suen thinning of a binary picture (`true`: ink) to a one-pixel-wide skeleton.

@@ -137,6 +137,41 @@ impl Variant {
         }
     }
 
+    /// Every form the engine can compile: each kernel of the table, the tiled kernels with
+    /// each candidate tile, and the kernels that take `ACTIVATION` with each activation and
+    /// linear. The compilers' tests (naga, Tint, the shader-language translations) take this.
+    pub fn every() -> Vec<Variant> {
+        let mut all = Vec::new();
+        for kernel in Kernel::ALL {
+            let tiles: Vec<Option<Tile>> = if kernel.is_tiled() {
+                Tile::CANDIDATES.into_iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for tile in tiles {
+                let plain = Variant {
+                    tile,
+                    ..Variant::from(kernel)
+                };
+                if !kernel.spec().activation {
+                    all.push(plain);
+                    continue;
+                }
+                for activation in Activation::ALL {
+                    all.push(Variant {
+                        activation,
+                        ..plain
+                    });
+                }
+                all.push(Variant {
+                    linear: true,
+                    ..plain
+                });
+            }
+        }
+        all
+    }
+
     /// The WGSL source the pipeline compiles: the tile's constants, then the kernel with its
     /// imports resolved.
     pub fn source(&self) -> Result<String> {
@@ -183,12 +218,23 @@ impl Variant {
         constants
     }
 
-    /// `forward_input_tiled (tiled 64x64x16 (4x4 per invocation))`, for messages.
+    /// `forward_input_tiled (tiled 64x64x16 (4x4 per invocation))`, for messages; a kernel
+    /// that takes `ACTIVATION` names it when it is not the default sigmoid.
     pub fn describe(&self) -> String {
-        match self.tile {
+        let mut text = match self.tile {
             Some(tile) => format!("{} ({tile})", self.kernel.name()),
             None => self.kernel.name().to_string(),
+        };
+        if self.kernel.spec().activation && (self.linear || self.activation != Activation::Sigmoid)
+        {
+            let name = if self.linear {
+                "linear"
+            } else {
+                self.activation.name()
+            };
+            text.push_str(&format!(" [{name}]"));
         }
+        text
     }
 
     /// `tiled 64x64x16/4x4` or `register-block`, for tables.
