@@ -100,15 +100,9 @@ fn synthetic() -> Mnist {
 /// `M×N×K` of a product at `rows` rows.
 fn shape(product: Product, sizes: &[usize], rows: usize) -> String {
     match product_layer(product, sizes) {
-        Some(l) => {
-            let (i, o) = (l.inputs, l.outputs);
-            match product {
-                Product::ForwardInput | Product::ForwardHidden => format!("{rows}x{o}x{i}"),
-                Product::BackpropError => format!("{rows}x{i}x{o}"),
-                Product::WeightGradientInput | Product::WeightGradientHidden => {
-                    format!("{o}x{i}x{rows}")
-                }
-            }
+        Some(layer) => {
+            let (m, n, k) = product.shape(rows, &layer);
+            format!("{m}x{n}x{k}")
         }
         None => "-".into(),
     }

@@ -86,7 +86,7 @@ async function compileAll(specs) {
   const rejected = [];
   for (const spec of specs) {
     try {
-      await pipeline(spec);
+      await checked(() => pipeline(spec));
     } catch (e) {
       rejected.push(`${spec.name}: ${e.message || e}`);
     }
@@ -103,44 +103,71 @@ function bufferWith(bytes, usage) {
   return buffer;
 }
 
-// One dispatch of one variant on the given buffers; returns the contents of every read_write
-// buffer afterwards (null for the read-only ones).
-async function run(spec) {
+// The variant's pipeline, its buffers filled from the spec and its bind group.
+async function prepare(spec) {
   const { pipeline: compiled, layout } = await pipeline(spec);
   const uniforms = [spec.batch, spec.layer].map((b) =>
     bufferWith(fromBase64(b), GPUBufferUsage.UNIFORM));
   const storage = spec.buffers.map((b) => fromBase64(b));
   const buffers = storage.map((bytes) => bufferWith(bytes,
     GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST));
-  device.pushErrorScope("validation");
-  device.pushErrorScope("out-of-memory");
-  device.pushErrorScope("internal");
   const group = device.createBindGroup({
     layout,
     entries: [...uniforms, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
-  const encoder = device.createCommandEncoder();
+  const destroy = () => [...uniforms, ...buffers].forEach((buffer) => buffer.destroy());
+  return { compiled, group, storage, buffers, destroy };
+}
+
+function encodeDispatches(encoder, compiled, group, grid, count) {
   const pass = encoder.beginComputePass();
   pass.setPipeline(compiled);
   pass.setBindGroup(0, group);
-  pass.dispatchWorkgroups(...spec.grid);
+  for (let i = 0; i < count; i++) pass.dispatchWorkgroups(...grid);
   pass.end();
-  const staging = buffers.map((buffer, i) => {
-    if (spec.storage[i] === "read") return null;
-    const copy = device.createBuffer({
-      size: buffer.size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    encoder.copyBufferToBuffer(buffer, 0, copy, 0, buffer.size);
-    return copy;
-  });
-  device.queue.submit([encoder.finish()]);
+}
+
+// Runs `work` inside validation, out-of-memory and internal error scopes: whatever the device
+// reports while it runs is thrown, like an exception from `work` itself.
+async function checked(work) {
+  const scopes = ["validation", "out-of-memory", "internal"];
+  scopes.forEach((scope) => device.pushErrorScope(scope));
+  let result;
+  let failure = null;
+  try {
+    result = await work();
+  } catch (e) {
+    failure = e;
+  }
   const errors = [];
-  for (let i = 0; i < 3; i++) {
+  for (const _ of scopes) {
     const error = await device.popErrorScope();
     if (error) errors.push(error.message);
   }
+  if (failure) throw failure;
   if (errors.length > 0) throw new Error(errors.join("; "));
+  return result;
+}
+
+// One dispatch of one variant on the given buffers; returns the contents of every read_write
+// buffer afterwards (null for the read-only ones).
+async function run(spec) {
+  const { storage, buffers, staging, destroy } = await checked(async () => {
+    const prepared = await prepare(spec);
+    const encoder = device.createCommandEncoder();
+    encodeDispatches(encoder, prepared.compiled, prepared.group, spec.grid, 1);
+    const staging = prepared.buffers.map((buffer, i) => {
+      if (spec.storage[i] === "read") return null;
+      const copy = device.createBuffer({
+        size: buffer.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      encoder.copyBufferToBuffer(buffer, 0, copy, 0, buffer.size);
+      return copy;
+    });
+    device.queue.submit([encoder.finish()]);
+    return { ...prepared, staging };
+  });
   const outputs = [];
   for (let i = 0; i < staging.length; i++) {
     if (!staging[i]) {
@@ -152,8 +179,28 @@ async function run(spec) {
     outputs.push(toBase64(bytes));
     staging[i].destroy();
   }
-  for (const buffer of [...uniforms, ...buffers]) buffer.destroy();
+  destroy();
   return outputs;
+}
+
+// Seconds per dispatch of one variant, one figure per sample: each sample records `dispatches`
+// dispatches in one pass, submits once and waits for the queue (browsers coarsen their clocks,
+// so a sample must last milliseconds, not microseconds).
+async function time(spec) {
+  const { compiled, group, destroy } = await checked(() => prepare(spec));
+  const sample = async (count) => {
+    const start = performance.now();
+    const encoder = device.createCommandEncoder();
+    encodeDispatches(encoder, compiled, group, spec.grid, count);
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return (performance.now() - start) / 1000 / count;
+  };
+  await checked(() => sample(1));
+  const seconds = [];
+  for (let i = 0; i < spec.samples; i++) seconds.push(await sample(spec.dispatches));
+  destroy();
+  return seconds;
 }
 
 // WebDriver's executeAsync hands over a callback: each call answers {ok} or {error}.
@@ -165,5 +212,6 @@ window.harness = {
   init: (_, done) => answer(init(), done),
   compileAll: (specs, done) => answer(compileAll(specs), done),
   run: (spec, done) => answer(run(spec), done),
+  time: (spec, done) => answer(time(spec), done),
 };
 document.title = "ready";

@@ -3,6 +3,7 @@
 //! default for the adapter's class.
 
 use super::kernels::{Kernel, Tile, Variant};
+use super::params::LayerParams;
 
 /// The matrix products of training; each has a register-block kernel and a tiled one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +36,16 @@ impl Product {
             Product::BackpropError => "backprop_error",
             Product::WeightGradientInput => "weight_gradient_input",
             Product::WeightGradientHidden => "weight_gradient_hidden",
+        }
+    }
+
+    /// The product's `(M, N, K)` over `rows` batch rows of `layer` (C = A·B, C being M × N).
+    pub fn shape(self, rows: usize, layer: &LayerParams) -> (usize, usize, usize) {
+        let (i, o) = (layer.inputs as usize, layer.outputs as usize);
+        match self {
+            Product::ForwardInput | Product::ForwardHidden => (rows, o, i),
+            Product::BackpropError => (rows, i, o),
+            Product::WeightGradientInput | Product::WeightGradientHidden => (o, i, rows),
         }
     }
 

@@ -330,7 +330,7 @@ pub struct Operands {
 
 impl Operands {
     /// Random operands for `product` over `rows` rows of `layer` (the last buffer is the
-    /// output, NaN-filled).
+    /// output, NaN-filled), uploaded.
     pub fn new(
         ctx: &GpuContext,
         product: Product,
@@ -338,52 +338,11 @@ impl Operands {
         layer: &LayerParams,
         seed: u64,
     ) -> Operands {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
-        let batch = BatchParams::new(0, 0, rows);
-        let mut floats = |n: usize, low: f32, high: f32| -> Vec<f32> {
-            (0..n).map(|_| rng.random_range(low..high)).collect()
-        };
-        let f32s = |name: &str, v: &[f32]| ctx.buffer_with(name, bytemuck::cast_slice(v));
-        let deltas = floats(rows * outs, -0.3, 0.3);
-        let activations = floats(rows * ins, 0.01, 0.99);
-        let parameters = floats(outs * ins + outs, -0.5, 0.5);
-        let images: Vec<u8> = (0..rows * ins).map(|i| (i * 37 % 251) as u8 + 1).collect();
-        let packed = pack_images(&images, ins);
-        let order: Vec<u32> = (0..rows as u32).rev().collect();
-        let u32s = |name: &str, v: &[u32]| ctx.buffer_with(name, bytemuck::cast_slice(v));
-        let partials = batch.splits as usize * outs * ins;
-        let output = |n: usize| f32s("output", &vec![f32::NAN; n]);
-        let buffers = match product {
-            Product::ForwardInput => vec![
-                u32s("images", &packed),
-                u32s("order", &order),
-                f32s("parameters", &parameters),
-                output(rows * outs),
-            ],
-            Product::ForwardHidden => vec![
-                f32s("inputs", &activations),
-                f32s("parameters", &parameters),
-                output(rows * outs),
-            ],
-            Product::BackpropError => vec![
-                f32s("deltas", &deltas),
-                f32s("weights", &parameters),
-                f32s("activations", &activations),
-                output(rows * ins),
-            ],
-            Product::WeightGradientInput => vec![
-                f32s("deltas", &deltas),
-                u32s("images", &packed),
-                u32s("order", &order),
-                output(partials),
-            ],
-            Product::WeightGradientHidden => vec![
-                f32s("deltas", &deltas),
-                f32s("activations", &activations),
-                output(partials),
-            ],
-        };
+        let (batch, host) = operand_bytes(product, rows, layer, seed);
+        let buffers = host
+            .iter()
+            .map(|bytes| ctx.buffer_with("tune.operand", bytes))
+            .collect();
         Operands {
             batch,
             layer: *layer,
@@ -429,6 +388,40 @@ impl Operands {
             };
         (flops, bytes)
     }
+}
+
+/// A product's batch over `rows` rows and its operands' contents in binding order: random
+/// values in each operand's range, the output last and NaN-filled.
+pub fn operand_bytes(
+    product: Product,
+    rows: usize,
+    layer: &LayerParams,
+    seed: u64,
+) -> (BatchParams, Vec<Vec<u8>>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
+    let batch = BatchParams::new(0, 0, rows);
+    let mut floats = |n: usize, low: f32, high: f32| -> Vec<u8> {
+        let values: Vec<f32> = (0..n).map(|_| rng.random_range(low..high)).collect();
+        bytemuck::cast_slice(&values).to_vec()
+    };
+    let deltas = floats(rows * outs, -0.3, 0.3);
+    let activations = floats(rows * ins, 0.01, 0.99);
+    let parameters = floats(outs * ins + outs, -0.5, 0.5);
+    let images: Vec<u8> = (0..rows * ins).map(|i| (i * 37 % 251) as u8 + 1).collect();
+    let packed = bytemuck::cast_slice(&pack_images(&images, ins)).to_vec();
+    let order: Vec<u32> = (0..rows as u32).rev().collect();
+    let order = bytemuck::cast_slice(&order).to_vec();
+    let partials = batch.splits as usize * outs * ins;
+    let output = |n: usize| bytemuck::cast_slice(&vec![f32::NAN; n]).to_vec();
+    let buffers = match product {
+        Product::ForwardInput => vec![packed, order, parameters, output(rows * outs)],
+        Product::ForwardHidden => vec![activations, parameters, output(rows * outs)],
+        Product::BackpropError => vec![deltas, parameters, activations, output(rows * ins)],
+        Product::WeightGradientInput => vec![deltas, packed, order, output(partials)],
+        Product::WeightGradientHidden => vec![deltas, activations, output(partials)],
+    };
+    (batch, buffers)
 }
 
 /// Median seconds per dispatch of `variant` on `operands`: each sample records several
