@@ -59,7 +59,7 @@ fn main() {
     );
     for product in Product::ALL {
         let layer = product_layer(product, &SIZES).expect("a layer for every product");
-        let (batch, storage) = operand_bytes(product, ROWS, &layer, 7);
+        let (batch, named) = operand_bytes(product, ROWS, &layer, 7);
         let (m, n, k) = product.shape(ROWS, &layer);
         let flops = 2.0 * (m * n * k) as f64;
         let mut candidates = product.candidates(&dawn.limits);
@@ -67,6 +67,13 @@ fn main() {
             candidates.truncate(1);
         }
         for variant in candidates {
+            // The harness binds in binding order, as the kernel's WGSL declares it.
+            let storage: Vec<Vec<u8>> = (variant.kernel.spec().interface.storage.iter())
+                .map(|(binding, _)| {
+                    let found = named.iter().find(|(name, _)| name == binding);
+                    found.expect("an operand for every binding").1.clone()
+                })
+                .collect();
             let figure =
                 |seconds: f64| format!("{:.3} ({:.1})", seconds * 1e3, flops / seconds / 1e9);
             let dawn_time = if test_mode {

@@ -12,6 +12,8 @@ use std::sync::{Arc, OnceLock};
 
 use mnist_gpu::data::{Dataset, Mnist, Split};
 use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::gpu::kernels::Kernel;
+use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams};
 use mnist_gpu::engine::gpu::plan::KernelPlan;
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsRequest};
 use mnist_gpu::engine::{Engine, Hyper, Recipe, batches};
@@ -298,6 +300,23 @@ fn a_bad_order_is_a_clear_error() {
     assert!(err.to_string().contains("order"), "{err}");
     let err = gpu.outputs(Split::Test, 100).expect_err("out of range");
     assert!(err.to_string().contains("out of range"), "{err}");
+}
+
+/// Bind groups are made by the names the kernel's WGSL gives its bindings: a buffer for a
+/// name the kernel lacks, or a missing one, is a clear error, not a silent misbinding.
+#[test]
+fn a_buffer_for_a_binding_the_kernel_lacks_is_a_clear_error() {
+    let Some(ctx) = context() else { return };
+    let buffer = ctx.buffer_with("x", &[0u8; 16]);
+    let (batch, layer) = (BatchParams::new(0, 0, 1), LayerParams::new(1, 1, 0.1));
+    let err = ctx
+        .run_once(Kernel::Softmax, batch, layer, &[("outputs", &buffer)])
+        .expect_err("softmax has no binding named outputs");
+    assert!(err.to_string().contains("no binding \"outputs\""), "{err}");
+    let err = ctx
+        .run_once(Kernel::DropoutForward, batch, layer, &[("activations", &buffer)])
+        .expect_err("dropout_forward also writes `dropped`");
+    assert!(err.to_string().contains("got 1"), "{err}");
 }
 
 /// An API with no adapter on this machine is a one-line error that says what to do.

@@ -60,7 +60,10 @@ fn every_variant_validates_with_naga_and_matches_the_table() {
             .overrides
             .iter()
             .any(|(_, o)| o.name.as_deref() == Some("ACTIVATION"));
-        assert_eq!(declares_activation, spec.activation, "{name}: ACTIVATION");
+        assert_eq!(
+            declares_activation, spec.interface.activation,
+            "{name}: ACTIVATION"
+        );
 
         let mut bindings: Vec<(u32, String, Option<Access>)> = module
             .global_variables
@@ -89,12 +92,17 @@ fn every_variant_validates_with_naga_and_matches_the_table() {
         bindings.sort_by_key(|b| b.0);
         let mut expected: Vec<(u32, String, Option<Access>)> =
             vec![(0, "batch".into(), None), (1, "layer".into(), None)];
-        for (i, (binding, access)) in spec.storage.iter().enumerate() {
+        for (i, (binding, access)) in spec.interface.storage.iter().enumerate() {
             expected.push((2 + i as u32, (*binding).to_string(), Some(*access)));
         }
         assert_eq!(
             bindings, expected,
-            "{name}: bindings against the kernel table"
+            "{name}: bindings against the interface read at build time"
+        );
+        // The downlevel limit of storage buffers per shader stage.
+        assert!(
+            spec.interface.storage.len() <= 4,
+            "{name}: over 4 storage buffers"
         );
     }
 }

@@ -77,7 +77,15 @@ impl KernelDevice for GpuContext {
             .iter()
             .map(|bytes| self.buffer_with("storage", bytes))
             .collect();
-        let bound: Vec<&wgpu::Buffer> = buffers.iter().collect();
+        // The twin checks hand buffers over in binding order: each takes its binding's name.
+        let names = variant
+            .kernel
+            .spec()
+            .interface
+            .storage
+            .iter()
+            .map(|&(n, _)| n);
+        let bound: Vec<(&str, &wgpu::Buffer)> = names.zip(&buffers).collect();
         self.run_once(variant, batch, layer, &bound)
             .unwrap_or_else(|e| panic!("{}: {e}", variant.describe()));
         for ((bytes, buffer), access) in storage

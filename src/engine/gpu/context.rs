@@ -403,16 +403,24 @@ impl GpuContext {
         kernel: Kernel,
         batches: &UniformSlots,
         layer: &wgpu::Buffer,
-        storage: &[&wgpu::Buffer],
+        storage: &[Bound<'_>],
     ) -> Result<wgpu::BindGroup> {
         let layout = self.layout(kernel)?;
-        if storage.len() != kernel.storage().len() {
-            return Err(Error::Gpu(format!(
-                "kernel {} takes {} storage buffers, got {}",
+        let declared = kernel.spec().interface.storage;
+        let names: Vec<&str> = declared.iter().map(|&(name, _)| name).collect();
+        let wrong = |why: String| {
+            Error::Gpu(format!(
+                "kernel {} binds {} storage buffers ({}): {why}",
                 kernel.name(),
-                kernel.storage().len(),
-                storage.len()
-            )));
+                names.len(),
+                names.join(", ")
+            ))
+        };
+        if let Some((name, _)) = storage.iter().find(|(name, _)| !names.contains(name)) {
+            return Err(wrong(format!("it has no binding {name:?}")));
+        }
+        if storage.len() != names.len() {
+            return Err(wrong(format!("got {}", storage.len())));
         }
         let mut entries = vec![
             wgpu::BindGroupEntry {
@@ -428,7 +436,11 @@ impl GpuContext {
                 resource: layer.as_entire_binding(),
             },
         ];
-        for (i, buffer) in storage.iter().enumerate() {
+        // Each buffer goes to the binding its name has in the kernel's WGSL.
+        for (i, name) in names.iter().enumerate() {
+            let Some((_, buffer)) = storage.iter().find(|(given, _)| given == name) else {
+                return Err(wrong(format!("{name} is missing")));
+            };
             entries.push(wgpu::BindGroupEntry {
                 binding: 2 + i as u32,
                 resource: buffer.as_entire_binding(),
@@ -553,7 +565,7 @@ impl GpuContext {
         variant: impl Into<Variant>,
         batch: BatchParams,
         layer: LayerParams,
-        storage: &[&wgpu::Buffer],
+        storage: &[Bound<'_>],
     ) -> Result<()> {
         let variant = variant.into();
         let kernel = variant.kernel;
@@ -597,6 +609,10 @@ impl GpuContext {
             })
     }
 }
+
+/// A storage buffer for the binding its kernel's WGSL names (`"deltas"`, `"parameters"`…):
+/// bind groups are made by name, so the order of the bindings is written once, in the WGSL.
+pub type Bound<'a> = (&'a str, &'a wgpu::Buffer);
 
 /// Per-dispatch uniform blocks, one per slot, selected with a dynamic offset.
 pub struct UniformSlots {

@@ -2,7 +2,7 @@
 //! writes, per layer and per image source.
 
 use super::buffers::Buffers;
-use super::context::{GpuContext, UniformSlots};
+use super::context::{Bound, GpuContext, UniformSlots};
 use super::kernels::Kernel;
 use super::params::LayerParams;
 use super::plan::KernelPlan;
@@ -53,7 +53,7 @@ impl Groups {
     ) -> Result<Groups> {
         let layers = blocks.len();
         let last = layers - 1;
-        let group = |kernel, l: usize, storage: &[&wgpu::Buffer]| {
+        let group = |kernel, l: usize, storage: &[Bound<'_>]| {
             ctx.bind_group(kernel, slots, &blocks[l], storage)
         };
         let per_hidden_layer = |make: &dyn Fn(usize) -> Result<wgpu::BindGroup>| {
@@ -79,82 +79,161 @@ impl Groups {
         Ok(Groups {
             forward_input: (sources.iter())
                 .map(|(images, order)| {
-                    let storage = [*images, *order, &b.parameters[0], &act[0]];
+                    let storage = [
+                        ("images", *images),
+                        ("order", *order),
+                        ("parameters", &b.parameters[0]),
+                        ("outputs", &act[0]),
+                    ];
                     group(plan.forward_input.kernel, 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             forward_hidden: per_hidden_layer(&|l| {
-                let storage = [&act[l - 1], &b.parameters[l], &act[l]];
+                let storage = [
+                    ("inputs", &act[l - 1]),
+                    ("parameters", &b.parameters[l]),
+                    ("outputs", &act[l]),
+                ];
                 group(plan.forward_hidden.kernel, l, &storage)
             })?,
             output_error: (training_orders.iter())
                 .map(|order| {
-                    let storage = [&act[last], &b.train.labels, *order, &deltas[last]];
+                    let storage = [
+                        ("activations", &act[last]),
+                        ("labels", &b.train.labels),
+                        ("order", *order),
+                        ("deltas", &deltas[last]),
+                    ];
                     group(Kernel::OutputError, last, &storage)
                 })
                 .collect::<Result<_>>()?,
             batch_cost: (training_orders.iter())
                 .map(|order| {
-                    let storage = [&act[last], &b.train.labels, *order, &b.costs];
+                    let storage = [
+                        ("activations", &act[last]),
+                        ("labels", &b.train.labels),
+                        ("order", *order),
+                        ("costs", &b.costs),
+                    ];
                     group(Kernel::BatchCost, last, &storage)
                 })
                 .collect::<Result<_>>()?,
             backprop_error: per_hidden_layer(&|l| {
-                let storage = [&deltas[l], &b.parameters[l], &act[l - 1], &deltas[l - 1]];
+                let storage = [
+                    ("deltas", &deltas[l]),
+                    ("weights", &b.parameters[l]),
+                    ("activations_in", &act[l - 1]),
+                    ("deltas_in", &deltas[l - 1]),
+                ];
                 group(plan.backprop_error.kernel, l, &storage)
             })?,
             weight_gradient_input: (training_orders.iter())
                 .map(|order| {
-                    let storage = [&deltas[0], &b.train.images, *order, &b.partials];
+                    let storage = [
+                        ("deltas", &deltas[0]),
+                        ("images", &b.train.images),
+                        ("order", *order),
+                        ("partials", &b.partials),
+                    ];
                     group(plan.weight_gradient_input.kernel, 0, &storage)
                 })
                 .collect::<Result<_>>()?,
             weight_gradient_hidden: per_hidden_layer(&|l| {
-                let storage = [&deltas[l], &act[l - 1], &b.partials];
+                let storage = [
+                    ("deltas", &deltas[l]),
+                    ("activations_in", &act[l - 1]),
+                    ("partials", &b.partials),
+                ];
                 group(plan.weight_gradient_hidden.kernel, l, &storage)
             })?,
             weight_update: (0..layers)
                 .map(|l| {
                     let kernel = Kernel::weight_update_for(&layer_params[l]);
-                    group(kernel, l, &[&b.partials, &b.parameters[l]])
+                    group(
+                        kernel,
+                        l,
+                        &[("partials", &b.partials), ("weights", &b.parameters[l])],
+                    )
                 })
                 .collect::<Result<_>>()?,
             bias_update: (0..layers)
                 .map(|l| {
                     let kernel = Kernel::bias_update_for(&layer_params[l]);
-                    group(kernel, l, &[&deltas[l], &b.parameters[l]])
+                    group(
+                        kernel,
+                        l,
+                        &[("deltas", &deltas[l]), ("parameters", &b.parameters[l])],
+                    )
                 })
                 .collect::<Result<_>>()?,
             forward_hidden_dropped: per_hidden_layer_dropped(&|l| {
-                let storage = [&b.dropped[l - 1], &b.parameters[l], &act[l]];
+                let storage = [
+                    ("inputs", &b.dropped[l - 1]),
+                    ("parameters", &b.parameters[l]),
+                    ("outputs", &act[l]),
+                ];
                 group(plan.forward_hidden.kernel, l, &storage)
             })?,
             weight_gradient_hidden_dropped: per_hidden_layer_dropped(&|l| {
-                let storage = [&deltas[l], &b.dropped[l - 1], &b.partials];
+                let storage = [
+                    ("deltas", &deltas[l]),
+                    ("activations_in", &b.dropped[l - 1]),
+                    ("partials", &b.partials),
+                ];
                 group(plan.weight_gradient_hidden.kernel, l, &storage)
             })?,
             dropout_forward: (b.dropped.iter().enumerate())
-                .map(|(l, d)| group(Kernel::DropoutForward, l, &[&act[l], d]))
+                .map(|(l, d)| {
+                    group(
+                        Kernel::DropoutForward,
+                        l,
+                        &[("activations", &act[l]), ("dropped", d)],
+                    )
+                })
                 .collect::<Result<_>>()?,
             dropout_backward: (0..b.dropped.len())
-                .map(|l| group(Kernel::DropoutBackward, l, &[&deltas[l]]))
+                .map(|l| group(Kernel::DropoutBackward, l, &[("deltas", &deltas[l])]))
                 .collect::<Result<_>>()?,
-            softmax: group(Kernel::Softmax, last, &[&act[last]])?,
+            softmax: group(Kernel::Softmax, last, &[("activations", &act[last])])?,
             weight_step: (moments.iter().enumerate())
-                .map(|(l, m)| group(Kernel::WeightStep, l, &[&b.partials, &b.parameters[l], m]))
+                .map(|(l, m)| {
+                    let storage = [
+                        ("partials", &b.partials),
+                        ("parameters", &b.parameters[l]),
+                        ("moments", m),
+                    ];
+                    group(Kernel::WeightStep, l, &storage)
+                })
                 .collect::<Result<_>>()?,
             bias_step: (moments.iter().enumerate())
-                .map(|(l, m)| group(Kernel::BiasStep, l, &[&deltas[l], &b.parameters[l], m]))
+                .map(|(l, m)| {
+                    let storage = [
+                        ("deltas", &deltas[l]),
+                        ("parameters", &b.parameters[l]),
+                        ("moments", m),
+                    ];
+                    group(Kernel::BiasStep, l, &storage)
+                })
                 .collect::<Result<_>>()?,
             evaluate_train: group(
                 Kernel::Evaluate,
                 last,
-                &[&act[last], &b.train.labels, &b.predicted, &b.correct_count],
+                &[
+                    ("activations", &act[last]),
+                    ("labels", &b.train.labels),
+                    ("predictions", &b.predicted),
+                    ("correct", &b.correct_count),
+                ],
             )?,
             evaluate_test: group(
                 Kernel::Evaluate,
                 last,
-                &[&act[last], &b.test.labels, &b.predicted, &b.correct_count],
+                &[
+                    ("activations", &act[last]),
+                    ("labels", &b.test.labels),
+                    ("predictions", &b.predicted),
+                    ("correct", &b.correct_count),
+                ],
             )?,
         })
     }

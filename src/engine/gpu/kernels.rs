@@ -2,6 +2,7 @@
 //! the tile configurations of the tiled matrix kernels, and the composer that joins a kernel
 //! with the WGSL library in `shaders/lib/`.
 
+use super::compose::compose;
 use super::params::{BatchParams, LayerParams};
 use crate::cpu::activation::Activation;
 use crate::{Error, Result};
@@ -41,8 +42,6 @@ pub enum Access {
     Read,
     ReadWrite,
 }
-
-use Access::{Read, ReadWrite};
 
 /// The tile of a workgroup-tiled matrix kernel (`shaders/lib/gemm.wgsl`): a workgroup computes
 /// `bm × bn` outputs through `bk`-deep slices staged in workgroup memory, each of its
@@ -153,7 +152,7 @@ impl Variant {
                     tile,
                     ..Variant::from(kernel)
                 };
-                if !kernel.spec().activation {
+                if !kernel.spec().interface.activation {
                     all.push(plain);
                     continue;
                 }
@@ -190,9 +189,11 @@ impl Variant {
         compose(
             self.kernel.name(),
             self.kernel.spec().source,
+            &LIBRARY,
             &mut Vec::new(),
             &mut out,
-        )?;
+        )
+        .map_err(Error::Gpu)?;
         Ok(out)
     }
 
@@ -207,7 +208,7 @@ impl Variant {
             Workgroup::Line => vec![("WG", f64::from(WORKGROUP_1D))],
             Workgroup::Fixed | Workgroup::Tiled => vec![],
         };
-        if spec.activation {
+        if spec.interface.activation {
             let id = if self.linear {
                 ACTIVATION_LINEAR
             } else {
@@ -225,7 +226,8 @@ impl Variant {
             Some(tile) => format!("{} ({tile})", self.kernel.name()),
             None => self.kernel.name().to_string(),
         };
-        if self.kernel.spec().activation && (self.linear || self.activation != Activation::Sigmoid)
+        if self.kernel.spec().interface.activation
+            && (self.linear || self.activation != Activation::Sigmoid)
         {
             let name = if self.linear {
                 "linear"
@@ -260,81 +262,6 @@ impl Variant {
     }
 }
 
-/// Resolves `#import name` lines of `source` (each library file once) into `out`, and expands
-/// `#unroll NAME COUNT` … `#end` blocks (see [`unroll`]).
-fn compose(name: &str, source: &str, seen: &mut Vec<String>, out: &mut String) -> Result<()> {
-    let source = unroll(name, source)?;
-    for line in source.lines() {
-        if let Some(import) = line.trim().strip_prefix("#import ") {
-            let import = import.trim();
-            if seen.iter().any(|s| s == import) {
-                continue;
-            }
-            let Some((_, text)) = LIBRARY.iter().find(|(lib, _)| *lib == import) else {
-                return Err(Error::Gpu(format!(
-                    "kernel {name}: unknown WGSL import {import:?}"
-                )));
-            };
-            seen.push(import.to_string());
-            compose(import, text, seen, out)?;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    Ok(())
-}
-
-/// Expands `#unroll NAME COUNT` … `#end`: the lines between are written COUNT times, `{NAME}`
-/// replaced by 0, 1, … COUNT − 1. WGSL has no unrolling guarantee and a register block held in
-/// an indexed array may spill to memory (lavapipe does), so the register-block kernels keep
-/// their block in named variables; this writes them out from one line each. Blocks nest.
-fn unroll(name: &str, source: &str) -> Result<String> {
-    let bad = |why: String| Error::Gpu(format!("kernel {name}: {why}"));
-    let mut out = String::new();
-    let mut lines = source.lines();
-    while let Some(line) = lines.next() {
-        let Some(spec) = line.trim().strip_prefix("#unroll ") else {
-            if line.trim() == "#end" {
-                return Err(bad("#end without #unroll".into()));
-            }
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        };
-        let mut words = spec.split_whitespace();
-        let (Some(var), Some(count), None) = (words.next(), words.next(), words.next()) else {
-            return Err(bad(format!("#unroll needs a name and a count: {line:?}")));
-        };
-        let count: u32 = count
-            .parse()
-            .map_err(|_| bad(format!("#unroll count is not a number: {line:?}")))?;
-        // The block's body, up to the #end that closes it.
-        let (mut body, mut depth) = (String::new(), 1);
-        for inner in lines.by_ref() {
-            let trimmed = inner.trim();
-            if trimmed.starts_with("#unroll ") {
-                depth += 1;
-            } else if trimmed == "#end" {
-                depth -= 1;
-                if depth == 0 {
-                    break;
-                }
-            }
-            body.push_str(inner);
-            body.push('\n');
-        }
-        if depth != 0 {
-            return Err(bad(format!("#unroll {var} has no #end")));
-        }
-        let pattern = format!("{{{var}}}");
-        for i in 0..count {
-            out.push_str(&unroll(name, &body.replace(&pattern, &i.to_string()))?);
-        }
-    }
-    Ok(out)
-}
-
 /// How a kernel's workgroup size is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workgroup {
@@ -365,79 +292,52 @@ pub struct KernelSpec {
     /// The file stem in `shaders/` and the twin's module in `crate::cpu`.
     pub name: &'static str,
     pub source: &'static str,
-    /// The storage bindings after the two uniforms (`@binding(2)` on): name and access.
-    pub storage: &'static [(&'static str, Access)],
+    /// The bindings, read from the WGSL by the build script.
+    pub interface: &'static KernelInterface,
     pub workgroup: Workgroup,
-    /// Whether the kernel imports `activation` (and so takes the `ACTIVATION` override).
-    pub activation: bool,
     pub grid: Grid,
 }
 
-/// One compute kernel: one `shaders/<name>.wgsl` file, one entry point `main`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    ForwardInput,
-    ForwardInputTiled,
-    ForwardHidden,
-    ForwardHiddenTiled,
-    OutputError,
-    BatchCost,
-    BackpropError,
-    BackpropErrorTiled,
-    WeightGradientInput,
-    WeightGradientInputTiled,
-    WeightGradientHidden,
-    WeightGradientHiddenTiled,
-    WeightUpdate,
-    WeightUpdateVec4,
-    BiasUpdate,
-    BiasUpdateVec4,
-    Evaluate,
-    Softmax,
-    OutputErrorXent,
-    BatchCostXent,
-    WeightStep,
-    BiasStep,
-    DropoutForward,
-    DropoutBackward,
+/// What a kernel's WGSL declares, read by naga at build time (build.rs): the storage bindings
+/// after the two uniforms (`@binding(2)` on), name and access, and whether it declares the
+/// `ACTIVATION` override (that is, imports `activation`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct KernelInterface {
+    pub storage: &'static [(&'static str, Access)],
+    pub activation: bool,
 }
 
-// A layer's `parameters` buffer holds its weights (outputs × inputs) then its biases; kernels
-// that touch only the weights bind the same buffer as `weights`. No kernel binds more than 4
-// storage buffers (the downlevel limit per stage).
-const FORWARD_INPUT: &[(&str, Access)] = &[
-    ("images", Read),
-    ("order", Read),
-    ("parameters", Read),
-    ("outputs", ReadWrite),
-];
-const FORWARD_HIDDEN: &[(&str, Access)] = &[
-    ("inputs", Read),
-    ("parameters", Read),
-    ("outputs", ReadWrite),
-];
-const BACKPROP_ERROR: &[(&str, Access)] = &[
-    ("deltas", Read),
-    ("weights", Read),
-    ("activations_in", Read),
-    ("deltas_in", ReadWrite),
-];
-const WEIGHT_GRADIENT_INPUT: &[(&str, Access)] = &[
-    ("deltas", Read),
-    ("images", Read),
-    ("order", Read),
-    ("partials", ReadWrite),
-];
-const WEIGHT_GRADIENT_HIDDEN: &[(&str, Access)] = &[
-    ("deltas", Read),
-    ("activations_in", Read),
-    ("partials", ReadWrite),
-];
-const WEIGHT_UPDATE: &[(&str, Access)] = &[("partials", Read), ("weights", ReadWrite)];
-const BIAS_UPDATE: &[(&str, Access)] = &[("deltas", Read), ("parameters", ReadWrite)];
-/// activations, labels, order: the last layer's outputs against the batch's labels.
-const OUTPUTS_AND_LABELS: [(&str, Access); 3] =
-    [("activations", Read), ("labels", Read), ("order", Read)];
+/// The interfaces of every file in `shaders/`, one constant per kernel, named as the file.
+mod interfaces {
+    use super::{Access, KernelInterface};
+    include!(concat!(env!("OUT_DIR"), "/interfaces.rs"));
+}
+
+/// Declares the kernels once: the `Kernel` enum, `Kernel::ALL` and the table come from one
+/// list. A row names the kernel's file in `shaders/` (and so its twin in `crate::cpu` and its
+/// interface), how its workgroup size is set and its dispatch rule.
+macro_rules! kernels {
+    ($($kernel:ident = $file:ident, $workgroup:ident, $grid:expr;)*) => {
+        /// One compute kernel: one `shaders/<name>.wgsl` file, one entry point `main`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kernel {
+            $($kernel),*
+        }
+
+        impl Kernel {
+            pub const ALL: [Kernel; [$(stringify!($file)),*].len()] = [$(Kernel::$kernel),*];
+        }
+
+        /// The kernel table, in `Kernel` order.
+        static TABLE: [KernelSpec; [$(stringify!($file)),*].len()] = [$(KernelSpec {
+            name: stringify!($file),
+            source: include_str!(concat!("../../../shaders/", stringify!($file), ".wgsl")),
+            interface: &interfaces::$file,
+            workgroup: Workgroup::$workgroup,
+            grid: $grid,
+        }),*];
+    };
+}
 
 fn forward_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
     (b.rows, l.outputs, 1)
@@ -449,270 +349,40 @@ fn gradient_product(b: &BatchParams, l: &LayerParams) -> (u32, u32, u32) {
     (l.outputs, l.inputs, b.splits)
 }
 
-/// The kernel table, in `Kernel` order.
-static TABLE: [KernelSpec; 24] = [
-    KernelSpec {
-        name: "forward_input",
-        source: include_str!("../../../shaders/forward_input.wgsl"),
-        storage: FORWARD_INPUT,
-        workgroup: Workgroup::Square,
-        activation: true,
-        grid: Grid::Fixed(|b, l| [l.outputs.div_ceil(WIDE_TILE), b.rows.div_ceil(WIDE_TILE), 1]),
-    },
-    KernelSpec {
-        name: "forward_input_tiled",
-        source: include_str!("../../../shaders/forward_input_tiled.wgsl"),
-        storage: FORWARD_INPUT,
-        workgroup: Workgroup::Tiled,
-        activation: true,
-        grid: Grid::Tiled(forward_product),
-    },
-    KernelSpec {
-        name: "forward_hidden",
-        source: include_str!("../../../shaders/forward_hidden.wgsl"),
-        storage: FORWARD_HIDDEN,
-        workgroup: Workgroup::Square,
-        activation: true,
-        grid: Grid::Fixed(|b, l| [l.outputs.div_ceil(TILE), b.rows.div_ceil(TILE), 1]),
-    },
-    KernelSpec {
-        name: "forward_hidden_tiled",
-        source: include_str!("../../../shaders/forward_hidden_tiled.wgsl"),
-        storage: FORWARD_HIDDEN,
-        workgroup: Workgroup::Tiled,
-        activation: true,
-        grid: Grid::Tiled(forward_product),
-    },
-    KernelSpec {
-        name: "output_error",
-        source: include_str!("../../../shaders/output_error.wgsl"),
-        storage: &[
-            OUTPUTS_AND_LABELS[0],
-            OUTPUTS_AND_LABELS[1],
-            OUTPUTS_AND_LABELS[2],
-            ("deltas", ReadWrite),
-        ],
-        workgroup: Workgroup::Line,
-        activation: true,
-        grid: Grid::Fixed(|b, _| linear(b.rows)),
-    },
-    KernelSpec {
-        name: "batch_cost",
-        source: include_str!("../../../shaders/batch_cost.wgsl"),
-        storage: &[
-            OUTPUTS_AND_LABELS[0],
-            OUTPUTS_AND_LABELS[1],
-            OUTPUTS_AND_LABELS[2],
-            ("costs", ReadWrite),
-        ],
-        workgroup: Workgroup::Fixed,
-        activation: false,
-        grid: Grid::Fixed(|_, _| [1, 1, 1]),
-    },
-    KernelSpec {
-        name: "backprop_error",
-        source: include_str!("../../../shaders/backprop_error.wgsl"),
-        storage: BACKPROP_ERROR,
-        workgroup: Workgroup::Square,
-        activation: true,
-        grid: Grid::Fixed(|b, l| [l.inputs.div_ceil(TILE), b.rows.div_ceil(TILE), 1]),
-    },
-    KernelSpec {
-        name: "backprop_error_tiled",
-        source: include_str!("../../../shaders/backprop_error_tiled.wgsl"),
-        storage: BACKPROP_ERROR,
-        workgroup: Workgroup::Tiled,
-        activation: true,
-        grid: Grid::Tiled(backprop_product),
-    },
-    KernelSpec {
-        name: "weight_gradient_input",
-        source: include_str!("../../../shaders/weight_gradient_input.wgsl"),
-        storage: WEIGHT_GRADIENT_INPUT,
-        workgroup: Workgroup::Square,
-        activation: false,
-        // Two words (8 pixels) per invocation along x.
-        grid: Grid::Fixed(|b, l| {
-            [
-                l.words.div_ceil(2 * WORKGROUP_SIDE),
-                l.outputs.div_ceil(WIDE_TILE),
-                b.splits,
-            ]
-        }),
-    },
-    KernelSpec {
-        name: "weight_gradient_input_tiled",
-        source: include_str!("../../../shaders/weight_gradient_input_tiled.wgsl"),
-        storage: WEIGHT_GRADIENT_INPUT,
-        workgroup: Workgroup::Tiled,
-        activation: false,
-        grid: Grid::Tiled(gradient_product),
-    },
-    KernelSpec {
-        name: "weight_gradient_hidden",
-        source: include_str!("../../../shaders/weight_gradient_hidden.wgsl"),
-        storage: WEIGHT_GRADIENT_HIDDEN,
-        workgroup: Workgroup::Square,
-        activation: false,
-        grid: Grid::Fixed(|b, l| [l.inputs.div_ceil(TILE), l.outputs.div_ceil(TILE), b.splits]),
-    },
-    KernelSpec {
-        name: "weight_gradient_hidden_tiled",
-        source: include_str!("../../../shaders/weight_gradient_hidden_tiled.wgsl"),
-        storage: WEIGHT_GRADIENT_HIDDEN,
-        workgroup: Workgroup::Tiled,
-        activation: false,
-        grid: Grid::Tiled(gradient_product),
-    },
-    KernelSpec {
-        name: "weight_update",
-        source: include_str!("../../../shaders/weight_update.wgsl"),
-        storage: WEIGHT_UPDATE,
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|_, l| linear(l.outputs * l.inputs)),
-    },
-    KernelSpec {
-        name: "weight_update_vec4",
-        source: include_str!("../../../shaders/weight_update_vec4.wgsl"),
-        storage: WEIGHT_UPDATE,
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|_, l| linear(l.outputs * l.inputs / 4)),
-    },
-    KernelSpec {
-        name: "bias_update",
-        source: include_str!("../../../shaders/bias_update.wgsl"),
-        storage: BIAS_UPDATE,
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|_, l| linear(l.outputs)),
-    },
-    KernelSpec {
-        name: "bias_update_vec4",
-        source: include_str!("../../../shaders/bias_update_vec4.wgsl"),
-        storage: BIAS_UPDATE,
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|_, l| linear(l.outputs / 4)),
-    },
-    KernelSpec {
-        name: "evaluate",
-        source: include_str!("../../../shaders/evaluate.wgsl"),
-        storage: &[
-            ("activations", Read),
-            ("labels", Read),
-            ("predictions", ReadWrite),
-            ("correct", ReadWrite),
-        ],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|b, _| linear(b.rows)),
-    },
-    KernelSpec {
-        name: "softmax",
-        source: include_str!("../../../shaders/softmax.wgsl"),
-        storage: &[("activations", ReadWrite)],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|b, _| linear(b.rows)),
-    },
-    KernelSpec {
-        name: "output_error_xent",
-        source: include_str!("../../../shaders/output_error_xent.wgsl"),
-        storage: &[
-            OUTPUTS_AND_LABELS[0],
-            OUTPUTS_AND_LABELS[1],
-            OUTPUTS_AND_LABELS[2],
-            ("deltas", ReadWrite),
-        ],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|b, _| linear(b.rows)),
-    },
-    KernelSpec {
-        name: "batch_cost_xent",
-        source: include_str!("../../../shaders/batch_cost_xent.wgsl"),
-        storage: &[
-            OUTPUTS_AND_LABELS[0],
-            OUTPUTS_AND_LABELS[1],
-            OUTPUTS_AND_LABELS[2],
-            ("costs", ReadWrite),
-        ],
-        workgroup: Workgroup::Fixed,
-        activation: false,
-        grid: Grid::Fixed(|_, _| [1, 1, 1]),
-    },
-    KernelSpec {
-        name: "weight_step",
-        source: include_str!("../../../shaders/weight_step.wgsl"),
-        storage: &[
-            ("partials", Read),
-            ("parameters", ReadWrite),
-            ("moments", ReadWrite),
-        ],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|_, l| linear(l.outputs * l.inputs)),
-    },
-    KernelSpec {
-        name: "bias_step",
-        source: include_str!("../../../shaders/bias_step.wgsl"),
-        storage: &[
-            ("deltas", Read),
-            ("parameters", ReadWrite),
-            ("moments", ReadWrite),
-        ],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|_, l| linear(l.outputs)),
-    },
-    KernelSpec {
-        name: "dropout_forward",
-        source: include_str!("../../../shaders/dropout_forward.wgsl"),
-        storage: &[("activations", Read), ("dropped", ReadWrite)],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|b, l| linear(b.rows * l.outputs)),
-    },
-    KernelSpec {
-        name: "dropout_backward",
-        source: include_str!("../../../shaders/dropout_backward.wgsl"),
-        storage: &[("deltas", ReadWrite)],
-        workgroup: Workgroup::Line,
-        activation: false,
-        grid: Grid::Fixed(|b, l| linear(b.rows * l.outputs)),
-    },
-];
+// A layer's `parameters` buffer holds its weights (outputs × inputs) then its biases; kernels
+// that touch only the weights bind the same buffer as `weights`. No kernel binds more than 4
+// storage buffers (the downlevel limit per stage; checked by the shader tests).
+kernels! {
+    ForwardInput = forward_input, Square, Grid::Fixed(|b, l| [l.outputs.div_ceil(WIDE_TILE), b.rows.div_ceil(WIDE_TILE), 1]);
+    ForwardInputTiled = forward_input_tiled, Tiled, Grid::Tiled(forward_product);
+    ForwardHidden = forward_hidden, Square, Grid::Fixed(|b, l| [l.outputs.div_ceil(TILE), b.rows.div_ceil(TILE), 1]);
+    ForwardHiddenTiled = forward_hidden_tiled, Tiled, Grid::Tiled(forward_product);
+    OutputError = output_error, Line, Grid::Fixed(|b, _| linear(b.rows));
+    BatchCost = batch_cost, Fixed, Grid::Fixed(|_, _| [1, 1, 1]);
+    BackpropError = backprop_error, Square, Grid::Fixed(|b, l| [l.inputs.div_ceil(TILE), b.rows.div_ceil(TILE), 1]);
+    BackpropErrorTiled = backprop_error_tiled, Tiled, Grid::Tiled(backprop_product);
+    // Two words (8 pixels) per invocation along x.
+    WeightGradientInput = weight_gradient_input, Square, Grid::Fixed(|b, l| {
+        [l.words.div_ceil(2 * WORKGROUP_SIDE), l.outputs.div_ceil(WIDE_TILE), b.splits]
+    });
+    WeightGradientInputTiled = weight_gradient_input_tiled, Tiled, Grid::Tiled(gradient_product);
+    WeightGradientHidden = weight_gradient_hidden, Square, Grid::Fixed(|b, l| [l.inputs.div_ceil(TILE), l.outputs.div_ceil(TILE), b.splits]);
+    WeightGradientHiddenTiled = weight_gradient_hidden_tiled, Tiled, Grid::Tiled(gradient_product);
+    WeightUpdate = weight_update, Line, Grid::Fixed(|_, l| linear(l.outputs * l.inputs));
+    WeightUpdateVec4 = weight_update_vec4, Line, Grid::Fixed(|_, l| linear(l.outputs * l.inputs / 4));
+    BiasUpdate = bias_update, Line, Grid::Fixed(|_, l| linear(l.outputs));
+    BiasUpdateVec4 = bias_update_vec4, Line, Grid::Fixed(|_, l| linear(l.outputs / 4));
+    Evaluate = evaluate, Line, Grid::Fixed(|b, _| linear(b.rows));
+    Softmax = softmax, Line, Grid::Fixed(|b, _| linear(b.rows));
+    OutputErrorXent = output_error_xent, Line, Grid::Fixed(|b, _| linear(b.rows));
+    BatchCostXent = batch_cost_xent, Fixed, Grid::Fixed(|_, _| [1, 1, 1]);
+    WeightStep = weight_step, Line, Grid::Fixed(|_, l| linear(l.outputs * l.inputs));
+    BiasStep = bias_step, Line, Grid::Fixed(|_, l| linear(l.outputs));
+    DropoutForward = dropout_forward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
+    DropoutBackward = dropout_backward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
+}
 
 impl Kernel {
-    pub const ALL: [Kernel; 24] = [
-        Kernel::ForwardInput,
-        Kernel::ForwardInputTiled,
-        Kernel::ForwardHidden,
-        Kernel::ForwardHiddenTiled,
-        Kernel::OutputError,
-        Kernel::BatchCost,
-        Kernel::BackpropError,
-        Kernel::BackpropErrorTiled,
-        Kernel::WeightGradientInput,
-        Kernel::WeightGradientInputTiled,
-        Kernel::WeightGradientHidden,
-        Kernel::WeightGradientHiddenTiled,
-        Kernel::WeightUpdate,
-        Kernel::WeightUpdateVec4,
-        Kernel::BiasUpdate,
-        Kernel::BiasUpdateVec4,
-        Kernel::Evaluate,
-        Kernel::Softmax,
-        Kernel::OutputErrorXent,
-        Kernel::BatchCostXent,
-        Kernel::WeightStep,
-        Kernel::BiasStep,
-        Kernel::DropoutForward,
-        Kernel::DropoutBackward,
-    ];
-
     /// This kernel's row of the table.
     pub fn spec(self) -> &'static KernelSpec {
         &TABLE[self as usize]
@@ -724,7 +394,11 @@ impl Kernel {
 
     /// The storage bindings' access modes, in binding order.
     pub fn storage(self) -> impl ExactSizeIterator<Item = Access> {
-        self.spec().storage.iter().map(|&(_, access)| access)
+        self.spec()
+            .interface
+            .storage
+            .iter()
+            .map(|&(_, access)| access)
     }
 
     /// Whether the kernel is a workgroup-tiled one (compiled per [`Tile`]).
@@ -792,20 +466,5 @@ mod tests {
         for tile in Tile::CANDIDATES {
             assert!(tile.fits(&wgpu::Limits::downlevel_defaults()), "{tile}");
         }
-    }
-
-    #[test]
-    fn an_unknown_import_is_an_error() {
-        let mut out = String::new();
-        assert!(compose("k", "#import nowhere\n", &mut Vec::new(), &mut out).is_err());
-        let unrolled = unroll(
-            "k",
-            "a\n#unroll r 2\n#unroll c 2\nx{r}{c} y{r}\n#end\n#end\nb\n",
-        )
-        .expect("unroll");
-        assert_eq!(unrolled, "a\nx00 y0\nx01 y0\nx10 y1\nx11 y1\nb\n");
-        assert!(unroll("k", "#unroll r 2\nx\n").is_err());
-        assert!(unroll("k", "#end\n").is_err());
-        assert!(unroll("k", "#unroll r two\n#end\n").is_err());
     }
 }

@@ -6,6 +6,7 @@
 //! reads back one f32 per batch. `docs/kernels.md` shows how a round flows through the kernels.
 
 mod buffers;
+pub mod compose;
 pub mod context;
 mod groups;
 pub mod kernels;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::context::GpuContext;
+use super::context::{Bound, GpuContext};
 use super::kernels::{Tile, Variant};
 use super::params::{BatchParams, LayerParams, pack_images};
 use super::plan::{KernelPlan, Product};
@@ -324,7 +324,7 @@ pub fn tune(
 pub struct Operands {
     pub batch: BatchParams,
     pub layer: LayerParams,
-    buffers: Vec<wgpu::Buffer>,
+    buffers: Vec<(&'static str, wgpu::Buffer)>,
     rows: usize,
 }
 
@@ -341,7 +341,7 @@ impl Operands {
         let (batch, host) = operand_bytes(product, rows, layer, seed);
         let buffers = host
             .iter()
-            .map(|bytes| ctx.buffer_with("tune.operand", bytes))
+            .map(|(name, bytes)| (*name, ctx.buffer_with(name, bytes)))
             .collect();
         Operands {
             batch,
@@ -351,17 +351,20 @@ impl Operands {
         }
     }
 
-    fn storage(&self) -> Vec<&wgpu::Buffer> {
-        self.buffers.iter().collect()
+    fn storage(&self) -> Vec<Bound<'_>> {
+        self.buffers
+            .iter()
+            .map(|(name, buffer)| (*name, buffer))
+            .collect()
     }
 
     fn output(&self) -> Option<&wgpu::Buffer> {
-        self.buffers.last()
+        self.buffers.last().map(|(_, buffer)| buffer)
     }
 
     fn read_buffer(&self, ctx: &GpuContext, index: usize) -> Result<Vec<u8>> {
         match self.buffers.get(index) {
-            Some(buffer) => ctx.read(buffer),
+            Some((_, buffer)) => ctx.read(buffer),
             None => Err(Error::Gpu("no such operand".into())),
         }
     }
@@ -390,14 +393,14 @@ impl Operands {
     }
 }
 
-/// A product's batch over `rows` rows and its operands' contents in binding order: random
-/// values in each operand's range, the output last and NaN-filled.
+/// A product's batch over `rows` rows and its operands, named as the kernels' WGSL names their
+/// bindings: random values in each operand's range, the output last and NaN-filled.
 pub fn operand_bytes(
     product: Product,
     rows: usize,
     layer: &LayerParams,
     seed: u64,
-) -> (BatchParams, Vec<Vec<u8>>) {
+) -> (BatchParams, Vec<(&'static str, Vec<u8>)>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
     let batch = BatchParams::new(0, 0, rows);
@@ -405,21 +408,46 @@ pub fn operand_bytes(
         let values: Vec<f32> = (0..n).map(|_| rng.random_range(low..high)).collect();
         bytemuck::cast_slice(&values).to_vec()
     };
-    let deltas = floats(rows * outs, -0.3, 0.3);
-    let activations = floats(rows * ins, 0.01, 0.99);
-    let parameters = floats(outs * ins + outs, -0.5, 0.5);
-    let images: Vec<u8> = (0..rows * ins).map(|i| (i * 37 % 251) as u8 + 1).collect();
-    let packed = bytemuck::cast_slice(&pack_images(&images, ins)).to_vec();
-    let order: Vec<u32> = (0..rows as u32).rev().collect();
-    let order = bytemuck::cast_slice(&order).to_vec();
+    let images = || {
+        let pixels: Vec<u8> = (0..rows * ins).map(|i| (i * 37 % 251) as u8 + 1).collect();
+        bytemuck::cast_slice(&pack_images(&pixels, ins)).to_vec()
+    };
+    let order = || {
+        let order: Vec<u32> = (0..rows as u32).rev().collect();
+        bytemuck::cast_slice(&order).to_vec()
+    };
     let partials = batch.splits as usize * outs * ins;
     let output = |n: usize| bytemuck::cast_slice(&vec![f32::NAN; n]).to_vec();
+    // Each operand is drawn only for the products that read it (full-batch shapes are large).
     let buffers = match product {
-        Product::ForwardInput => vec![packed, order, parameters, output(rows * outs)],
-        Product::ForwardHidden => vec![activations, parameters, output(rows * outs)],
-        Product::BackpropError => vec![deltas, parameters, activations, output(rows * ins)],
-        Product::WeightGradientInput => vec![deltas, packed, order, output(partials)],
-        Product::WeightGradientHidden => vec![deltas, activations, output(partials)],
+        Product::ForwardInput => vec![
+            ("images", images()),
+            ("order", order()),
+            ("parameters", floats(outs * ins + outs, -0.5, 0.5)),
+            ("outputs", output(rows * outs)),
+        ],
+        Product::ForwardHidden => vec![
+            ("inputs", floats(rows * ins, 0.01, 0.99)),
+            ("parameters", floats(outs * ins + outs, -0.5, 0.5)),
+            ("outputs", output(rows * outs)),
+        ],
+        Product::BackpropError => vec![
+            ("deltas", floats(rows * outs, -0.3, 0.3)),
+            ("weights", floats(outs * ins + outs, -0.5, 0.5)),
+            ("activations_in", floats(rows * ins, 0.01, 0.99)),
+            ("deltas_in", output(rows * ins)),
+        ],
+        Product::WeightGradientInput => vec![
+            ("deltas", floats(rows * outs, -0.3, 0.3)),
+            ("images", images()),
+            ("order", order()),
+            ("partials", output(partials)),
+        ],
+        Product::WeightGradientHidden => vec![
+            ("deltas", floats(rows * outs, -0.3, 0.3)),
+            ("activations_in", floats(rows * ins, 0.01, 0.99)),
+            ("partials", output(partials)),
+        ],
     };
     (batch, buffers)
 }
