@@ -1,15 +1,14 @@
 //! `cargo bench --bench serve`: what one `POST /api/predict` of a drawing costs the server
 //! besides HTTP — decoding the page's 280×280 PNG, the MNIST preprocessing, the forward pass
-//! (plain, and the CPU engine's `classify` that the server runs) —
+//! (plain, and the CPU's inference engine that the server runs) —
 //! to compare with the requests per second measured over loopback (BENCHMARKS.md).
 
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mnist_gpu::data::{Dataset, Mnist};
-use mnist_gpu::engine::cpu::CpuEngine;
-use mnist_gpu::engine::{Engine, Hyper};
-use mnist_gpu::model::{INPUTS, Network};
+use mnist_gpu::engine::cpu::CpuInference;
+use mnist_gpu::engine::{Inference, Pixels};
+use mnist_gpu::model::Network;
 use mnist_gpu::predict::{decode_picture, mnist_input};
 
 /// A "7" drawn on the page's 280-pixel pad with its 20-pixel round pen, as a grey PNG.
@@ -54,25 +53,10 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| mnist_input(Path::new("bench"), &image).expect("input"))
     });
     group.bench_function("forward_784-128-10", |b| b.iter(|| network.forward(&input)));
-    // What the server runs: the CPU engine's classify (gemm, fast sigmoid) on one picture.
-    let blank = || Dataset {
-        images: vec![0; 64 * INPUTS],
-        labels: vec![0; 64],
-        rows: 28,
-        cols: 28,
-    };
-    let hyper = Hyper {
-        batch_size: 64,
-        learning_rate: 0.5,
-    };
-    let mut engine = CpuEngine::new(
-        network.clone(),
-        &Mnist::new(blank(), blank(), "none".into()),
-        hyper,
-    )
-    .expect("engine");
-    group.bench_function("cpu_engine_classify_784-128-10", |b| {
-        b.iter(|| engine.classify(&input).expect("classify"))
+    // What the server runs without a GPU: the CPU's inference engine on one picture.
+    let mut engine = CpuInference::new(network.clone());
+    group.bench_function("cpu_inference_784-128-10", |b| {
+        b.iter(|| engine.outputs(Pixels::Values(&input)).expect("outputs"))
     });
     group.finish();
 }

@@ -217,6 +217,17 @@ pub fn parse_hidden(text: &str) -> Result<Vec<usize>> {
     }
 }
 
+/// The index of the largest output (the first one on ties), as a class label.
+pub fn argmax(outputs: &[f32]) -> u8 {
+    let mut best = 0;
+    for (i, &v) in outputs.iter().enumerate() {
+        if v > outputs[best] {
+            best = i;
+        }
+    }
+    best as u8
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,12 +11,13 @@
 use std::sync::{Arc, OnceLock};
 
 use mnist_gpu::data::{Dataset, Mnist, Split};
-use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::cpu::{CpuEngine, CpuInference};
+use mnist_gpu::engine::gpu::inference::{GpuInference, INFERENCE_ROWS};
 use mnist_gpu::engine::gpu::kernels::Kernel;
 use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams};
 use mnist_gpu::engine::gpu::plan::KernelPlan;
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsRequest};
-use mnist_gpu::engine::{Engine, Hyper, Recipe, batches};
+use mnist_gpu::engine::{Engine, Hyper, Inference, Pixels, Recipe, batches};
 use mnist_gpu::model::{Architecture, Network};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
@@ -302,6 +303,58 @@ fn a_bad_order_is_a_clear_error() {
     assert!(err.to_string().contains("out of range"), "{err}");
 }
 
+/// The forward-only engines: the GPU's against the CPU's, for a sigmoid network with the
+/// tutorial's squared error and a relu one with softmax cross-entropy, on both kernel plans,
+/// over more images than one GPU chunk holds (so the last chunk is partial), given as bytes and
+/// as values (the GPU rounds values to grey levels: the same images here).
+#[test]
+fn gpu_inference_matches_cpu_inference() {
+    let Some(ctx) = context() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let count = INFERENCE_ROWS + 37;
+    let bytes: Vec<u8> = (0..count * 784)
+        .map(|_| rng.random_range(0..=255))
+        .collect();
+    let values: Vec<f32> = bytes.iter().map(|&b| f32::from(b) / 255.0).collect();
+    let architectures = [
+        (Activation::Sigmoid, Loss::Mse, Init::Uniform),
+        (Activation::Relu, Loss::Xent, Init::He),
+    ];
+    for plan in round_plans(&ctx) {
+        for (activation, loss, init) in architectures {
+            let arch = Architecture { activation, loss };
+            let net = Network::build(&[784, 37, 13, 10], arch, init, 5).expect("network");
+            let mut cpu = CpuInference::new(net.clone());
+            let mut gpu = GpuInference::new(Arc::clone(&ctx), plan, &net).expect("inference");
+            let want = cpu.outputs(Pixels::Bytes(&bytes)).expect("cpu outputs");
+            let what = format!(
+                "{} {} ({})",
+                activation.name(),
+                loss.name(),
+                plan.describe()
+            );
+            assert_eq!(want.len(), count * 10, "{what}");
+            assert_close(
+                &what,
+                &gpu.outputs(Pixels::Bytes(&bytes)).expect("gpu"),
+                &want,
+            );
+            let from_values = gpu.outputs(Pixels::Values(&values)).expect("gpu values");
+            assert_close(&format!("{what}, values"), &from_values, &want);
+            assert_eq!(
+                gpu.predictions(Pixels::Bytes(&bytes))
+                    .expect("predictions")
+                    .len(),
+                count
+            );
+            let err = gpu
+                .outputs(Pixels::Values(&values[..100]))
+                .expect_err("a partial image");
+            assert!(err.to_string().contains("whole images"), "{err}");
+        }
+    }
+}
+
 /// Bind groups are made by the names the kernel's WGSL gives its bindings: a buffer for a
 /// name the kernel lacks, or a missing one, is a clear error, not a silent misbinding.
 #[test]
@@ -314,7 +367,12 @@ fn a_buffer_for_a_binding_the_kernel_lacks_is_a_clear_error() {
         .expect_err("softmax has no binding named outputs");
     assert!(err.to_string().contains("no binding \"outputs\""), "{err}");
     let err = ctx
-        .run_once(Kernel::DropoutForward, batch, layer, &[("activations", &buffer)])
+        .run_once(
+            Kernel::DropoutForward,
+            batch,
+            layer,
+            &[("activations", &buffer)],
+        )
         .expect_err("dropout_forward also writes `dropped`");
     assert!(err.to_string().contains("got 1"), "{err}");
 }

@@ -10,9 +10,10 @@ use std::process::{Command, Output};
 
 use mnist_gpu::Error;
 use mnist_gpu::data::Mnist;
-use mnist_gpu::engine::cpu::{CpuEngine, argmax};
+use mnist_gpu::engine::cpu::CpuEngine;
+
 use mnist_gpu::engine::{Engine, Hyper};
-use mnist_gpu::model::Network;
+use mnist_gpu::model::{Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
 use mnist_gpu::predict::{mnist_input, read_picture, top_classes};
 use mnist_gpu::report::metrics;

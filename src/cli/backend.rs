@@ -6,10 +6,11 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mnist_gpu::Error;
 use mnist_gpu::data::Mnist;
-use mnist_gpu::engine::cpu::CpuEngine;
+use mnist_gpu::engine::cpu::{CpuEngine, CpuInference};
+use mnist_gpu::engine::gpu::inference::GpuInference;
 use mnist_gpu::engine::gpu::tune::{TuneMode, cache_dir, choose_plan};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
-use mnist_gpu::engine::{Engine, Hyper, Recipe};
+use mnist_gpu::engine::{Engine, Inference, Recipe};
 use mnist_gpu::model::Network;
 use mnist_gpu::optim::OptimizerState;
 
@@ -85,14 +86,37 @@ pub struct BackendArgs {
     pub tune: Tune,
 }
 
-/// The engine the flags ask for, to evaluate or to train the tutorial's way.
-pub fn build_engine(
+/// The forward-only engine the flags ask for (eval, predict, serve): on the GPU, the matrix
+/// kernels the tuner chose for this network at `rows` rows (usually a cache hit: the batch it
+/// was trained with), the CPU when `--cpu` or when `auto` finds no adapter.
+pub fn build_inference(
     args: &BackendArgs,
-    net: Network,
-    data: &Mnist,
-    hyper: Hyper,
-) -> anyhow::Result<Box<dyn Engine>> {
-    build_training_engine(args, net, data, Recipe::sgd(hyper), None)
+    net: &Network,
+    rows: usize,
+) -> anyhow::Result<Box<dyn Inference>> {
+    if !args.cpu {
+        match GpuContext::new(args.backend.request()) {
+            Ok(context) => {
+                let tuned = choose_plan(
+                    &context,
+                    &net.sizes(),
+                    rows.max(1),
+                    args.tune.mode(),
+                    cache_dir().as_deref(),
+                )
+                .context("cannot tune the GPU kernels")?;
+                eprintln!("{}", tuned.summary());
+                let inference = GpuInference::new(Arc::new(context), tuned.plan, net)
+                    .context("cannot set up the GPU for inference")?;
+                return Ok(Box::new(inference));
+            }
+            Err(Error::NoAdapter(why)) if args.backend == Backend::Auto => {
+                eprintln!("notice: {why}; running on the CPU");
+            }
+            Err(e) => return Err(e).context("cannot open the GPU"),
+        }
+    }
+    Ok(Box::new(CpuInference::new(net.clone())))
 }
 
 /// The engine the flags ask for, training by `recipe` from `state` (a resumed run's).

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mnist_gpu::data::Split;
-use mnist_gpu::engine::Hyper;
+use mnist_gpu::engine::Pixels;
 use mnist_gpu::model::CLASSES;
 use mnist_gpu::model_file::{self, data_fingerprint};
 use mnist_gpu::report::confusion::confusion_png;
@@ -14,7 +14,7 @@ use mnist_gpu::report::evaluation::Confusion;
 use mnist_gpu::report::grid::{misclassified_caption, titled_digit_grid_png};
 
 use super::DataArgs;
-use super::backend::{BackendArgs, build_engine};
+use super::backend::{BackendArgs, build_inference};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SplitArg {
@@ -95,14 +95,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             data.dir.display()
         );
     }
-    let hyper = Hyper {
-        batch_size: info.batch_size,
-        learning_rate: info.learning_rate,
-    };
-    let mut engine = build_engine(&args.backend, saved.network.clone(), &data, hyper)?;
+    let mut engine = build_inference(&args.backend, &saved.network, info.batch_size)?;
     println!("engine: {}", engine.describe());
-    let labels = &data.split(split).labels;
-    let predictions = engine.predictions(split)?;
+    let set = data.split(split);
+    let labels = &set.labels;
+    let predictions = engine.predictions(Pixels::Bytes(&set.images))?;
     let confusion = Confusion::new(labels, &predictions, CLASSES)?;
     println!(
         "{} split: {} of {} images classified correctly: accuracy {:.2}%",

@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
-use mnist_gpu::data::{Dataset, Mnist, Split};
+use mnist_gpu::data::Split;
 use mnist_gpu::engine::{Hyper, Recipe};
 use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
@@ -16,7 +16,7 @@ use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, Predictor};
 use mnist_gpu::train::{Schedule, train};
 
 use super::DataArgs;
-use super::backend::{BackendArgs, build_engine, build_training_engine};
+use super::backend::{BackendArgs, build_inference, build_training_engine};
 
 #[derive(Args, Debug)]
 #[command(
@@ -83,13 +83,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let network = model.network.clone();
     let backend = args.backend.clone();
-    let hyper = Hyper {
-        batch_size: PLACEHOLDER_IMAGES,
-        learning_rate: model.training.learning_rate,
-    };
+    let rows = model.training.batch_size;
     // The engine lives on the classifier's thread (a GPU engine need not be `Send`).
     let (predictor, worker) = Predictor::start_with(move || {
-        build_engine(&backend, network, &placeholder_data(), hyper)
+        build_inference(&backend, &network, rows)
             .map(EngineClassifier::new)
             .map_err(|e| format!("{e:#}"))
     })
@@ -132,20 +129,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = worker.join();
     println!("stopped");
     Ok(())
-}
-
-/// Blank images the prediction engine is built around: engines own a data set, serving
-/// needs none.
-const PLACEHOLDER_IMAGES: usize = 64;
-
-fn placeholder_data() -> Mnist {
-    let blank = || Dataset {
-        images: vec![0; PLACEHOLDER_IMAGES * INPUTS],
-        labels: vec![0; PLACEHOLDER_IMAGES],
-        rows: 28,
-        cols: 28,
-    };
-    Mnist::new(blank(), blank(), PathBuf::from("(none: serving)"))
 }
 
 /// Anything but loopback exposes the page: say so.

@@ -2,7 +2,7 @@
 //! on ties) and `correct += (prediction == labels[first + r])`.
 
 use super::{BatchParams, LayerParams};
-use crate::engine::cpu::argmax;
+use crate::model::argmax;
 
 pub fn evaluate(
     batch: &BatchParams,

@@ -1,7 +1,10 @@
-//! Training engines: one per kind of device, all training the same [`Network`] the same way.
+//! Engines: one per kind of device. A training [`Engine`] trains a [`Network`] the same way on
+//! each; an [`Inference`] engine only runs one forward.
 //!
-//! An engine owns the network's parameters and both data splits for its whole life (on the GPU
-//! they are resident in device buffers), so a round only says which images to visit.
+//! A training engine owns the network's parameters and both data splits for its whole life (on
+//! the GPU they are resident in device buffers), so a round only says which images to visit.
+//! An inference engine owns only the network: images come with each call, and it needs no data
+//! set, no optimiser and no learning rate (eval, predict, serve).
 
 pub mod cpu;
 pub mod gemm;
@@ -83,16 +86,58 @@ pub trait Engine {
     /// A copy of the current parameters.
     fn network(&mut self) -> Result<Network>;
 
-    /// The output vectors (one per image, concatenated) of images outside both splits, given
-    /// as rows of `inputs` values in `[0, 1]`: a drawn digit, for instance. Engines that hold
-    /// images as bytes (the GPU) round each value to MNIST's 256 grey levels first.
-    fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>>;
-
     /// A copy of the optimiser's state (moments, step count), to save beside the network.
     /// Engines that run only plain SGD have none.
     fn optimizer_state(&mut self) -> Result<OptimizerState> {
         Ok(OptimizerState::default())
     }
+}
+
+/// Images handed to an [`Inference`] engine, `inputs` values per image, concatenated: a data
+/// set's grey levels, or values in `[0, 1]` (a decoded or drawn picture; engines that hold
+/// images as bytes, the GPU, round them to MNIST's 256 grey levels first).
+#[derive(Clone, Copy, Debug)]
+pub enum Pixels<'a> {
+    Bytes(&'a [u8]),
+    Values(&'a [f32]),
+}
+
+impl Pixels<'_> {
+    /// How many whole images of `width` pixels these are, or an error if they are not whole.
+    pub fn images(&self, width: usize) -> Result<usize> {
+        let len = match self {
+            Pixels::Bytes(b) => b.len(),
+            Pixels::Values(v) => v.len(),
+        };
+        if width == 0 || !len.is_multiple_of(width) {
+            return Err(crate::Error::Config(format!(
+                "{len} values are not whole images of {width} pixels"
+            )));
+        }
+        Ok(len / width)
+    }
+}
+
+/// A forward-only engine: a network's outputs for the images of each call.
+pub trait Inference {
+    /// What runs the maths, for the first printed line.
+    fn describe(&self) -> String;
+
+    /// The output vectors of `images` (one per image, concatenated).
+    fn outputs(&mut self, images: Pixels<'_>) -> Result<Vec<f32>>;
+
+    /// The predicted class of each image (argmax of its outputs).
+    fn predictions(&mut self, images: Pixels<'_>) -> Result<Vec<u8>> {
+        let outputs = self.outputs(images)?;
+        let classes = self.classes();
+        Ok(outputs
+            .chunks(classes.max(1))
+            .map(crate::model::argmax)
+            .collect())
+    }
+
+    /// The length of an output vector.
+    fn classes(&self) -> usize;
 }
 
 /// The batches of a round: `(first, len)` pairs covering `images` images.

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::AppState;
 use super::predictor::{PredictError, probabilities};
-use crate::engine::cpu::argmax;
 use crate::model::INPUTS;
+use crate::model::argmax;
 use crate::predict::{GreyImage, SIDE, mnist_input};
 
 /// Largest request body: a few MiB holds any sensible photo of a digit.

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::engine::Engine;
+use crate::engine::{Inference, Pixels};
 use crate::model::{CLASSES, INPUTS, Network};
 use crate::{Error, Result};
 
@@ -53,14 +53,15 @@ impl Classify for NetworkClassifier {
     }
 }
 
-/// A training engine ([`crate::engine::cpu`] or [`crate::engine::gpu`], chosen by the same
-/// rules as `eval`) running the forward pass of the pictures sent.
+/// A forward-only engine ([`crate::engine::cpu::CpuInference`] or
+/// [`crate::engine::gpu::inference::GpuInference`], chosen by the same rules as `eval`) running
+/// the forward pass of the pictures sent.
 pub struct EngineClassifier {
-    engine: Box<dyn Engine>,
+    engine: Box<dyn Inference>,
 }
 
 impl EngineClassifier {
-    pub fn new(engine: Box<dyn Engine>) -> Self {
+    pub fn new(engine: Box<dyn Inference>) -> Self {
         EngineClassifier { engine }
     }
 }
@@ -71,7 +72,7 @@ impl Classify for EngineClassifier {
     }
 
     fn outputs(&mut self, inputs: &[f32]) -> Result<Vec<f32>> {
-        self.engine.classify(inputs)
+        self.engine.outputs(Pixels::Values(inputs))
     }
 }
 

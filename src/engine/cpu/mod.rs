@@ -22,9 +22,9 @@ use rayon::prelude::*;
 
 use self::input_layer::{BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
-use super::{Engine, Hyper, Recipe, batches};
+use super::{Engine, Hyper, Inference, Pixels, Recipe, batches};
 use crate::data::{Dataset, Mnist, Split};
-use crate::model::Network;
+use crate::model::{Network, argmax};
 use crate::ops::{Activation, Dropout, Loss};
 use crate::optim::{Optimizer, OptimizerState, StepScalars, adam};
 use crate::{Error, Result};
@@ -636,6 +636,64 @@ impl Evaluator {
     }
 }
 
+/// The CPU's forward-only engine ([`Inference`]): the network's first layer in the lit-pixel
+/// tiles of training, the layers above through `gemm`, [`EVAL_CHUNK`] images at a time.
+pub struct CpuInference {
+    net: Network,
+    input: InputLayer,
+    activations: Vec<Vec<f32>>,
+    chunk: Vec<u32>,
+}
+
+impl CpuInference {
+    pub fn new(net: Network) -> Self {
+        let input = InputLayer::new(&net.layers[0], &[], &[]);
+        let activations = net
+            .layers
+            .iter()
+            .map(|l| vec![0.0; EVAL_CHUNK * l.outputs])
+            .collect();
+        CpuInference {
+            net,
+            input,
+            activations,
+            chunk: Vec::with_capacity(EVAL_CHUNK),
+        }
+    }
+}
+
+impl Inference for CpuInference {
+    fn describe(&self) -> String {
+        format!(
+            "cpu: {} threads, f32, forward only",
+            rayon::current_num_threads()
+        )
+    }
+
+    fn classes(&self) -> usize {
+        self.net.outputs()
+    }
+
+    fn outputs(&mut self, images: Pixels<'_>) -> Result<Vec<f32>> {
+        let width = self.net.inputs();
+        let count = images.images(width)?;
+        let lit = match images {
+            Pixels::Bytes(bytes) => LitPixels::from_bytes(bytes, width),
+            Pixels::Values(values) => LitPixels::from_values(values, width),
+        };
+        let mut outputs = Vec::with_capacity(count * self.net.outputs());
+        forward_all(
+            &self.net,
+            &self.input,
+            &mut self.activations,
+            &mut self.chunk,
+            &lit,
+            |_, _, o| outputs.extend_from_slice(o),
+        );
+        Ok(outputs)
+    }
+}
+
 impl Engine for CpuEngine {
     fn describe(&self) -> String {
         format!(
@@ -711,24 +769,6 @@ impl Engine for CpuEngine {
         }
         Ok(state)
     }
-
-    fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {
-        let width = self.net.inputs();
-        check_images(images, width)?;
-        let lit = LitPixels::from_values(images, width);
-        let classes = self.net.outputs();
-        let mut outputs = Vec::with_capacity(lit.len() * classes);
-        let chunk = &mut self.batch_images;
-        forward_all(
-            &self.net,
-            &self.input,
-            &mut self.activations,
-            chunk,
-            &lit,
-            |_, _, o| outputs.extend_from_slice(o),
-        );
-        Ok(outputs)
-    }
 }
 
 /// Checks that `images` holds whole rows of `width` values.
@@ -762,17 +802,6 @@ pub fn fast_sigmoid(z: f32) -> f32 {
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 1.540_353e-4)))));
     1.0 / (1.0 + two_to_f * two_to_n)
-}
-
-/// The index of the largest output (the first one on ties), as a class label.
-pub fn argmax(outputs: &[f32]) -> u8 {
-    let mut best = 0;
-    for (i, &v) in outputs.iter().enumerate() {
-        if v > outputs[best] {
-            best = i;
-        }
-    }
-    best as u8
 }
 
 /// Checks what every engine needs of its settings and data.

@@ -1,7 +1,7 @@
 //! Every buffer the engine owns, created once in [`Buffers::new`], and the size checks.
 
 use super::context::GpuContext;
-use super::params::{pack_images, words_per_image};
+use super::params::pack_images;
 use crate::data::{Dataset, Mnist};
 use crate::model::Network;
 use crate::{Error, Result};
@@ -14,9 +14,6 @@ pub struct Resident {
     pub labels: wgpu::Buffer,
     pub len: usize,
 }
-
-/// Images one `classify` dispatch takes (at most; also bounded by the activation rows).
-pub const SCRATCH_IMAGES: usize = 64;
 
 /// Row counts the buffers are sized for.
 #[derive(Clone, Copy, Debug)]
@@ -34,8 +31,6 @@ pub struct Shape {
 pub struct Buffers {
     pub train: Resident,
     pub test: Resident,
-    /// Packed images classified outside the splits ([`SCRATCH_IMAGES`] at a time).
-    pub scratch: wgpu::Buffer,
     /// `0, 1, 2, ...`: storage order, for unshuffled rounds and evaluation.
     pub identity: wgpu::Buffer,
     /// The round's order, written when a round is shuffled.
@@ -73,19 +68,9 @@ impl Buffers {
         Buffers {
             train: resident(ctx, "train", &data.train),
             test: resident(ctx, "test", &data.test),
-            scratch: ctx.buffer(
-                "scratch.images",
-                (SCRATCH_IMAGES * words_per_image(net.inputs())) as u64 * 4,
-            ),
             identity: ctx.buffer_with("identity_order", bytemuck::cast_slice(&identity)),
             order: ctx.buffer("order", data.train.len() as u64 * 4),
-            parameters: (net.layers.iter().enumerate())
-                .map(|(l, layer)| {
-                    let mut values = layer.weights.clone();
-                    values.extend_from_slice(&layer.biases);
-                    ctx.buffer_with(&format!("parameters.{l}"), bytemuck::cast_slice(&values))
-                })
-                .collect(),
+            parameters: super::layer_parameters(ctx, net),
             activations: per_layer("activations", &|outputs| (shape.rows * outputs) as u64 * 4),
             deltas: per_layer("deltas", &|outputs| (shape.batch_rows * outputs) as u64 * 4),
             dropped: (net.layers[..net.layers.len() - 1].iter().enumerate())

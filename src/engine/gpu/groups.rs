@@ -9,7 +9,7 @@ use super::plan::KernelPlan;
 use crate::Result;
 
 pub struct Groups {
-    /// `forward_input` per `Source` (shuffled training, in-order training, test, scratch).
+    /// `forward_input` per `Source` (shuffled training, in-order training, test).
     pub forward_input: Vec<wgpu::BindGroup>,
     /// `forward_hidden` per layer (`None` for the first layer).
     pub forward_hidden: Vec<Option<wgpu::BindGroup>>,
@@ -74,7 +74,6 @@ impl Groups {
             (&b.train.images, &b.order),
             (&b.train.images, &b.identity),
             (&b.test.images, &b.identity),
-            (&b.scratch, &b.identity),
         ];
         Ok(Groups {
             forward_input: (sources.iter())

@@ -9,6 +9,7 @@ mod buffers;
 pub mod compose;
 pub mod context;
 mod groups;
+pub mod inference;
 pub mod kernels;
 pub mod params;
 pub mod plan;
@@ -16,15 +17,15 @@ pub mod tune;
 
 use std::sync::Arc;
 
-use buffers::{Buffers, Resident, SCRATCH_IMAGES, Shape, check_fits};
+use buffers::{Buffers, Resident, Shape, check_fits};
 use context::UniformSlots;
 pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest, list_adapters};
 use groups::Groups;
 use kernels::{Kernel, Variant};
-use params::{BatchParams, LayerParams, pack_images, split_count, words_per_image};
+use params::{BatchParams, LayerParams, split_count, words_per_image};
 use plan::KernelPlan;
 
-use super::cpu::{check_images, check_order, tensor_lens, validate};
+use super::cpu::{check_order, tensor_lens, validate};
 use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
@@ -51,8 +52,6 @@ enum Source {
     TrainInOrder = 1,
     /// Test images in storage order.
     Test = 2,
-    /// Images written for `classify`, in order.
-    Scratch = 3,
 }
 
 pub struct GpuEngine {
@@ -77,14 +76,12 @@ pub struct GpuEngine {
     /// the second moments; resident, read back only by `optimizer_state`.
     moments: Vec<wgpu::Buffer>,
     /// Batch blocks: the round's batches, then the test and training evaluation chunks, then
-    /// one scratch slot for single-image outputs.
+    /// one slot for single-image outputs.
     slots: UniformSlots,
     train_batches: Vec<BatchParams>,
     test_chunks: Vec<BatchParams>,
     train_chunks: Vec<BatchParams>,
     scratch_slot: usize,
-    /// Images per `classify` dispatch: what the scratch, activation and order buffers hold.
-    scratch_rows: usize,
     layer_params: Vec<LayerParams>,
     plan: KernelPlan,
     groups: Groups,
@@ -266,7 +263,6 @@ impl GpuEngine {
             test_chunks,
             train_chunks,
             scratch_slot,
-            scratch_rows: SCRATCH_IMAGES.min(rows).min(train_n.max(test_n)).max(1),
             layer_params,
             plan,
             groups,
@@ -328,23 +324,11 @@ impl GpuEngine {
             } else {
                 &self.groups.forward_hidden
             };
-            let (kernel, group) = match &hidden_groups[l] {
-                Some(group) => (self.plan.forward_hidden, group),
-                None => (
-                    self.plan.forward_input,
-                    &self.groups.forward_input[source as usize],
-                ),
+            let group = match &hidden_groups[l] {
+                Some(group) => group,
+                None => &self.groups.forward_input[source as usize],
             };
-            // Hidden layers apply the network's activation; the output layer the sigmoid (mse)
-            // or none, its softmax following (xent).
-            let kernel = match (l == last, self.loss) {
-                (false, _) => with_activation(kernel, self.activation),
-                (true, Loss::Mse) => kernel,
-                (true, Loss::Xent) => Variant {
-                    linear: true,
-                    ..kernel
-                },
-            };
+            let kernel = forward_variant(&self.plan, l, last, self.activation, self.loss);
             self.dispatch(pass, kernel, group, slot, batch, layer)?;
             if dropout && l < last {
                 self.dispatch(
@@ -659,41 +643,40 @@ impl Engine for GpuEngine {
         }
         Ok(state)
     }
+}
 
-    fn classify(&mut self, images: &[f32]) -> Result<Vec<f32>> {
-        let pixels = self.sizes[0];
-        check_images(images, pixels)?;
-        let classes = self.sizes[self.sizes.len() - 1];
-        let ctx = Arc::clone(&self.context);
-        let top = self.buffers.activations[self.buffers.activations.len() - 1].clone();
-        let mut outputs = Vec::with_capacity(images.len() / pixels * classes);
-        for chunk in images.chunks(self.scratch_rows * pixels) {
-            let rows = chunk.len() / pixels;
-            let bytes: Vec<u8> = chunk
-                .iter()
-                .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-                .collect();
-            let packed = pack_images(&bytes, pixels);
-            ctx.queue
-                .write_buffer(&self.buffers.scratch, 0, bytemuck::cast_slice(&packed));
-            let batch = BatchParams::new(0, 0, rows);
-            ctx.queue.write_buffer(
-                &self.slots.buffer,
-                self.scratch_slot as u64 * self.slots.stride,
-                bytemuck::bytes_of(&batch),
-            );
-            let mut encoder = ctx.encoder();
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("mnist.classify"),
-                    timestamp_writes: None,
-                });
-                self.record_forward(&mut pass, Source::Scratch, self.scratch_slot, &batch)?;
-            }
-            let read = self.read(encoder, &top, (rows * classes) as u64 * 4)?;
-            outputs.extend(bytemuck::pod_collect_to_vec::<u8, f32>(&read));
-        }
-        Ok(outputs)
+/// One buffer per layer: its weights (outputs × inputs, row-major), then its biases.
+fn layer_parameters(ctx: &GpuContext, net: &Network) -> Vec<wgpu::Buffer> {
+    (net.layers.iter().enumerate())
+        .map(|(l, layer)| {
+            let mut values = layer.weights.clone();
+            values.extend_from_slice(&layer.biases);
+            ctx.buffer_with(&format!("parameters.{l}"), bytemuck::cast_slice(&values))
+        })
+        .collect()
+}
+
+/// The forward kernel of layer `l` (of `last + 1`): hidden layers apply the network's
+/// activation; the output layer the sigmoid (mse) or none, its softmax following (xent).
+fn forward_variant(
+    plan: &KernelPlan,
+    l: usize,
+    last: usize,
+    activation: crate::ops::Activation,
+    loss: Loss,
+) -> Variant {
+    let kernel = if l == 0 {
+        plan.forward_input
+    } else {
+        plan.forward_hidden
+    };
+    match (l == last, loss) {
+        (false, _) => with_activation(kernel, activation),
+        (true, Loss::Mse) => kernel,
+        (true, Loss::Xent) => Variant {
+            linear: true,
+            ..kernel
+        },
     }
 }
 
