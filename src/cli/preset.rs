@@ -2,6 +2,10 @@
 
 use clap::ValueEnum;
 
+/// The step schedule's defaults: `--lr-step-rounds` and `--lr-gamma`.
+pub const STEP_ROUNDS: usize = 10;
+pub const STEP_GAMMA: f32 = 0.1;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum PresetName {
     /// The tutorial's recipe (the default).

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use mnist_gpu::data::Split;
 use mnist_gpu::engine::{Hyper, Recipe};
-use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network};
+use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
@@ -17,6 +17,7 @@ use mnist_gpu::train::{Schedule, train};
 
 use super::DataArgs;
 use super::backend::{BackendArgs, build_inference, build_training_engine};
+use super::preset::{PresetName, STEP_GAMMA, STEP_ROUNDS};
 
 #[derive(Args, Debug)]
 #[command(
@@ -45,10 +46,7 @@ pub struct ServeArgs {
 /// The quick model's recipe: `train --preset fast` (the shortest measured time to 98% test
 /// accuracy) cut to two rounds, its cosine schedule spanning them: 97–98% in a few seconds on a
 /// 2-core CPU, enough to read most drawn digits.
-const QUICK_HIDDEN: [usize; 1] = [400];
 const QUICK_ROUNDS: usize = 2;
-const QUICK_BATCH: usize = 128;
-const QUICK_LR: f32 = 2e-3;
 const QUICK_SEED: u64 = 42;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -162,35 +160,42 @@ fn parse_host(text: &str) -> anyhow::Result<IpAddr> {
 /// Trains the quick model with the engine the flags choose, saying so and how long it took.
 fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
     let data = super::data::load(&args.data)?;
+    // The fast preset's recipe, cut to QUICK_ROUNDS rounds.
+    let preset = PresetName::Fast.preset();
     let arch = Architecture {
-        activation: Activation::Relu,
-        loss: Loss::Xent,
+        activation: Activation::parse(preset.activation)?,
+        loss: Loss::parse(preset.loss)?,
     };
-    let sizes = [INPUTS, QUICK_HIDDEN[0], CLASSES];
-    let network = Network::build(&sizes, arch, Init::He, QUICK_SEED)?;
-    let optimizer = Optimizer::from_name("adam", OptimizerSettings::default())?;
-    let lr_schedule = LrSchedule::Cosine;
+    let init = Init::parse(preset.init)?;
+    let mut sizes = vec![INPUTS];
+    sizes.extend(parse_hidden(preset.hidden)?);
+    sizes.push(CLASSES);
+    let network = Network::build(&sizes, arch, init, QUICK_SEED)?;
+    let optimizer = Optimizer::from_name(preset.optimizer, OptimizerSettings::default())?;
+    let lr_schedule = LrSchedule::from_name(preset.lr_schedule, STEP_ROUNDS, STEP_GAMMA)?;
+    let dropout = Dropout::new(preset.dropout)?;
     let recipe = Recipe {
         hyper: Hyper {
-            batch_size: QUICK_BATCH,
-            learning_rate: QUICK_LR,
+            batch_size: preset.batch_size,
+            learning_rate: preset.lr,
         },
         optimizer,
         lr: LrPlan {
-            base: QUICK_LR,
+            base: preset.lr,
             schedule: lr_schedule,
-            warmup: 0.0,
+            warmup: preset.warmup,
             rounds: QUICK_ROUNDS,
         },
-        dropout: Dropout::default(),
+        dropout,
         seed: QUICK_SEED,
         first_round: 1,
     };
     println!(
-        "no --model given: training a quick model first ({}, {}; {}, batch {QUICK_BATCH}, {QUICK_ROUNDS} rounds, shuffled: the fast preset's recipe)",
+        "no --model given: training a quick model first ({}, {}; {}, batch {}, {QUICK_ROUNDS} rounds, shuffled: the fast preset's recipe)",
         network.shape_name(),
         network.describe(),
-        optimizer.describe()
+        optimizer.describe(),
+        preset.batch_size
     );
     let start = Instant::now();
     let mut engine = build_training_engine(&args.backend, network, &data, recipe, None)?;
@@ -199,7 +204,7 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
         rounds: QUICK_ROUNDS,
         first_round: 1,
         eval_every: 0,
-        shuffle: true,
+        shuffle: preset.shuffle,
         seed: QUICK_SEED,
         target_accuracy: None,
     };
@@ -222,19 +227,19 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
         network: engine.network()?,
         training: TrainingInfo {
             rounds_completed: QUICK_ROUNDS,
-            batch_size: QUICK_BATCH,
-            learning_rate: QUICK_LR,
+            batch_size: preset.batch_size,
+            learning_rate: preset.lr,
             seed: QUICK_SEED,
-            shuffle: true,
+            shuffle: preset.shuffle,
             engine: engine.describe(),
             data_fingerprint: data_fingerprint(&data),
             test_accuracy: Some(test_accuracy),
-            init: Init::He,
+            init,
             optimizer,
             schedule: lr_schedule,
-            warmup: 0.0,
+            warmup: preset.warmup,
             rounds_planned: QUICK_ROUNDS,
-            dropout: 0.0,
+            dropout: preset.dropout,
         },
         optimizer_state: engine.optimizer_state()?,
     })

@@ -22,7 +22,7 @@ use super::DataArgs;
 use super::backend::{BackendArgs, build_training_engine};
 use super::interrupt;
 use super::paths::check_output_file;
-use super::preset::{Preset, PresetName};
+use super::preset::{Preset, PresetName, STEP_GAMMA, STEP_ROUNDS};
 
 #[derive(Args, Debug)]
 #[command(after_long_help = PRESETS_HELP)]
@@ -729,8 +729,8 @@ impl Plan {
 fn schedule_from(args: &TrainArgs, name: &str) -> anyhow::Result<LrSchedule> {
     Ok(LrSchedule::from_name(
         name,
-        args.lr_step_rounds.unwrap_or(10),
-        args.lr_gamma.unwrap_or(0.1),
+        args.lr_step_rounds.unwrap_or(STEP_ROUNDS),
+        args.lr_gamma.unwrap_or(STEP_GAMMA),
     )?)
 }
 
