@@ -2,34 +2,19 @@
 //! or a backtrace, and no training started for a bad setting.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use mnist_gpu::data::{Dataset, FILE_STEMS, Mnist, idx};
+use mnist_gpu::data::{FILE_STEMS, idx};
 
 /// A tiny valid data set (not MNIST) saved raw into `dir`.
+mod common;
+
 fn write_fixture(dir: &Path) {
-    let dataset = |count: usize| Dataset {
-        images: (0..count * 784).map(|i| (i * 7 % 256) as u8).collect(),
-        labels: (0..count).map(|i| (i % 10) as u8).collect(),
-        rows: 28,
-        cols: 28,
-    };
-    Mnist::new(dataset(20), dataset(10), dir.to_path_buf())
-        .save(dir, false)
-        .expect("save fixture");
+    common::write_fixture(dir, 20, 10);
 }
 
-/// Runs the binary with `args` in a clean environment: no MNIST_GPU_DATA, and HOME and the
-/// cache folder inside `home`, so nothing can touch (or download into) the real user cache.
 fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
-        .args(args)
-        .env_remove("MNIST_GPU_DATA")
-        .env_remove("RUST_BACKTRACE")
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .output()
-        .expect("run mnist-gpu")
+    common::run_binary(home, args)
 }
 
 /// Asserts a failure with one `error: ` line on stderr containing every one of `needles`,

@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use mnist_gpu::data::{Dataset, Mnist, Split};
+use mnist_gpu::data::{Mnist, Split};
 use mnist_gpu::engine::cpu::{CpuEngine, CpuInference};
 use mnist_gpu::engine::gpu::inference::{GpuInference, INFERENCE_ROWS};
 use mnist_gpu::engine::gpu::kernels::Kernel;
@@ -78,6 +78,7 @@ fn context() -> Option<Arc<GpuContext>> {
     context.clone()
 }
 
+mod common;
 mod twins;
 
 use twins::{KernelDevice, assert_close};
@@ -98,14 +99,7 @@ twins::twin_checks!(native_twin_tests);
 
 /// 300 random 28×28 images (and 100 test images) with random labels.
 fn synthetic(seed: u64) -> Mnist {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut split = |n: usize| Dataset {
-        images: (0..n * 784).map(|_| rng.random_range(0..=255)).collect(),
-        labels: (0..n).map(|_| rng.random_range(0..10)).collect(),
-        rows: 28,
-        cols: 28,
-    };
-    Mnist::new(split(300), split(100), "synthetic".into())
+    common::synthetic(300, 100, 28, 28, seed)
 }
 
 /// Batches of 64 over 300 images: the last batch has 44 rows.

@@ -5,45 +5,21 @@
 
 use std::sync::Arc;
 
-use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
-use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
+use mnist_gpu::engine::gpu::GpuEngine;
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{Architecture, Network};
 use mnist_gpu::ops::{Activation, Init, Loss};
 use mnist_gpu::train::round_order;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
-fn context() -> Option<GpuContext> {
-    let request = AdapterRequest {
-        backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
-        allow_software: true,
-    };
-    match GpuContext::new(request) {
-        Ok(context) => Some(context),
-        Err(e) => {
-            if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
-                panic!("MNIST_GPU_REQUIRE_GPU=1 but no GPU context: {e}");
-            }
-            println!("SKIPPED (no GPU adapter)");
-            None
-        }
-    }
-}
+mod common;
 
 #[test]
 fn gpu_rounds_with_relu_and_tanh_layers_match_the_cpu_engine() {
-    let Some(ctx) = context() else { return };
-    let ctx = Arc::new(ctx);
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let mut split = |n: usize| Dataset {
-        images: (0..n * 784).map(|_| rng.random_range(0..=255u8)).collect(),
-        labels: (0..n).map(|_| rng.random_range(0..10u8)).collect(),
-        rows: 28,
-        cols: 28,
+    let Some(ctx) = common::gpu_context() else {
+        return;
     };
-    let data = Mnist::new(split(300), split(100), "synthetic".into());
+    let data = common::synthetic(300, 100, 28, 28, 7);
     let hyper = Hyper {
         batch_size: 37,
         learning_rate: 0.3,

@@ -10,38 +10,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::model_file;
 
-/// A tiny valid data set (not MNIST), raw files in `dir`.
-fn write_fixture(dir: &Path, train: usize) {
-    let dataset = |count: usize| Dataset {
-        images: (0..count * 784).map(|i| (i * 7 % 256) as u8).collect(),
-        labels: (0..count).map(|i| (i % 10) as u8).collect(),
-        rows: 28,
-        cols: 28,
-    };
-    Mnist::new(dataset(train), dataset(10), dir.to_path_buf())
-        .save(dir, false)
-        .expect("save fixture");
-}
+mod common;
 
-/// The binary with a clean environment: no MNIST_GPU_DATA or WGPU_BACKEND, HOME and the cache
-/// inside `home`.
-fn command(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"));
-    command
-        .args(args)
-        .env_remove("MNIST_GPU_DATA")
-        .env_remove("WGPU_BACKEND")
-        .env_remove("RUST_BACKTRACE")
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"));
-    command
+use common::binary as command;
+
+fn write_fixture(dir: &Path, train: usize) {
+    common::write_fixture(dir, train, 10);
 }
 
 fn run(home: &Path, args: &[&str]) -> Output {
-    command(home, args).output().expect("run mnist-gpu")
+    common::run_binary(home, args)
 }
 
 /// `train --cpu` of a small network (8 hidden units, batches of 10) on the fixture in `data`

@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use mnist_gpu::engine::cpu::CpuInference;
 use mnist_gpu::engine::gpu::inference::{GpuInference, INFERENCE_ROWS};
 use mnist_gpu::engine::gpu::plan::KernelPlan;
-use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext};
 use mnist_gpu::engine::{Inference, Pixels};
 use mnist_gpu::model::{INPUTS, Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
 use mnist_gpu::predict::{decode_picture, mnist_input};
 use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, NetworkClassifier, Predictor};
 use serde_json::Value;
+
+mod common;
 
 /// A server on its own runtime thread; dropping it shuts it down and waits for it.
 struct Server {
@@ -642,15 +643,7 @@ fn interrupt(mut child: std::process::Child, lines: Lines) -> String {
 #[test]
 fn without_a_model_the_binary_trains_a_quick_one_first() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let dataset = |count: usize| mnist_gpu::data::Dataset {
-        images: (0..count * 784).map(|i| (i * 7 % 256) as u8).collect(),
-        labels: (0..count).map(|i| (i % 10) as u8).collect(),
-        rows: 28,
-        cols: 28,
-    };
-    mnist_gpu::data::Mnist::new(dataset(40), dataset(10), dir.path().to_path_buf())
-        .save(dir.path(), false)
-        .expect("fixture");
+    common::write_fixture(dir.path(), 40, 10);
     let (child, lines, url, before) = spawn_serve(&[
         "serve".as_ref(),
         "--cpu".as_ref(),
@@ -755,24 +748,6 @@ fn bad_flags_are_one_line_errors() {
     }
 }
 
-/// A GPU context for the engine test: any adapter, software ones included. Without one the
-/// GPU half is skipped, unless MNIST_GPU_REQUIRE_GPU=1.
-fn gpu_context() -> Option<std::sync::Arc<GpuContext>> {
-    match GpuContext::new(AdapterRequest {
-        backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
-        allow_software: true,
-    }) {
-        Ok(context) => Some(std::sync::Arc::new(context)),
-        Err(e) => {
-            if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
-                panic!("MNIST_GPU_REQUIRE_GPU=1 but no GPU context: {e}");
-            }
-            println!("SKIPPED the GPU engine (no GPU adapter: {e})");
-            None
-        }
-    }
-}
-
 /// The inference engines the server uses (CPU, and GPU when there is one) against the plain
 /// forward pass, for more images than one GPU chunk takes, twice on the same engine (the
 /// second call finds the buffers holding the first's values).
@@ -789,7 +764,7 @@ fn inference_engines_classify_pictures_like_the_network() {
         .flat_map(|image| network.forward(image))
         .collect();
     let mut engines: Vec<Box<dyn Inference>> = vec![Box::new(CpuInference::new(network.clone()))];
-    if let Some(context) = gpu_context() {
+    if let Some(context) = common::gpu_context() {
         let plan = KernelPlan::default_for(&context.info, &context.limits);
         engines.push(Box::new(
             GpuInference::new(context, plan, &network).expect("gpu inference"),
