@@ -12,10 +12,10 @@
 //! behind a local web page to draw on and a small JSON API.
 
 pub mod atomic_file;
-pub mod cpu;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod kernel_params;
 pub mod memory;
 pub mod model;
 pub mod model_file;
@@ -26,5 +26,6 @@ pub mod reference;
 pub mod report;
 pub mod serve;
 pub mod train;
+pub mod twin;
 
 pub use error::{Error, Result};

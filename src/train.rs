@@ -9,8 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::Result;
 use crate::data::Split;
-use crate::engine::Engine;
-use crate::engine::cpu::Evaluator;
+use crate::engine::{Engine, Validation};
 
 /// What a run does round by round.
 #[derive(Clone, Debug)]
@@ -110,7 +109,7 @@ pub fn train_with(
     schedule: &Schedule,
     train_images: usize,
     test_images: usize,
-    mut validation: Option<&mut Evaluator>,
+    mut validation: Option<&mut dyn Validation>,
     on_round: &mut dyn FnMut(&mut dyn Engine, &RoundRecord) -> Result<()>,
 ) -> Result<Vec<RoundRecord>> {
     let mut records = Vec::new();

@@ -24,7 +24,7 @@ mod twins;
 #[allow(dead_code)] // the tests dispatch kernels; benches/webgpu.rs also times them.
 mod webgpu;
 
-use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams};
+use mnist_gpu::kernel_params::{BatchParams, LayerParams};
 use twins::KernelDevice;
 use webgpu::{Dawn, compile_spec};
 

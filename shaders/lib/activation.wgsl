@@ -1,6 +1,6 @@
 // The activation of a layer's outputs and its derivative, chosen per pipeline by the override
 // constant ACTIVATION (the ids of `Activation` in src/ops/activation.rs, its CPU twin, re-exported
-// as src/cpu/activation.rs). A new activation is one case here and one in the twin.
+// as src/twin/activation.rs). A new activation is one case here and one in the twin.
 const ACTIVATION_SIGMOID: u32 = 0u;
 const ACTIVATION_RELU: u32 = 1u;
 const ACTIVATION_TANH: u32 = 2u;

@@ -1,5 +1,5 @@
 // The two uniform blocks every kernel reads at bindings 0 and 1, laid out exactly as
-// `BatchParams` and `LayerParams` in src/engine/gpu/params.rs.
+// `BatchParams` and `LayerParams` in src/kernel_params.rs.
 //   Batch: which rows a dispatch works on (the batch slot is chosen by a dynamic offset).
 //   Batch also carries the step's learning rate and Adam's bias corrections (optimiser steps),
 //   and the round and seed of the dropout masks (shaders/lib/dropout.wgsl).

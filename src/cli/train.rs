@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_gpu::data::{Dataset, Mnist, Split};
+use mnist_gpu::engine::Validation;
 use mnist_gpu::engine::cpu::Evaluator;
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::argmax;
@@ -331,7 +332,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         &schedule,
         data.train.len(),
         data.test.len(),
-        validation.as_mut(),
+        validation.as_mut().map(|v| v as &mut dyn Validation),
         &mut |engine, record| {
             progress.line(&round_line(record, stop_after));
             if let Some(metrics) = metrics.as_mut() {

@@ -140,6 +140,20 @@ pub trait Inference {
     fn classes(&self) -> usize;
 }
 
+/// A held-out set (a validation split) that any network can be scored on, whatever engine
+/// trains it: the training loop hands it the engine's current network.
+pub trait Validation {
+    /// Images in the set.
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of the set's images `net` classifies correctly.
+    fn correct(&mut self, net: &Network) -> usize;
+}
+
 /// The batches of a round: `(first, len)` pairs covering `images` images.
 pub fn batches(images: usize, batch_size: usize) -> impl Iterator<Item = (usize, usize)> {
     let batch_size = batch_size.max(1);

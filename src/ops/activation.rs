@@ -3,8 +3,6 @@
 //! Each derivative is written in terms of the activation's *output* `a = f(z)`, so the backward
 //! pass needs only the stored activations: σ' = a(1 − a), tanh' = 1 − a², relu' = [a > 0].
 
-use crate::engine::cpu::fast_sigmoid;
-
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Activation {
     #[default]
@@ -103,9 +101,49 @@ impl Activation {
     }
 }
 
+/// σ(z) = 1/(1 + e^{−z}) without a libm call, so the loop vectorises (3.4× faster than
+/// `f32::exp` here): e^{−z} = 2^x with x = −z·log₂e split as n + f, n = round(x), |f| ≤ ½;
+/// 2^f from its degree-6 Taylor polynomial (remainder < 1.2e-7) and 2^n built in the exponent
+/// bits. Relative error ≤ 4e-7 + 1e-7·|z|: the f32 rounding of x = −z·log₂e costs
+/// ln2·|x|·2⁻²⁴ ≈ 6e-8·|z| on top of the polynomial and a few roundings. NaN stays NaN.
+#[inline(always)]
+pub fn fast_sigmoid(z: f32) -> f32 {
+    // Adding 1.5·2²³ rounds x to an integer held in the low mantissa bits.
+    const ROUNDER: f32 = 12_582_912.0;
+    let x = (-z * std::f32::consts::LOG2_E).clamp(-126.0, 126.0);
+    let t = x + ROUNDER;
+    let f = x - (t - ROUNDER);
+    let n = t.to_bits().wrapping_sub(ROUNDER.to_bits());
+    let two_to_n = f32::from_bits(n.wrapping_add(127) << 23);
+    let two_to_f = 1.0
+        + f * (std::f32::consts::LN_2
+            + f * (0.240_226_5
+                + f * (0.055_504_11
+                    + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 1.540_353e-4)))));
+    1.0 / (1.0 + two_to_f * two_to_n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_sigmoid_matches_f64() {
+        let mut z = -20.0f32;
+        while z <= 20.0 {
+            let want = 1.0 / (1.0 + (-f64::from(z)).exp());
+            let got = f64::from(fast_sigmoid(z));
+            assert!(
+                (got - want).abs() <= (4e-7 + 1e-7 * f64::from(z.abs())) * want,
+                "σ({z}) = {got}, want {want}"
+            );
+            z += 0.001;
+        }
+        assert_eq!(fast_sigmoid(0.0), 0.5);
+        assert_eq!(fast_sigmoid(200.0), 1.0);
+        assert!(fast_sigmoid(-200.0) >= 0.0 && fast_sigmoid(-200.0) < 1e-37);
+        assert!(fast_sigmoid(f32::NAN).is_nan());
+    }
 
     #[test]
     fn names_round_trip_and_unknown_names_fail() {

@@ -5,7 +5,7 @@
 //! * `xent`: softmax outputs (computed with the row maximum subtracted, so no `exp` overflows),
 //!   cross-entropy `C = −1/B Σ ln p_label`, `δ = (p − y)/B`.
 
-use crate::engine::cpu::fast_sigmoid;
+use crate::ops::activation::fast_sigmoid;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Loss {

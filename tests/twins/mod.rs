@@ -8,13 +8,13 @@
 //!
 //! [`twin_checks!`] lists the checks once, so both test files run exactly the same set.
 
-use mnist_gpu::cpu;
 use mnist_gpu::engine::gpu::GpuContext;
 use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Variant};
-use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams, pack_images};
 use mnist_gpu::engine::gpu::plan::Product;
+use mnist_gpu::kernel_params::{BatchParams, LayerParams, pack_images};
 use mnist_gpu::ops::{Activation, Dropout};
 use mnist_gpu::optim::{Optimizer, OptimizerSettings};
+use mnist_gpu::twin;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -241,7 +241,7 @@ pub fn forward_input_matches_twin(device: &dyn KernelDevice) {
     check_forward_input(
         device,
         Kernel::ForwardInput.into(),
-        cpu::forward_input::forward_input,
+        twin::forward_input::forward_input,
         &SHAPES,
     );
 }
@@ -256,7 +256,7 @@ pub fn forward_input_tiled_matches_twin_for_every_tile(device: &dyn KernelDevice
         check_forward_input(
             device,
             variant,
-            cpu::forward_input_tiled::forward_input_tiled,
+            twin::forward_input_tiled::forward_input_tiled,
             &shapes,
         );
     }
@@ -323,7 +323,7 @@ pub fn forward_hidden_matches_twin(device: &dyn KernelDevice) {
     check_forward_hidden(
         device,
         Kernel::ForwardHidden.into(),
-        cpu::forward_hidden::forward_hidden,
+        twin::forward_hidden::forward_hidden,
         &SHAPES,
     );
 }
@@ -333,7 +333,7 @@ pub fn forward_hidden_tiled_matches_twin_for_every_tile(device: &dyn KernelDevic
         check_forward_hidden(
             device,
             variant,
-            cpu::forward_hidden_tiled::forward_hidden_tiled,
+            twin::forward_hidden_tiled::forward_hidden_tiled,
             &TILED_SHAPES,
         );
     }
@@ -367,7 +367,7 @@ pub fn backprop_error_matches_twin(device: &dyn KernelDevice) {
     check_backprop_error(
         device,
         Kernel::BackpropError.into(),
-        cpu::backprop_error::backprop_error,
+        twin::backprop_error::backprop_error,
         &SHAPES,
     );
 }
@@ -377,7 +377,7 @@ pub fn backprop_error_tiled_matches_twin_for_every_tile(device: &dyn KernelDevic
         check_backprop_error(
             device,
             variant,
-            cpu::backprop_error_tiled::backprop_error_tiled,
+            twin::backprop_error_tiled::backprop_error_tiled,
             &TILED_SHAPES,
         );
     }
@@ -403,7 +403,7 @@ pub fn every_activation_in_forward_hidden_and_backprop_error_matches_its_twin(
             let x = uniform(&mut rng, rows * inputs, 0.01, 1.0);
             let parameters = uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5);
             let mut want = vec![0.0; rows * outputs];
-            cpu::forward_hidden::forward_hidden_with(
+            twin::forward_hidden::forward_hidden_with(
                 activation,
                 &batch,
                 &layer,
@@ -448,7 +448,7 @@ pub fn every_activation_in_forward_hidden_and_backprop_error_matches_its_twin(
                 })
                 .collect();
             let mut want = vec![0.0; rows * inputs];
-            cpu::backprop_error::backprop_error_with(
+            twin::backprop_error::backprop_error_with(
                 activation, &batch, &layer, &deltas, &weights, &a, &mut want,
             );
             let variant = Variant {
@@ -483,9 +483,16 @@ pub fn output_error_and_batch_cost_match_twins(device: &dyn KernelDevice) {
         let batch = BatchParams::new(2, 4, rows);
         let layer = LayerParams::new(7, outputs, 0.5);
         let mut deltas = vec![0.0; rows * outputs];
-        cpu::output_error::output_error(&batch, &layer, &activations, &labels, &order, &mut deltas);
+        twin::output_error::output_error(
+            &batch,
+            &layer,
+            &activations,
+            &labels,
+            &order,
+            &mut deltas,
+        );
         let mut costs = vec![0.0f32; 4];
-        cpu::batch_cost::batch_cost(&batch, &layer, &activations, &labels, &order, &mut costs);
+        twin::batch_cost::batch_cost(&batch, &layer, &activations, &labels, &order, &mut costs);
 
         let inputs = [bytes(&activations), bytes(&labels), bytes(&order)];
         let mut storage = [inputs.to_vec(), vec![poisoned(rows * outputs)]].concat();
@@ -517,7 +524,7 @@ pub fn weight_gradients_and_updates_match_twins(device: &dyn KernelDevice) {
         let partial_len = batch.splits as usize * outputs * inputs;
 
         let mut hidden_partials = vec![0.0; partial_len];
-        cpu::weight_gradient_hidden::weight_gradient_hidden(
+        twin::weight_gradient_hidden::weight_gradient_hidden(
             &batch,
             &layer,
             &deltas,
@@ -525,7 +532,7 @@ pub fn weight_gradients_and_updates_match_twins(device: &dyn KernelDevice) {
             &mut hidden_partials,
         );
         let mut input_partials = vec![0.0; partial_len];
-        cpu::weight_gradient_input::weight_gradient_input(
+        twin::weight_gradient_input::weight_gradient_input(
             &batch,
             &layer,
             &deltas,
@@ -534,9 +541,9 @@ pub fn weight_gradients_and_updates_match_twins(device: &dyn KernelDevice) {
             &mut input_partials,
         );
         let mut updated = weights.clone();
-        cpu::weight_update::weight_update(&batch, &layer, &hidden_partials, &mut updated);
+        twin::weight_update::weight_update(&batch, &layer, &hidden_partials, &mut updated);
         let mut new_biases = biases.clone();
-        cpu::bias_update::bias_update(&batch, &layer, &deltas, &mut new_biases);
+        twin::bias_update::bias_update(&batch, &layer, &deltas, &mut new_biases);
 
         let mut hidden = [bytes(&deltas), bytes(&activations), poisoned(partial_len)];
         device.run(
@@ -579,7 +586,7 @@ pub fn weight_gradient_hidden_tiled_matches_twin_for_every_tile(device: &dyn Ker
             let activations = uniform(&mut rng, rows * inputs, 0.01, 0.99);
             let partial_len = batch.splits as usize * outputs * inputs;
             let mut expected = vec![0.0; partial_len];
-            cpu::weight_gradient_hidden_tiled::weight_gradient_hidden_tiled(
+            twin::weight_gradient_hidden_tiled::weight_gradient_hidden_tiled(
                 &batch,
                 &layer,
                 &deltas,
@@ -606,7 +613,7 @@ pub fn weight_gradient_input_tiled_matches_twin_for_every_tile(device: &dyn Kern
             let order = shuffled(&mut rng, images_n);
             let partial_len = batch.splits as usize * outputs * inputs;
             let mut expected = vec![0.0; partial_len];
-            cpu::weight_gradient_input_tiled::weight_gradient_input_tiled(
+            twin::weight_gradient_input_tiled::weight_gradient_input_tiled(
                 &batch,
                 &layer,
                 &deltas,
@@ -646,7 +653,7 @@ pub fn weight_update_vec4_matches_twin(device: &dyn KernelDevice) {
         );
         let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
         let mut expected = weights.clone();
-        cpu::weight_update_vec4::weight_update_vec4(&batch, &layer, &partials, &mut expected);
+        twin::weight_update_vec4::weight_update_vec4(&batch, &layer, &partials, &mut expected);
         let mut storage = [bytes(&partials), bytes(&weights)];
         device.run(Kernel::WeightUpdateVec4.into(), batch, layer, &mut storage);
         assert_close(
@@ -673,7 +680,7 @@ pub fn bias_update_vec4_matches_twin(device: &dyn KernelDevice) {
         // The layer's parameters: 9·outputs weights (untouched), then the biases.
         let biases = uniform(&mut rng, outputs * 9 + outputs, -0.5, 0.5);
         let mut expected = biases.clone();
-        cpu::bias_update_vec4::bias_update_vec4(&batch, &layer, &deltas, &mut expected);
+        twin::bias_update_vec4::bias_update_vec4(&batch, &layer, &deltas, &mut expected);
         let mut storage = [bytes(&deltas), bytes(&biases)];
         device.run(Kernel::BiasUpdateVec4.into(), batch, layer, &mut storage);
         assert_close(
@@ -700,7 +707,7 @@ pub fn evaluate_matches_twin(device: &dyn KernelDevice) {
         let layer = LayerParams::new(7, outputs, 0.5);
         let mut predictions = vec![u32::MAX; images_n];
         let mut correct = 0u32;
-        cpu::evaluate::evaluate(
+        twin::evaluate::evaluate(
             &batch,
             &layer,
             &activations,
@@ -745,16 +752,23 @@ pub fn softmax_and_cross_entropy_kernels_match_twins(device: &dyn KernelDevice) 
         let layer = LayerParams::new(7, outputs, 0.5);
 
         let mut p = z.clone();
-        cpu::softmax::softmax(&batch, &layer, &mut p);
+        twin::softmax::softmax(&batch, &layer, &mut p);
         let mut storage = [bytes(&z)];
         device.run(Kernel::Softmax.into(), batch, layer, &mut storage);
         // exp of arguments ≤ 0 and one division: a few ulps of values ≤ 1.
         assert_close("softmax", &f32s(&storage[0]), &p);
 
         let mut deltas = vec![0.0; rows * outputs];
-        cpu::output_error_xent::output_error_xent(&batch, &layer, &p, &labels, &order, &mut deltas);
+        twin::output_error_xent::output_error_xent(
+            &batch,
+            &layer,
+            &p,
+            &labels,
+            &order,
+            &mut deltas,
+        );
         let mut costs = vec![0.0f32; 4];
-        cpu::batch_cost_xent::batch_cost_xent(&batch, &layer, &p, &labels, &order, &mut costs);
+        twin::batch_cost_xent::batch_cost_xent(&batch, &layer, &p, &labels, &order, &mut costs);
         let inputs = [bytes(&p), bytes(&labels), bytes(&order)];
         let mut storage = [inputs.to_vec(), vec![poisoned(rows * outputs)]].concat();
         device.run(Kernel::OutputErrorXent.into(), batch, layer, &mut storage);
@@ -805,8 +819,8 @@ pub fn optimizer_step_kernels_match_twins(device: &dyn KernelDevice) {
             let mut moments = uniform(&mut rng, count, -0.01, 0.01);
             moments.extend(uniform(&mut rng, count, 1e-4, 1e-3));
             let (mut want_p, mut want_m) = (parameters.clone(), moments.clone());
-            cpu::weight_step::weight_step(&batch, &layer, &partials, &mut want_p, &mut want_m);
-            cpu::bias_step::bias_step(&batch, &layer, &deltas, &mut want_p, &mut want_m);
+            twin::weight_step::weight_step(&batch, &layer, &partials, &mut want_p, &mut want_m);
+            twin::bias_step::bias_step(&batch, &layer, &deltas, &mut want_p, &mut want_m);
 
             let mut weights = [bytes(&partials), bytes(&parameters), bytes(&moments)];
             device.run(Kernel::WeightStep.into(), batch, layer, &mut weights);
@@ -839,7 +853,7 @@ pub fn dropout_kernels_match_twins(device: &dyn KernelDevice) {
         let n = rows * outputs;
         let activations = uniform(&mut rng, n, 0.01, 1.0);
         let mut dropped = vec![0.0; n];
-        cpu::dropout_forward::dropout_forward(&batch, &layer, &activations, &mut dropped);
+        twin::dropout_forward::dropout_forward(&batch, &layer, &activations, &mut dropped);
         let mut storage = [bytes(&activations), poisoned(n)];
         device.run(Kernel::DropoutForward.into(), batch, layer, &mut storage);
         // A product by 0 or 1/(1 − rate): exact on both sides.
@@ -852,7 +866,7 @@ pub fn dropout_kernels_match_twins(device: &dyn KernelDevice) {
 
         let mut deltas = uniform(&mut rng, n, -0.5, 0.5);
         let mut storage = [bytes(&deltas)];
-        cpu::dropout_backward::dropout_backward(&batch, &layer, &mut deltas);
+        twin::dropout_backward::dropout_backward(&batch, &layer, &mut deltas);
         device.run(Kernel::DropoutBackward.into(), batch, layer, &mut storage);
         assert_close("dropout_backward", &f32s(&storage[0]), &deltas);
     }

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder};
 use mnist_gpu::engine::gpu::kernels::{Access, Variant};
-use mnist_gpu::engine::gpu::params::{BatchParams, LayerParams};
+use mnist_gpu::kernel_params::{BatchParams, LayerParams};
 use serde_json::{Value, json};
 
 use crate::chromium::{Process, missing, on_path, start_chromedriver};

@@ -22,9 +22,10 @@ use rayon::prelude::*;
 
 use self::input_layer::{BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
-use super::{Engine, Hyper, Inference, Pixels, Recipe, batches};
+use super::{Engine, Hyper, Inference, Pixels, Recipe, Validation, batches};
 use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
+use crate::ops::activation::fast_sigmoid;
 use crate::ops::{Activation, Dropout, Loss};
 use crate::optim::{Optimizer, OptimizerState, StepScalars, adam};
 use crate::{Error, Result};
@@ -603,17 +604,14 @@ impl Evaluator {
             chunk: Vec::with_capacity(rows),
         }
     }
+}
 
-    pub fn len(&self) -> usize {
+impl Validation for Evaluator {
+    fn len(&self) -> usize {
         self.images.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.images.len() == 0
-    }
-
-    /// How many images `net` classifies correctly.
-    pub fn correct(&mut self, net: &Network) -> usize {
+    fn correct(&mut self, net: &Network) -> usize {
         let input = InputLayer::new(&net.layers[0], &[], &[]);
         let labels = &self.images.labels;
         let classes = net.outputs();
@@ -782,28 +780,6 @@ pub fn check_images(images: &[f32], width: usize) -> Result<()> {
     Ok(())
 }
 
-/// σ(z) = 1/(1 + e^{−z}) without a libm call, so the loop vectorises (3.4× faster than
-/// `f32::exp` here): e^{−z} = 2^x with x = −z·log₂e split as n + f, n = round(x), |f| ≤ ½;
-/// 2^f from its degree-6 Taylor polynomial (remainder < 1.2e-7) and 2^n built in the exponent
-/// bits. Relative error ≤ 4e-7 + 1e-7·|z|: the f32 rounding of x = −z·log₂e costs
-/// ln2·|x|·2⁻²⁴ ≈ 6e-8·|z| on top of the polynomial and a few roundings. NaN stays NaN.
-#[inline(always)]
-pub fn fast_sigmoid(z: f32) -> f32 {
-    // Adding 1.5·2²³ rounds x to an integer held in the low mantissa bits.
-    const ROUNDER: f32 = 12_582_912.0;
-    let x = (-z * std::f32::consts::LOG2_E).clamp(-126.0, 126.0);
-    let t = x + ROUNDER;
-    let f = x - (t - ROUNDER);
-    let n = t.to_bits().wrapping_sub(ROUNDER.to_bits());
-    let two_to_n = f32::from_bits(n.wrapping_add(127) << 23);
-    let two_to_f = 1.0
-        + f * (std::f32::consts::LN_2
-            + f * (0.240_226_5
-                + f * (0.055_504_11
-                    + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 1.540_353e-4)))));
-    1.0 / (1.0 + two_to_f * two_to_n)
-}
-
 /// Checks what every engine needs of its settings and data.
 pub fn validate(net: &Network, data: &Mnist, hyper: Hyper) -> Result<()> {
     if hyper.batch_size == 0 {
@@ -842,27 +818,4 @@ pub fn check_order(order: &[u32], images: usize) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fast_sigmoid_matches_f64() {
-        let mut z = -20.0f32;
-        while z <= 20.0 {
-            let want = 1.0 / (1.0 + (-f64::from(z)).exp());
-            let got = f64::from(fast_sigmoid(z));
-            assert!(
-                (got - want).abs() <= (4e-7 + 1e-7 * f64::from(z.abs())) * want,
-                "σ({z}) = {got}, want {want}"
-            );
-            z += 0.001;
-        }
-        assert_eq!(fast_sigmoid(0.0), 0.5);
-        assert_eq!(fast_sigmoid(200.0), 1.0);
-        assert!(fast_sigmoid(-200.0) >= 0.0 && fast_sigmoid(-200.0) < 1e-37);
-        assert!(fast_sigmoid(f32::NAN).is_nan());
-    }
 }

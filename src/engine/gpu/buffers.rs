@@ -1,8 +1,8 @@
 //! Every buffer the engine owns, created once in [`Buffers::new`], and the size checks.
 
 use super::context::GpuContext;
-use super::params::pack_images;
 use crate::data::{Dataset, Mnist};
+use crate::kernel_params::pack_images;
 use crate::model::Network;
 use crate::{Error, Result};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use wgpu::util::DeviceExt;
 
 use super::kernels::{Access, Kernel, Variant};
-use super::params::{BatchParams, LayerParams};
+use crate::kernel_params::{BatchParams, LayerParams};
 use crate::{Error, Result};
 
 /// How long a readback may wait for the GPU before it is reported as hung.

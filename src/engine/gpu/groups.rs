@@ -4,9 +4,9 @@
 use super::buffers::Buffers;
 use super::context::{Bound, GpuContext, UniformSlots};
 use super::kernels::Kernel;
-use super::params::LayerParams;
 use super::plan::KernelPlan;
 use crate::Result;
+use crate::kernel_params::LayerParams;
 
 pub struct Groups {
     /// `forward_input` per `Source` (shuffled training, in-order training, test).

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use super::context::{Bound, GpuContext, UniformSlots};
 use super::kernels::{Kernel, Variant};
-use super::params::{BatchParams, LayerParams, pack_images, words_per_image};
 use super::plan::KernelPlan;
 use super::{forward_variant, layer_parameters};
 use crate::Result;
 use crate::engine::{Inference, Pixels};
+use crate::kernel_params::{BatchParams, LayerParams, pack_images, words_per_image};
 use crate::model::Network;
 use crate::ops::{Activation, Loss};
 

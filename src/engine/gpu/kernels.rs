@@ -3,8 +3,8 @@
 //! with the WGSL library in `shaders/lib/`.
 
 use super::compose::compose;
-use super::params::{BatchParams, LayerParams};
-use crate::cpu::activation::Activation;
+use crate::kernel_params::{BatchParams, LayerParams};
+use crate::twin::activation::Activation;
 use crate::{Error, Result};
 
 /// Invocations per workgroup side of the register-block kernels (override `WG_X`/`WG_Y`).
@@ -289,7 +289,7 @@ pub enum Grid {
 
 /// One row of the kernel table.
 pub struct KernelSpec {
-    /// The file stem in `shaders/` and the twin's module in `crate::cpu`.
+    /// The file stem in `shaders/` and the twin's module in `crate::twin`.
     pub name: &'static str,
     pub source: &'static str,
     /// The bindings, read from the WGSL by the build script.
@@ -314,7 +314,7 @@ mod interfaces {
 }
 
 /// Declares the kernels once: the `Kernel` enum, `Kernel::ALL` and the table come from one
-/// list. A row names the kernel's file in `shaders/` (and so its twin in `crate::cpu` and its
+/// list. A row names the kernel's file in `shaders/` (and so its twin in `crate::twin` and its
 /// interface), how its workgroup size is set and its dispatch rule.
 macro_rules! kernels {
     ($($kernel:ident = $file:ident, $workgroup:ident, $grid:expr;)*) => {

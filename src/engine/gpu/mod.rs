@@ -11,18 +11,17 @@ pub mod context;
 mod groups;
 pub mod inference;
 pub mod kernels;
-pub mod params;
 pub mod plan;
 pub mod tune;
 
 use std::sync::Arc;
 
+use crate::kernel_params::{BatchParams, LayerParams, split_count, words_per_image};
 use buffers::{Buffers, Resident, Shape, check_fits};
 use context::UniformSlots;
 pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest, list_adapters};
 use groups::Groups;
 use kernels::{Kernel, Variant};
-use params::{BatchParams, LayerParams, split_count, words_per_image};
 use plan::KernelPlan;
 
 use super::cpu::{check_order, tensor_lens, validate};

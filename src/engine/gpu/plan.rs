@@ -3,7 +3,7 @@
 //! default for the adapter's class.
 
 use super::kernels::{Kernel, Tile, Variant};
-use super::params::LayerParams;
+use crate::kernel_params::LayerParams;
 
 /// The matrix products of training; each has a register-block kernel and a tiled one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -183,7 +183,7 @@ impl KernelPlan {
 mod tests {
     use super::*;
     use crate::engine::gpu::kernels::Kernel;
-    use crate::engine::gpu::params::{BatchParams, LayerParams};
+    use crate::kernel_params::{BatchParams, LayerParams};
 
     /// The grids docs/kernels.md gives for one batch step of 784-128-10 on a discrete GPU.
     #[test]

@@ -11,9 +11,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::context::{Bound, GpuContext};
 use super::kernels::{Tile, Variant};
-use super::params::{BatchParams, LayerParams, pack_images};
 use super::plan::{KernelPlan, Product};
-use crate::{Error, Result, cpu};
+use crate::kernel_params::{BatchParams, LayerParams, pack_images};
+use crate::{Error, Result, twin};
 
 /// Environment variable naming the folder the tuning cache lives in (tests point it at a
 /// temporary folder); otherwise `<user cache folder>/mnist-gpu`.
@@ -520,7 +520,7 @@ pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()
     let (b, l) = (&operands.batch, &layer);
     match product {
         Product::ForwardInput => {
-            cpu::forward_input_tiled::forward_input_tiled(
+            twin::forward_input_tiled::forward_input_tiled(
                 b,
                 l,
                 &u32s(0)?,
@@ -530,7 +530,7 @@ pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()
             );
         }
         Product::ForwardHidden => {
-            cpu::forward_hidden_tiled::forward_hidden_tiled(
+            twin::forward_hidden_tiled::forward_hidden_tiled(
                 b,
                 l,
                 &f32s(0)?,
@@ -539,7 +539,7 @@ pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()
             );
         }
         Product::BackpropError => {
-            cpu::backprop_error_tiled::backprop_error_tiled(
+            twin::backprop_error_tiled::backprop_error_tiled(
                 b,
                 l,
                 &f32s(0)?,
@@ -549,7 +549,7 @@ pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()
             );
         }
         Product::WeightGradientInput => {
-            cpu::weight_gradient_input_tiled::weight_gradient_input_tiled(
+            twin::weight_gradient_input_tiled::weight_gradient_input_tiled(
                 b,
                 l,
                 &f32s(0)?,
@@ -559,7 +559,7 @@ pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()
             );
         }
         Product::WeightGradientHidden => {
-            cpu::weight_gradient_hidden_tiled::weight_gradient_hidden_tiled(
+            twin::weight_gradient_hidden_tiled::weight_gradient_hidden_tiled(
                 b,
                 l,
                 &f32s(0)?,

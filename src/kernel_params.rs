@@ -212,7 +212,7 @@ mod tests {
         // Two images of 5 pixels: 2 words each, the second word padded with zeros.
         let packed = pack_images(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5);
         assert_eq!(packed, vec![0x0403_0201, 0x05, 0x0908_0706, 0x0a]);
-        assert_eq!(crate::cpu::pixel(&packed, 2, 4), 10.0 / 255.0);
+        assert_eq!(crate::twin::pixel(&packed, 2, 4), 10.0 / 255.0);
     }
 
     #[test]

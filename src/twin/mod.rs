@@ -28,7 +28,7 @@ pub mod weight_step;
 pub mod weight_update;
 pub mod weight_update_vec4;
 
-pub use crate::engine::gpu::params::{BatchParams, LayerParams};
+pub use crate::kernel_params::{BatchParams, LayerParams};
 
 /// Pixel `i` (as `pixel / 255`) of the packed image starting at word `base`.
 pub fn pixel(images: &[u32], base: usize, i: usize) -> f32 {
