@@ -602,3 +602,137 @@ fn each_checkpoint_prints_one_line() {
     assert!(checkpoints[0].contains("after round 2") && checkpoints[1].contains("after round 4"));
     assert!(stdout.contains("model saved to"), "{stdout}");
 }
+
+// ---------------------------------------------------------------- outputs that are inputs
+
+/// An output that is the same file as an input or as another output fails before any work,
+/// naming both, and leaves every file as it was: by the same name, through `./` and `..`,
+/// through a symlink, and for a data file not yet written raw (only its .gz exists).
+#[test]
+fn an_output_that_is_an_input_or_another_output_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data folder");
+    write_fixture(&data, 20);
+    let data = data_dir(&data).to_string();
+    let home = dir.path();
+    let model = at(home, "m.safetensors");
+    let trained = run(
+        home,
+        &small_run(&data, "1", &["--save", model.to_str().unwrap()]),
+    );
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let photo = at(home, "seven.png");
+    std::fs::write(&photo, b"the user's photo").expect("photo");
+    std::os::unix::fs::symlink(&model, at(home, "link.safetensors")).expect("symlink");
+    let (m, x) = (model.to_str().unwrap(), at(home, "x").display().to_string());
+    let photo = photo.to_str().unwrap();
+    std::fs::create_dir(at(home, "sub")).expect("sub folder");
+    let same_x = format!("{}/sub/../x", home.display());
+    let raw_images = format!("{data}/train-images-idx3-ubyte");
+    let link = at(home, "link.safetensors").display().to_string();
+    let cases: Vec<(Vec<&str>, [&str; 2])> = vec![
+        (
+            small_run(&data, "1", &["--save", &x, "--plot", &x]),
+            ["--plot", "--save"],
+        ),
+        (
+            small_run(&data, "1", &["--metrics", &x, "--save", &same_x]),
+            ["--save", "--metrics"],
+        ),
+        (
+            vec![
+                "eval",
+                "--cpu",
+                "--data",
+                &data,
+                "--model",
+                m,
+                "--confusion",
+                &x,
+                "--misclassified",
+                &x,
+            ],
+            ["--misclassified", "--confusion"],
+        ),
+        (
+            vec![
+                "eval",
+                "--cpu",
+                "--data",
+                &data,
+                "--model",
+                m,
+                "--confusion",
+                m,
+            ],
+            ["--confusion", "--model"],
+        ),
+        (
+            vec![
+                "eval",
+                "--cpu",
+                "--data",
+                &data,
+                "--model",
+                m,
+                "--confusion",
+                &link,
+            ],
+            ["--confusion", "--model"],
+        ),
+        (
+            vec!["predict", "--model", m, photo, "--show-input", photo],
+            ["--show-input", "the picture"],
+        ),
+        (
+            vec!["show", "--data", &data, "--out", &raw_images],
+            ["--out", "--data"],
+        ),
+    ];
+    let before: Vec<(PathBuf, Vec<u8>)> = [model.clone(), at(home, "seven.png")]
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read");
+            (p, bytes)
+        })
+        .collect();
+    let listing = names(home);
+    let data_listing = names(Path::new(&data));
+    for (args, [output, other]) in &cases {
+        let result = run(home, args);
+        assert_error(&result, 1, &[output, other]);
+        for (path, bytes) in &before {
+            assert_eq!(
+                &std::fs::read(path).expect("read"),
+                bytes,
+                "{args:?}: {}",
+                path.display()
+            );
+        }
+        assert_eq!(names(home), listing, "{args:?} left a file");
+        assert_eq!(
+            names(Path::new(&data)),
+            data_listing,
+            "{args:?} wrote into the data"
+        );
+    }
+    // Writing to /dev/null twice destroys nothing; resuming and saving the same model is an
+    // update, not a loss.
+    let fine = run(
+        home,
+        &small_run(
+            &data,
+            "1",
+            &["--metrics", "/dev/null", "--plot", "/dev/null"],
+        ),
+    );
+    assert!(fine.status.success(), "{}", text(&fine.stderr));
+    let resumed = run(
+        home,
+        &[
+            "train", "--cpu", "--data", &data, "--resume", m, "--rounds", "2", "--save", m,
+        ],
+    );
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+}

@@ -2,11 +2,37 @@
 //! user cache folder, downloading MNIST into it the first time (unless `--offline`).
 
 use anyhow::{Context, bail};
-use mnist_gpu::data::Mnist;
+use std::path::PathBuf;
+
 use mnist_gpu::data::download::DEFAULT_MIRRORS;
 use mnist_gpu::data::locate::{DATA_ENV, Origin, locate, missing_files};
+use mnist_gpu::data::{FILE_STEMS, Mnist};
 
 use super::DataArgs;
+
+/// The data files the flags point at, as `(flag, path)` for [`super::paths::check_distinct`]:
+/// each of the four files raw and gzipped, whether present or not (an output written under
+/// either name would shadow or replace the data). Empty when no folder can be located.
+pub fn data_files(args: &DataArgs) -> Vec<(&'static str, PathBuf)> {
+    let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
+    let Ok(location) = locate(
+        args.data.as_deref(),
+        env.as_deref(),
+        dirs::cache_dir().as_deref(),
+    ) else {
+        return Vec::new();
+    };
+    let flag = match location.origin {
+        Origin::Flag => "--data",
+        Origin::Env => DATA_ENV,
+        Origin::Cache => "the data set",
+    };
+    FILE_STEMS
+        .iter()
+        .flat_map(|stem| [stem.to_string(), format!("{stem}.gz")])
+        .map(|name| (flag, location.dir.join(name)))
+        .collect()
+}
 
 /// Loads the data set the flags point at.
 pub fn load(args: &DataArgs) -> anyhow::Result<Mnist> {

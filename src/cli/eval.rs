@@ -15,6 +15,7 @@ use mnist_gpu::report::grid::{misclassified_caption, titled_digit_grid_png};
 
 use super::DataArgs;
 use super::backend::{BackendArgs, build_inference};
+use super::paths::{Named, check_distinct};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SplitArg {
@@ -70,6 +71,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             super::paths::check_output_file(path, flag)?;
         }
     }
+    let data_files = super::data::data_files(&args.data);
+    let mut inputs: Vec<Named<'_>> = vec![("--model", args.model.as_path())];
+    inputs.extend(data_files.iter().map(|(f, p)| (*f, p.as_path())));
+    let outputs: Vec<Named<'_>> = [
+        ("--confusion", &args.confusion),
+        ("--misclassified", &args.misclassified),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
+    .collect();
+    check_distinct(&inputs, &outputs)?;
     super::backend::check_backend(&args.backend)?;
     let saved = model_file::load(&args.model).context("cannot load the model")?;
     let data = super::data::load(&args.data)?;

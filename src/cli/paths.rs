@@ -1,7 +1,7 @@
 //! Checks on output paths made before any long work starts, so a typo in `--metrics` (or any
 //! other output flag) fails in a second instead of after training.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::bail;
 use mnist_gpu::Error;
@@ -39,6 +39,89 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => bail!("{flag} {}: cannot write there ({e})", path.display()),
+    }
+}
+
+/// A file a command reads or writes, with the flag (or argument) that names it for messages.
+pub type Named<'a> = (&'a str, &'a Path);
+
+/// Fails, before any work starts, if an output is the same file as an input or as another
+/// output: the later write would win silently (a model saved then overwritten by a plot, a
+/// photo overwritten by the picture drawn from it). Two paths are the same file when they
+/// reach the same device and inode (links, `./`, `..` and symlinks included), or, for files
+/// that do not exist yet, the same absolute path once symlinked folders are resolved. Standard
+/// output and character devices (`/dev/null`, a terminal) are not files a write can destroy.
+pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Result<()> {
+    for (i, &(flag, path)) in outputs.iter().enumerate() {
+        let Some(id) = identity(path) else { continue };
+        let clash = |&&(_, other): &&Named<'_>| identity(other).as_ref() == Some(&id);
+        if let Some((input, _)) = inputs.iter().find(clash) {
+            bail!(
+                "{flag} {} is the file {input} reads: writing it would destroy that input; choose another path",
+                path.display()
+            );
+        }
+        if let Some((earlier, _)) = outputs[..i].iter().find(clash) {
+            bail!(
+                "{flag} {} is the same file as {earlier}: one would overwrite the other; give each output its own path",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What makes two paths the same file (see [`check_distinct`]); `None` for what a write cannot
+/// destroy.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn identity(path: &Path) -> Option<Identity> {
+    if is_stdout(path) {
+        return None;
+    }
+    match std::fs::metadata(path) {
+        #[cfg(unix)]
+        Ok(meta) => {
+            use std::os::unix::fs::{FileTypeExt, MetadataExt};
+            if meta.file_type().is_char_device() {
+                return None;
+            }
+            Some(Identity::Inode(meta.dev(), meta.ino()))
+        }
+        #[cfg(not(unix))]
+        Ok(_) => Some(Identity::Path(
+            std::fs::canonicalize(path).unwrap_or_else(|_| normalised(path)),
+        )),
+        Err(_) => Some(Identity::Path(normalised(path))),
+    }
+}
+
+/// `path` made absolute, its folder's symlinks resolved where the folder exists, `.` and `..`
+/// removed.
+fn normalised(path: &Path) -> PathBuf {
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    let mut clean = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    match (clean.parent(), clean.file_name()) {
+        (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+            .map(|parent| parent.join(name))
+            .unwrap_or(clean),
+        _ => clean,
     }
 }
 

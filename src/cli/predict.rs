@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::paths::{Named, check_distinct};
 use anyhow::Context;
 use clap::Args;
 use mnist_gpu::model_file;
@@ -32,6 +33,9 @@ pub struct PredictArgs {
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.show_input {
         super::paths::check_output_file(path, "--show-input")?;
+        let mut inputs: Vec<Named<'_>> = vec![("--model", args.model.as_path())];
+        inputs.extend(args.images.iter().map(|p| ("the picture", p.as_path())));
+        check_distinct(&inputs, &[("--show-input", path.as_path())])?;
     }
     let saved = model_file::load(&args.model).context("cannot load the model")?;
     // Every picture gets its line: the classes of a good one, an error for a bad one.

@@ -8,6 +8,7 @@ use mnist_gpu::data::Split;
 use mnist_gpu::report::grid::digit_grid_png;
 
 use super::DataArgs;
+use super::paths::{Named, check_distinct};
 
 /// The most digits one picture holds (a 10-column grid of 100 rows is already very tall).
 const MAX_COUNT: usize = 1000;
@@ -55,6 +56,9 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
         );
     }
     super::paths::check_output_file(&args.out, "--out")?;
+    let data_files = super::data::data_files(&args.data);
+    let inputs: Vec<Named<'_>> = data_files.iter().map(|(f, p)| (*f, p.as_path())).collect();
+    check_distinct(&inputs, &[("--out", args.out.as_path())])?;
     let data = super::data::load(&args.data)?;
     let split = Split::from(args.split);
     let images = data.split(split);

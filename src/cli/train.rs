@@ -22,7 +22,7 @@ use mnist_gpu::train::{RoundRecord, Schedule, accuracy, train_with};
 use super::DataArgs;
 use super::backend::{BackendArgs, build_training_engine};
 use super::interrupt;
-use super::paths::check_output_file;
+use super::paths::{Named, check_distinct, check_output_file};
 use super::preset::{Preset, PresetName, STEP_GAMMA, STEP_ROUNDS};
 
 #[derive(Args, Debug)]
@@ -170,6 +170,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             check_output_file(path, flag)?;
         }
     }
+    let data_files = super::data::data_files(&args.data);
+    let inputs: Vec<Named<'_>> = data_files.iter().map(|(f, p)| (*f, p.as_path())).collect();
+    let outputs: Vec<Named<'_>> = [
+        ("--save", &args.save),
+        ("--metrics", &args.metrics),
+        ("--plot", &args.plot),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
+    .collect();
+    check_distinct(&inputs, &outputs)?;
     super::backend::check_backend(&args.backend)?;
     let plan = Plan::new(&args)?;
     check_hyper(plan.batch_size, plan.lr)?;
