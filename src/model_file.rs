@@ -152,16 +152,70 @@ pub fn to_bytes(model: &SavedModel) -> Result<Vec<u8>> {
 
 /// Reads and validates a model file.
 pub fn load(path: &Path) -> Result<SavedModel> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
+    let bytes = read_bounded(path)?;
+    from_bytes(path, &bytes)
+}
+
+/// The most header a model file may declare (safetensors itself refuses more than 100 MB).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// Reads a safetensors file no further than its own header says it reaches: the 8-byte header
+/// length, the header, then the tensors' bytes up to the largest end offset the header
+/// declares (and one byte more, so a longer file is caught by the parser). A device that
+/// never ends (`/dev/zero`), a huge sparse file or a lying header costs at most what it
+/// declares, checked against memory first, never the file's size.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let bad = |reason: String| Error::bad_file(path, reason);
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut length = [0u8; 8];
+    reader.read_exact(&mut length).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            bad("not a safetensors model file, or truncated (under 8 bytes)".into())
+        }
+        _ => Error::io(path, e),
+    })?;
+    let header_len = u64::from_le_bytes(length);
+    if header_len < 2 || header_len > MAX_HEADER_BYTES {
+        return Err(bad(format!(
+            "not a safetensors model file (its first 8 bytes declare a {header_len}-byte header)"
+        )));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    reader.read_exact(&mut header).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => bad("truncated inside its header".into()),
+        _ => Error::io(path, e),
+    })?;
+    let declared: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| bad(format!("not a safetensors model file (its header: {e})")))?;
+    let data_len = declared
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| *key != "__metadata__")
+        .filter_map(|(_, tensor)| tensor["data_offsets"][1].as_u64())
+        .max()
+        .unwrap_or(0);
+    let total = 8 + header_len + data_len;
     // The bytes and the network read from them are in memory together.
     crate::memory::check(
-        &format!("loading the {size}-byte model file {}", path.display()),
-        2 * u128::from(size),
+        &format!("loading the {total}-byte model file {}", path.display()),
+        2 * u128::from(total),
     )?;
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(path, &bytes)
+    let mut bytes = Vec::with_capacity(total as usize);
+    bytes.extend_from_slice(&length);
+    bytes.extend_from_slice(&header);
+    reader
+        .take(data_len + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > total {
+        return Err(bad(format!(
+            "longer than the {total} bytes its header declares: damaged, or not a model file"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Parses and validates the bytes of a model file; `path` names it in errors.

@@ -38,20 +38,31 @@ pub const MAX_SIDE: u32 = 20_000;
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// The most memory a decoder may allocate.
 pub const MAX_DECODE_BYTES: u64 = 512 << 20;
+/// The most bytes a picture file may hold: far above any photo of a digit, far below memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// The picture formats [`decode_picture`] reads.
 pub const FORMATS: &str = "PNG, JPEG, BMP, GIF, WebP or TIFF";
 
 /// Reads a picture file (see [`decode_picture`]).
 pub fn read_picture(path: &Path) -> Result<GreyImage> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    crate::memory::check(
-        &format!("reading the {size}-byte picture {}", path.display()),
-        u128::from(size),
-    )?;
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // Read no more than a picture may be (a device like /dev/zero never ends; a file's size
+    // can change while it is read): one byte over the limit says it is too large.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::bad_file(
+            path.display().to_string(),
+            format!(
+                "over {} MiB: larger than any picture this program reads",
+                MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
     decode_picture(&path.display().to_string(), &bytes)
 }
 

@@ -736,3 +736,88 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
     );
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
 }
+
+// ---------------------------------------------------------------- bounded reads
+
+/// Inputs that never end or lie about their size are read no further than their format
+/// allows: `/dev/zero` as a model or a picture, a model with 6 GB of sparse bytes after its
+/// tensors, a header declaring a terabyte of tensors. Each is one line, under an address-space
+/// limit of 2 GiB that an unbounded read would run into (an abort, which fails the check).
+#[test]
+fn reads_stop_where_the_format_says() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path();
+    write_fixture(home, 20);
+    let data = data_dir(home).to_string();
+    let model = at(home, "m.safetensors");
+    let trained = run(
+        home,
+        &small_run(&data, "1", &["--save", model.to_str().unwrap()]),
+    );
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let padded = at(home, "padded.safetensors");
+    std::fs::copy(&model, &padded).expect("copy");
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&padded)
+        .expect("open");
+    file.set_len(file.metadata().expect("size").len() + (6 << 30))
+        .expect("sparse tail");
+    let lying = at(home, "lying.safetensors");
+    let header = br#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,1000000000000]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    std::fs::write(&lying, bytes).expect("lying model");
+    let m = model.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["eval", "--cpu", "--data", &data, "--model", "/dev/zero"],
+            "declare a 0-byte header",
+        ),
+        (
+            vec!["predict", "--model", m, "/dev/zero"],
+            "larger than any picture",
+        ),
+        (
+            vec![
+                "eval",
+                "--cpu",
+                "--data",
+                &data,
+                "--model",
+                padded.to_str().unwrap(),
+            ],
+            "longer than the",
+        ),
+        (
+            vec![
+                "eval",
+                "--cpu",
+                "--data",
+                &data,
+                "--model",
+                lying.to_str().unwrap(),
+            ],
+            "memory",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut command = common::binary(home, &args);
+        // SAFETY: setrlimit only, between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 2 << 30,
+                    rlim_max: 2 << 30,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let output = command.output().expect("run mnist-gpu");
+        assert_error(&output, 1, &[needle]);
+    }
+}
