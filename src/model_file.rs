@@ -177,7 +177,7 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
         _ => Error::io(path, e),
     })?;
     let header_len = u64::from_le_bytes(length);
-    if header_len < 2 || header_len > MAX_HEADER_BYTES {
+    if !(2..=MAX_HEADER_BYTES).contains(&header_len) {
         return Err(bad(format!(
             "not a safetensors model file (its first 8 bytes declare a {header_len}-byte header)"
         )));
