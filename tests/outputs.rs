@@ -740,8 +740,9 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
 // ---------------------------------------------------------------- bounded reads
 
 /// Inputs that never end or lie about their size are read no further than their format
-/// allows: `/dev/zero` as a model or a picture, a model with 6 GB of sparse bytes after its
-/// tensors, a header declaring a terabyte of tensors. Each is one line, under an address-space
+/// allows: a gzipped IDX file whose real content is followed by a gigabyte of zeros,
+/// `/dev/zero` as a model or a picture, a model with 6 GB of sparse bytes after its tensors, a
+/// header declaring a terabyte of tensors. Each is one line, under an address-space
 /// limit of 2 GiB that an unbounded read would run into (an abort, which fails the check).
 #[test]
 fn reads_stop_where_the_format_says() {
@@ -769,8 +770,24 @@ fn reads_stop_where_the_format_says() {
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(header);
     std::fs::write(&lying, bytes).expect("lying model");
+    // Real training images, then a gigabyte of zeros, gzipped (about a megabyte).
+    let bomb = at(home, "bomb");
+    std::fs::create_dir(&bomb).expect("bomb folder");
+    write_fixture(&bomb, 20);
+    let raw = bomb.join("train-images-idx3-ubyte");
+    let images = std::fs::read(&raw).expect("images");
+    std::fs::remove_file(&raw).expect("remove raw");
+    let gz = std::fs::File::create(bomb.join("train-images-idx3-ubyte.gz")).expect("gz");
+    let mut encoder = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, &images).expect("gzip");
+    for _ in 0..1024 {
+        std::io::Write::write_all(&mut encoder, &[0u8; 1 << 20]).expect("gzip");
+    }
+    encoder.finish().expect("gzip");
+    let bomb = bomb.to_str().unwrap().to_string();
     let m = model.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["show", "--data", &bomb, "--out", "-"], "longer than its header declares"),
         (
             vec!["eval", "--cpu", "--data", &data, "--model", "/dev/zero"],
             "declare a 0-byte header",

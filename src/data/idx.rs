@@ -41,44 +41,92 @@ pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
 /// 550 MB): a bound against a gzip bomb or a file that is no data set.
 pub const MAX_CONTENT_BYTES: u64 = 1 << 30;
 
-/// The file's content, gunzipped if it starts with the gzip magic.
+/// The file's content, gunzipped if it starts with the gzip magic, read no further than its
+/// IDX header declares (see [`read_declared`]): a gzip bomb, or real content followed by a
+/// gigabyte of zeros, stops at the declared size.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    if size > MAX_CONTENT_BYTES {
-        return Err(Error::bad_file(
-            path,
-            format!(
-                "{} is too large for an IDX file (at most {})",
-                crate::memory::human(size.into()),
-                crate::memory::human(MAX_CONTENT_BYTES.into())
-            ),
-        ));
-    }
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decompress_if_gzip(path, raw)
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    read_content(path, file)
 }
 
-/// `raw` itself, or its gzip decompression when it starts with the gzip magic `1f 8b`.
-pub fn decompress_if_gzip(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
+/// [`read_bytes`] on any reader (`path` names it in errors).
+pub fn read_content(path: &Path, mut reader: impl Read) -> Result<Vec<u8>> {
+    let mut magic = Vec::with_capacity(2);
+    (&mut reader)
+        .take(2)
+        .read_to_end(&mut magic)
+        .map_err(|e| Error::io(path, e))?;
+    let start = std::io::Cursor::new(magic.clone());
+    if magic == [0x1f, 0x8b] {
+        let gunzipped = flate2::read::GzDecoder::new(start.chain(reader));
+        read_declared(gunzipped)
+            .map_err(|e| e.or_else_bad(path, |e| format!("corrupt gzip data ({e})")))
+    } else {
+        read_declared(start.chain(reader)).map_err(|e| e.or_else_io(path))
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
-    flate2::read::GzDecoder::new(&raw[..])
-        .take(MAX_CONTENT_BYTES + 1)
+}
+
+/// Why [`read_declared`] stopped.
+enum ReadError {
+    /// The header declares too much: the message.
+    TooLarge(String),
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    fn or_else_bad(self, path: &Path, io: impl FnOnce(std::io::Error) -> String) -> Error {
+        match self {
+            ReadError::TooLarge(why) => Error::bad_file(path, why),
+            ReadError::Io(e) => Error::bad_file(path, io(e)),
+        }
+    }
+
+    fn or_else_io(self, path: &Path) -> Error {
+        match self {
+            ReadError::TooLarge(why) => Error::bad_file(path, why),
+            ReadError::Io(e) => Error::io(path, e),
+        }
+    }
+}
+
+/// Reads an IDX stream as far as its header says it goes, and one byte more (so a longer
+/// file is caught by the parser, which names the lengths): the magic's last byte gives the
+/// number of dimensions, the dimensions the number of one-byte elements. A header that is cut
+/// short is returned as it is, for the parser to call truncated.
+fn read_declared(mut reader: impl Read) -> std::result::Result<Vec<u8>, ReadError> {
+    let mut out = Vec::new();
+    (&mut reader)
+        .take(4)
         .read_to_end(&mut out)
-        .map_err(|e| Error::bad_file(path, format!("corrupt gzip data ({e})")))?;
-    if out.len() as u64 > MAX_CONTENT_BYTES {
-        return Err(Error::bad_file(
-            path,
-            format!(
-                "decompresses to more than {}: not an IDX file",
-                crate::memory::human(MAX_CONTENT_BYTES.into())
-            ),
-        ));
+        .map_err(ReadError::Io)?;
+    if out.len() < 4 {
+        return Ok(out);
     }
+    let dims = u64::from(out[3]);
+    (&mut reader)
+        .take(4 * dims)
+        .read_to_end(&mut out)
+        .map_err(ReadError::Io)?;
+    if (out.len() as u64) < 4 + 4 * dims {
+        return Ok(out);
+    }
+    let elements = out[4..]
+        .chunks_exact(4)
+        .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
+        .try_fold(1u64, |total, d| total.checked_mul(d));
+    let declared = match elements {
+        Some(n) if n <= MAX_CONTENT_BYTES => n,
+        _ => {
+            return Err(ReadError::TooLarge(format!(
+                "its header declares more than {} of data: not an IDX file this program reads",
+                crate::memory::human(MAX_CONTENT_BYTES.into())
+            )));
+        }
+    };
+    reader
+        .take(declared + 1)
+        .read_to_end(&mut out)
+        .map_err(ReadError::Io)?;
     Ok(out)
 }
 
@@ -128,7 +176,7 @@ fn check_length(path: &Path, bytes: &[u8], header: usize, data: usize) -> Result
     if have > data {
         return Err(Error::bad_file(
             path,
-            format!("{} unexpected bytes after the data", have - data),
+            format!("longer than its header declares ({data} data bytes): not a clean IDX file"),
         ));
     }
     Ok(())
