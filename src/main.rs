@@ -23,11 +23,8 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(err) => return usage_error(err),
     };
-    // `serve` stops on Ctrl-C by itself (a clean shutdown, exit 0); every other command stops
-    // through the interrupt handler.
-    if !matches!(args.command, cli::Command::Serve(_)) {
-        cli::interrupt::install();
-    }
+    // Ctrl-C and SIGTERM are handled the same way by every command, at every phase.
+    cli::interrupt::install();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

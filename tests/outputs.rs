@@ -787,7 +787,10 @@ fn reads_stop_where_the_format_says() {
     let bomb = bomb.to_str().unwrap().to_string();
     let m = model.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["show", "--data", &bomb, "--out", "-"], "longer than its header declares"),
+        (
+            vec!["show", "--data", &bomb, "--out", "-"],
+            "longer than its header declares",
+        ),
         (
             vec!["eval", "--cpu", "--data", &data, "--model", "/dev/zero"],
             "declare a 0-byte header",

@@ -619,15 +619,16 @@ fn spawn_serve(args: &[&std::ffi::OsStr]) -> (std::process::Child, Lines, String
     (child, lines, url, before)
 }
 
-/// Ctrl-C: SIGINT, then a clean exit whose last line is `stopped`.
-fn interrupt(mut child: std::process::Child, lines: Lines) -> String {
+/// Ctrl-C (`INT`) or `systemctl stop` (`TERM`): a clean shutdown whose last line is
+/// `stopped`, and exit status 130 like every interrupted command.
+fn interrupt(mut child: std::process::Child, lines: Lines, signal: &str) -> String {
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());
     let status = child.wait().expect("wait");
-    assert!(status.success(), "exit status {status}");
+    assert_eq!(status.code(), Some(130), "exit status {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
     let mut stderr = String::new();
@@ -674,7 +675,7 @@ fn without_a_model_the_binary_trains_a_quick_one_first() {
         &seven(),
     );
     assert_eq!(status, 200, "{json}");
-    let stderr = interrupt(child, lines);
+    let stderr = interrupt(child, lines, "TERM");
     assert!(!stderr.contains("error:"), "{stderr}");
 }
 
@@ -711,7 +712,7 @@ fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
         card["source"], "m.safetensors",
         "the card names the file only"
     );
-    let stderr = interrupt(child, lines);
+    let stderr = interrupt(child, lines, "INT");
     assert!(stderr.is_empty(), "{stderr}");
 }
 
@@ -851,6 +852,6 @@ fn the_binary_predicts_on_the_gpu_with_backend_vulkan() {
         assert!((g - w).abs() <= 1e-5, "{got:?} vs {outputs:?}");
     }
     assert_eq!(json["digit"].as_u64(), Some(u64::from(argmax(&outputs))));
-    let stderr = interrupt(child, lines);
+    let stderr = interrupt(child, lines, "INT");
     assert!(!stderr.contains("error:"), "{stderr}");
 }

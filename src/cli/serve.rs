@@ -47,6 +47,8 @@ pub struct ServeArgs {
 /// accuracy) cut to two rounds, its cosine schedule spanning them: 97–98% in a few seconds on a
 /// 2-core CPU, enough to read most drawn digits.
 const QUICK_ROUNDS: usize = 2;
+/// How often the server checks whether a stop was asked for.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 const QUICK_SEED: u64 = 42;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -113,20 +115,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             eprintln!("{warning}");
         }
         println!("serving the page on {} (Ctrl-C stops)", page_url(local));
+        // A first Ctrl-C or SIGTERM (`systemctl stop`, `docker stop`) shuts the server down
+        // cleanly: the interrupt handler only records it while serving; a second one ends the
+        // process at once.
+        super::interrupt::set_graceful(true);
         serve::run(listener, app, serve::HEADER_TIMEOUT, async {
-            // If the signal cannot be watched, the server runs until the process is killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
+            while !super::interrupt::requested() {
+                tokio::time::sleep(STOP_POLL).await;
             }
         })
         .await;
+        super::interrupt::set_graceful(false);
         anyhow::Ok(())
     })?;
     drop(runtime);
     // Every handle to the classifier has gone with the server: its thread ends.
     let _ = worker.join();
     println!("stopped");
-    Ok(())
+    // Stopped by a signal, as every interrupted command: exit status 130.
+    Err(super::Exit(super::interrupt::EXIT_STATUS).into())
 }
 
 /// Anything but loopback exposes the page: say so.
