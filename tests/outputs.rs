@@ -841,3 +841,74 @@ fn reads_stop_where_the_format_says() {
         assert_error(&output, 1, &[needle]);
     }
 }
+
+// ---------------------------------------------------------------- flags
+
+/// A negative number is read as the flag's value, so the flag's own check names it; a flag
+/// the run's optimiser or schedule would ignore is refused, not silently dropped.
+#[test]
+fn flags_name_themselves_and_none_is_silently_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_fixture(dir.path(), 20);
+    let data = data_dir(dir.path());
+    let cases: [(&[&str], &[&str]); 10] = [
+        (&["--dropout", "-0.1"], &["--dropout", "-0.1"]),
+        (&["--target-accuracy", "-5"], &["--target-accuracy", "-5"]),
+        (&["--warmup", "-1"], &["--warmup", "-1"]),
+        (
+            &["--optimizer", "momentum", "--momentum", "-0.5"],
+            &["--momentum", "-0.5"],
+        ),
+        (
+            &["--momentum", "0.5"],
+            &["--momentum applies to --optimizer momentum", "sgd"],
+        ),
+        (
+            &["--optimizer", "adam", "--nesterov"],
+            &["--nesterov", "adam"],
+        ),
+        (
+            &["--weight-decay", "0.1"],
+            &["--weight-decay applies to --optimizer adamw"],
+        ),
+        (
+            &["--optimizer", "momentum", "--beta1", "0.8"],
+            &["--beta1", "momentum"],
+        ),
+        (
+            &["--lr-gamma", "0.5"],
+            &["--lr-gamma applies to --lr-schedule step", "constant"],
+        ),
+        (
+            &["--warmup", "5", "--rounds", "2"],
+            &["--warmup 5 is longer than the 2 planned rounds"],
+        ),
+    ];
+    for (flags, needles) in cases {
+        let mut args = vec!["train", "--cpu", "--data", data, "--hidden", "8"];
+        args.extend_from_slice(flags);
+        assert_error(&run(dir.path(), &args), 1, needles);
+    }
+    // The same flags where they apply are fine.
+    let mut args = vec![
+        "train", "--cpu", "--data", data, "--hidden", "8", "--rounds", "2",
+    ];
+    args.extend([
+        "--optimizer",
+        "adamw",
+        "--weight-decay",
+        "0.1",
+        "--beta1",
+        "0.8",
+    ]);
+    args.extend([
+        "--lr-schedule",
+        "step",
+        "--lr-gamma",
+        "0.5",
+        "--warmup",
+        "1",
+    ]);
+    let output = run(dir.path(), &args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}

@@ -26,7 +26,7 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE.png")]
     pub show_input: Option<PathBuf>,
     /// How many classes to list per picture.
-    #[arg(long, default_value_t = 3, value_name = "N", value_parser = super::numbers::at_least_one)]
+    #[arg(long, default_value_t = 3, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
     pub top: usize,
 }
 

@@ -78,22 +78,22 @@ pub struct TrainArgs {
     #[arg(long, value_parser = Optimizer::NAMES)]
     pub optimizer: Option<String>,
     /// Momentum of --optimizer momentum [default: 0.9]
-    #[arg(long, value_name = "MU")]
+    #[arg(long, value_name = "MU", allow_negative_numbers = true)]
     pub momentum: Option<f32>,
     /// Nesterov momentum for --optimizer momentum.
     #[arg(long)]
     pub nesterov: bool,
     /// Adam's first-moment decay [default: 0.9]
-    #[arg(long, value_name = "B1")]
+    #[arg(long, value_name = "B1", allow_negative_numbers = true)]
     pub beta1: Option<f32>,
     /// Adam's second-moment decay [default: 0.999]
-    #[arg(long, value_name = "B2")]
+    #[arg(long, value_name = "B2", allow_negative_numbers = true)]
     pub beta2: Option<f32>,
     /// Adam's epsilon [default: 1e-8]
-    #[arg(long, value_name = "EPS")]
+    #[arg(long, value_name = "EPS", allow_negative_numbers = true)]
     pub eps: Option<f32>,
     /// AdamW's decoupled weight decay [default: 0.01]
-    #[arg(long, value_name = "LAMBDA")]
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
     pub weight_decay: Option<f32>,
     /// Learning-rate schedule: constant, step (×--lr-gamma every --lr-step-rounds), cosine
     /// (to 0 at the last planned round) [preset]
@@ -103,17 +103,17 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
     pub lr_step_rounds: Option<usize>,
     /// The step schedule's factor [default: 0.1]
-    #[arg(long, value_name = "GAMMA")]
+    #[arg(long, value_name = "GAMMA", allow_negative_numbers = true)]
     pub lr_gamma: Option<f32>,
     /// Rounds of linear learning-rate warm-up (fractions allowed) [preset]
-    #[arg(long, value_name = "ROUNDS")]
+    #[arg(long, value_name = "ROUNDS", allow_negative_numbers = true)]
     pub warmup: Option<f64>,
     /// Dropout rate on hidden layers while training [preset]
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub dropout: Option<f32>,
     /// Stop as soon as the evaluated accuracy (validation with --validation, else test)
     /// reaches P percent, and print the training time it took; evaluates every round.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub target_accuracy: Option<f64>,
     /// Hold out the last N training images as a validation set, measured at every evaluation.
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::whole)]
@@ -633,6 +633,7 @@ impl Plan {
         let mut settings = info.optimizer.settings();
         override_settings(&mut settings, args);
         let optimizer = Optimizer::from_name(info.optimizer.name(), settings)?;
+        check_applicable(args, optimizer, schedule, rounds)?;
         Ok(Plan {
             network: saved.network,
             init: info.init,
@@ -680,6 +681,7 @@ impl Plan {
         if rounds == 0 {
             anyhow::bail!("--rounds must be at least 1");
         }
+        check_applicable(args, optimizer, schedule, rounds)?;
         Ok(Plan {
             network: Network::build(&sizes, arch, init, seed)?,
             init,
@@ -744,6 +746,77 @@ fn schedule_from(args: &TrainArgs, name: &str) -> anyhow::Result<LrSchedule> {
         args.lr_step_rounds.unwrap_or(STEP_ROUNDS),
         args.lr_gamma.unwrap_or(STEP_GAMMA),
     )?)
+}
+
+/// Refuses flags the run's optimiser or schedule would ignore: a setting that silently does
+/// nothing is a mistake the user should hear of.
+fn check_applicable(
+    args: &TrainArgs,
+    optimizer: Optimizer,
+    schedule: LrSchedule,
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let name = optimizer.name();
+    let adam = matches!(name, "adam" | "adamw");
+    let step = matches!(schedule, LrSchedule::Step { .. });
+    let checks = [
+        (
+            "--momentum",
+            args.momentum.is_some(),
+            name == "momentum",
+            "--optimizer momentum",
+        ),
+        (
+            "--nesterov",
+            args.nesterov,
+            name == "momentum",
+            "--optimizer momentum",
+        ),
+        (
+            "--beta1",
+            args.beta1.is_some(),
+            adam,
+            "--optimizer adam or adamw",
+        ),
+        (
+            "--beta2",
+            args.beta2.is_some(),
+            adam,
+            "--optimizer adam or adamw",
+        ),
+        (
+            "--eps",
+            args.eps.is_some(),
+            adam,
+            "--optimizer adam or adamw",
+        ),
+        (
+            "--weight-decay",
+            args.weight_decay.is_some(),
+            name == "adamw",
+            "--optimizer adamw",
+        ),
+    ];
+    for (flag, given, applies, to) in checks {
+        if given && !applies {
+            anyhow::bail!("{flag} applies to {to} only; this run's optimiser is {name}");
+        }
+    }
+    for (flag, given) in [
+        ("--lr-step-rounds", args.lr_step_rounds.is_some()),
+        ("--lr-gamma", args.lr_gamma.is_some()),
+    ] {
+        if given && !step {
+            anyhow::bail!(
+                "{flag} applies to --lr-schedule step only; this run's schedule is {}",
+                schedule.name()
+            );
+        }
+    }
+    if let Some(warmup) = args.warmup.filter(|&w| w > rounds as f64) {
+        anyhow::bail!("--warmup {warmup} is longer than the {rounds} planned rounds");
+    }
+    Ok(())
 }
 
 /// The optimiser flags given explicitly, over `settings`.
