@@ -785,10 +785,11 @@ fn reads_stop_where_the_format_says() {
     }
     encoder.finish().expect("gzip");
     let bomb = bomb.to_str().unwrap().to_string();
+    let digits = at(home, "digits.png").display().to_string();
     let m = model.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec!["show", "--data", &bomb, "--out", "-"],
+            vec!["show", "--data", &bomb, "--out", &digits],
             "longer than its header declares",
         ),
         (
@@ -889,6 +890,31 @@ fn flags_name_themselves_and_none_is_silently_ignored() {
         args.extend_from_slice(flags);
         assert_error(&run(dir.path(), &args), 1, needles);
     }
+    // Pictures never go to standard output (only --metrics streams there); a picture of
+    // digits holds at most 1000, in `eval` as in `show`.
+    let model = at(dir.path(), "m.safetensors");
+    let m = model.to_str().unwrap();
+    let trained = run(dir.path(), &small_run(data, "1", &["--save", m]));
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let show: Vec<&str> = vec!["show", "--data", data, "--out", "-"];
+    let eval: Vec<&str> = vec![
+        "eval",
+        "--cpu",
+        "--data",
+        data,
+        "--model",
+        m,
+        "--misclassified",
+        "x.png",
+        "--count",
+        "100000",
+    ];
+    assert_error(&run(dir.path(), &show), 1, &["--out -", "name a file"]);
+    assert_error(
+        &run(dir.path(), &eval),
+        1,
+        &["--count must be between 1 and 1000"],
+    );
     // The same flags where they apply are fine.
     let mut args = vec![
         "train", "--cpu", "--data", data, "--hidden", "8", "--rounds", "2",

@@ -63,6 +63,13 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if args.count > super::paths::MAX_DIGITS {
+        anyhow::bail!(
+            "--count must be between 1 and {}, not {}",
+            super::paths::MAX_DIGITS,
+            args.count
+        );
+    }
     for (flag, path) in [
         ("--confusion", &args.confusion),
         ("--misclassified", &args.misclassified),

@@ -7,10 +7,17 @@ use anyhow::bail;
 use mnist_gpu::Error;
 use mnist_gpu::atomic_file::{Destination, destination};
 
+/// The most digits a picture of digits (`show`, `eval --misclassified`) draws.
+pub const MAX_DIGITS: usize = 1000;
+
 /// Fails unless `path` (named `flag` in the message) can be written: a new or regular file
 /// whose folder accepts a file (symlinks followed), or a FIFO or character device written in
 /// place. Leaves nothing behind: the probe file it creates is removed at once.
 pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
+    // `-` means standard output only where a command streams text there (`--metrics -`).
+    if path.as_os_str() == "-" && flag != "--metrics" {
+        bail!("{flag} -: only --metrics streams to standard output; name a file");
+    }
     let target = match destination(path) {
         Ok(Destination::InPlace(_)) => return Ok(()),
         Ok(Destination::Atomic(target)) => target,

@@ -8,10 +8,9 @@ use mnist_gpu::data::Split;
 use mnist_gpu::report::grid::digit_grid_png;
 
 use super::DataArgs;
-use super::paths::{Named, check_distinct};
+use super::paths::{MAX_DIGITS, Named, check_distinct};
 
 /// The most digits one picture holds (a 10-column grid of 100 rows is already very tall).
-const MAX_COUNT: usize = 1000;
 /// Digits per row.
 const COLUMNS: usize = 10;
 
@@ -49,9 +48,9 @@ impl From<SplitArg> for Split {
 }
 
 pub fn run(args: ShowArgs) -> anyhow::Result<()> {
-    if !(1..=MAX_COUNT).contains(&args.count) {
+    if !(1..=MAX_DIGITS).contains(&args.count) {
         anyhow::bail!(
-            "--count must be between 1 and {MAX_COUNT}, not {}",
+            "--count must be between 1 and {MAX_DIGITS}, not {}",
             args.count
         );
     }
