@@ -938,3 +938,66 @@ fn flags_name_themselves_and_none_is_silently_ignored() {
     let output = run(dir.path(), &args);
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
+
+// ---------------------------------------------------------------- messages
+
+/// Each message names the real cause and the flag: a folder where a data file should be, a
+/// file given as the data folder, an empty training split, a folder that takes no new files,
+/// a file given as the download folder, a rate beyond f32, a full disk.
+#[test]
+fn messages_name_the_real_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path();
+    let folder_for_file = at(home, "folder");
+    std::fs::create_dir(&folder_for_file).expect("folder");
+    write_fixture(&folder_for_file, 20);
+    let images = folder_for_file.join("train-images-idx3-ubyte");
+    std::fs::remove_file(&images).expect("remove");
+    std::fs::create_dir(&images).expect("a folder in its place");
+    let empty = at(home, "empty");
+    std::fs::create_dir(&empty).expect("empty");
+    write_fixture(&empty, 0);
+    let a_file = at(home, "a_file");
+    std::fs::write(&a_file, b"x").expect("file");
+    let good = at(home, "good");
+    std::fs::create_dir(&good).expect("good");
+    write_fixture(&good, 20);
+    let (folder, empty, a_file, good) = (
+        data_dir(&folder_for_file),
+        data_dir(&empty),
+        data_dir(&a_file),
+        data_dir(&good),
+    );
+    let cases: [(Vec<&str>, i32, &[&str]); 7] = [
+        (
+            small_run(folder, "1", &[]),
+            1,
+            &["train-images-idx3-ubyte is a folder"],
+        ),
+        (small_run(a_file, "1", &[]), 1, &["a file, not a folder"]),
+        (small_run(empty, "1", &[]), 1, &["has no images"]),
+        (
+            small_run(good, "1", &["--save", "/proc/version"]),
+            1,
+            &["--save", "cannot create a file in /proc"],
+        ),
+        (
+            vec!["download", "--dir", a_file],
+            1,
+            &["--dir", "a file, not a folder"],
+        ),
+        (
+            small_run(good, "1", &["--lr", "1e308"]),
+            2,
+            &["--lr", "beyond a 32-bit float"],
+        ),
+        (
+            small_run(good, "1", &["--save", "/dev/full"]),
+            1,
+            &["--save /dev/full", "No space left"],
+        ),
+    ];
+    for (args, code, needles) in cases {
+        assert_error(&run(home, &args), code, needles);
+    }
+}

@@ -32,6 +32,12 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<()> {
             default_cache_dir().context("no user cache folder to download into: pass --dir DIR")?
         }
     };
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "--dir {}: a file, not a folder to download into",
+            dir.display()
+        );
+    }
     let mirrors = if args.mirrors.is_empty() {
         DEFAULT_MIRRORS.map(String::from).to_vec()
     } else {

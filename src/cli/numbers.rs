@@ -19,6 +19,19 @@ pub fn seed(text: &str) -> Result<u64, String> {
     parse_whole(text, 0)
 }
 
+/// A number that fits a 32-bit float: one beyond its range (about 3.4e38) would become
+/// infinite and be reported as `inf`, not as what was typed. Range checks stay with the flag.
+pub fn float(text: &str) -> Result<f32, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "must be a number".to_string())?;
+    if value.is_finite() && value.abs() > f64::from(f32::MAX) {
+        return Err("is beyond a 32-bit float's range (about ±3.4e38)".into());
+    }
+    Ok(value as f32)
+}
+
 /// A whole number; `least` (0 or 1) is named in the message for a negative one.
 fn parse_whole<T: std::str::FromStr>(text: &str, least: u8) -> Result<T, String> {
     let trimmed = text.trim();

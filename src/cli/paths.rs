@@ -45,7 +45,11 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(e) => bail!("{flag} {}: cannot write there ({e})", path.display()),
+        Err(e) => bail!(
+            "{flag} {}: cannot create a file in {} ({e})",
+            path.display(),
+            parent.display()
+        ),
     }
 }
 

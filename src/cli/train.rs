@@ -51,7 +51,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
     pub batch_size: Option<usize>,
     /// Learning rate (the base rate of --lr-schedule) [preset; with --resume: the model's]
-    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub lr: Option<f32>,
     /// Seed of the initial weights, --shuffle's orders and the dropout masks [default: 42; with
     /// --resume: the model's]
@@ -78,22 +78,22 @@ pub struct TrainArgs {
     #[arg(long, value_parser = Optimizer::NAMES)]
     pub optimizer: Option<String>,
     /// Momentum of --optimizer momentum [default: 0.9]
-    #[arg(long, value_name = "MU", allow_negative_numbers = true)]
+    #[arg(long, value_name = "MU", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub momentum: Option<f32>,
     /// Nesterov momentum for --optimizer momentum.
     #[arg(long)]
     pub nesterov: bool,
     /// Adam's first-moment decay [default: 0.9]
-    #[arg(long, value_name = "B1", allow_negative_numbers = true)]
+    #[arg(long, value_name = "B1", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub beta1: Option<f32>,
     /// Adam's second-moment decay [default: 0.999]
-    #[arg(long, value_name = "B2", allow_negative_numbers = true)]
+    #[arg(long, value_name = "B2", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub beta2: Option<f32>,
     /// Adam's epsilon [default: 1e-8]
-    #[arg(long, value_name = "EPS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "EPS", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub eps: Option<f32>,
     /// AdamW's decoupled weight decay [default: 0.01]
-    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub weight_decay: Option<f32>,
     /// Learning-rate schedule: constant, step (×--lr-gamma every --lr-step-rounds), cosine
     /// (to 0 at the last planned round) [preset]
@@ -103,13 +103,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
     pub lr_step_rounds: Option<usize>,
     /// The step schedule's factor [default: 0.1]
-    #[arg(long, value_name = "GAMMA", allow_negative_numbers = true)]
+    #[arg(long, value_name = "GAMMA", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub lr_gamma: Option<f32>,
     /// Rounds of linear learning-rate warm-up (fractions allowed) [preset]
     #[arg(long, value_name = "ROUNDS", allow_negative_numbers = true)]
     pub warmup: Option<f64>,
     /// Dropout rate on hidden layers while training [preset]
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    #[arg(long, value_name = "P", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub dropout: Option<f32>,
     /// Stop as soon as the evaluated accuracy (validation with --validation, else test)
     /// reaches P percent, and print the training time it took; evaluates every round.
@@ -210,6 +210,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let startup = started.elapsed().as_secs_f64();
     let loading = Instant::now();
     let mut data = super::data::load(&args.data)?;
+    if data.train.is_empty() {
+        anyhow::bail!(
+            "the training split in {} has no images: nothing to train on",
+            data.dir.display()
+        );
+    }
     // An explicit --batch-size over the training set is a mistake; the default (or a resumed
     // run's size) simply makes each step full-batch on a small data set.
     if args.batch_size.is_some() && plan.batch_size > data.train.len() {
@@ -374,7 +380,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                         training,
                         optimizer_state,
                     },
-                )?;
+                )
+                // The failure names the flag (a full disk, a folder that went away).
+                .map_err(|e| mnist_gpu::Error::Config(format!("--save {e}")))?;
                 stopped.saved = Some(record.round);
                 interrupt::set_on_disk(&stopped.on_disk(&args));
                 if !last {

@@ -130,6 +130,12 @@ fn create_folders(dir: &Path) -> Result<Vec<PathBuf>> {
     for folder in &created {
         provisional(folder);
     }
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Config(format!(
+            "{} is a file, not a folder to download into",
+            dir.display()
+        )));
+    }
     if let Err(e) = std::fs::create_dir_all(dir) {
         for folder in created.iter().rev() {
             let _ = std::fs::remove_dir(folder);

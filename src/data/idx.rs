@@ -31,6 +31,16 @@ pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
     if gz.is_file() {
         return Ok(gz);
     }
+    for path in [&raw, &gz] {
+        if path.is_dir() {
+            return Err(Error::DataMissing(format!(
+                "{}: {} is a folder, not the data file",
+                dir.display(),
+                path.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            )));
+        }
+    }
     Err(Error::DataMissing(format!(
         "{}: missing {stem}.gz (or {stem})",
         dir.display()

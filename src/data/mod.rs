@@ -163,8 +163,13 @@ impl Mnist {
     /// Reads and validates the four files in `dir`.
     pub fn load(dir: &Path) -> Result<Mnist> {
         if !dir.is_dir() {
+            let why = if dir.exists() {
+                "a file, not a folder of IDX files"
+            } else {
+                "no such folder"
+            };
             return Err(crate::Error::DataMissing(format!(
-                "{}: no such folder",
+                "{}: {why}",
                 dir.display()
             )));
         }
