@@ -437,6 +437,14 @@ fn every_bad_request_gets_a_json_4xx_and_the_server_keeps_serving() {
     );
     assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
     assert!(answer.contains("{\"error\":"), "{answer}");
+    // A compressed body: not read as if it were plain.
+    let answer = raw(
+        server.addr,
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\nConnection: close\r\n\r\n7",
+        Duration::from_secs(10),
+    );
+    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
+    assert!(answer.contains("Content-Encoding gzip"), "{answer}");
     // Bodies over the limit: announced (answered before the body is sent) and streamed in
     // chunks without a length (cut off at the limit).
     let answer = raw(
@@ -854,4 +862,31 @@ fn the_binary_predicts_on_the_gpu_with_backend_vulkan() {
     assert_eq!(json["digit"].as_u64(), Some(u64::from(argmax(&outputs))));
     let stderr = interrupt(child, lines, "INT");
     assert!(!stderr.contains("error:"), "{stderr}");
+}
+
+/// A client that half-closes its connection once its request is sent (`nc -N`, some scripts)
+/// still gets the answer, every time.
+#[test]
+fn a_client_that_half_closes_still_gets_its_answer() {
+    let server = Server::start(&network(), serve::HEADER_TIMEOUT, serve::BODY_TIMEOUT);
+    for attempt in 0..20 {
+        let mut stream = TcpStream::connect(server.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream
+            .write_all(b"GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        stream
+            .shutdown(std::net::Shutdown::Write)
+            .expect("half-close");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "attempt {attempt}: {answer:?}"
+        );
+        assert!(answer.contains("\"layers\""), "attempt {attempt}: {answer}");
+    }
 }

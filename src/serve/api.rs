@@ -86,6 +86,16 @@ fn payload_kind(headers: &HeaderMap) -> Result<Payload, ApiError> {
             ),
         )
     };
+    // A compressed body would be read as if plain and fail as a bad picture: say why instead.
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("?").trim().to_ascii_lowercase();
+        if encoding != "identity" {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Encoding {encoding} is not supported: send the body uncompressed"),
+            ));
+        }
+    }
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Err(unsupported("no Content-Type"));
     };

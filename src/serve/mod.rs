@@ -152,8 +152,11 @@ pub async fn run(
         };
         let service = TowerToHyperService::new(app.clone());
         let mut http = hyper::server::conn::http1::Builder::new();
+        // half_close: a client may shut its side down once its request is sent (`nc -N`)
+        // and still wait for the answer.
         http.timer(TokioTimer::new())
-            .header_read_timeout(header_timeout);
+            .header_read_timeout(header_timeout)
+            .half_close(true);
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
