@@ -512,6 +512,43 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
             }
         }
 
+        // A dot is too little ink to read: the page says so instead of naming a digit.
+        let dot = stroke_actions(&pad, side, &[(14, 14)]);
+        let dot = dot
+            .into_iter()
+            .fold(MouseActions::new("dot".into()), |s, a| s.then(a));
+        client.perform_actions(dot).await.expect("a dot");
+        client.release_actions().await.expect("release");
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            let (status, _, digit, _) = page_state(&client).await;
+            if status == "too-little" {
+                assert_eq!(digit, "–", "a dot names no digit");
+                break;
+            }
+            assert!(Instant::now() < deadline, "a dot: status {status}, digit {digit}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // A digit cleared the moment its last stroke ends stays cleared: no late answer.
+        let (_, image) = first_of(&test, 1);
+        draw(&client, &pad, side, image, Device::Mouse).await;
+        let keys = KeyActions::new("keys".into())
+            .then(KeyAction::Down { value: Key::Escape.into() })
+            .then(KeyAction::Up { value: Key::Escape.into() });
+        client.perform_actions(keys).await.expect("Escape");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (status, strokes, digit, _) = page_state(&client).await;
+        assert_eq!((status.as_str(), strokes, digit.as_str()), ("empty", 0, "–"));
+        // The note under the model card says how this model's probabilities are made.
+        let note = client
+            .find(Locator::Id("probabilities-note"))
+            .await
+            .expect("note")
+            .text()
+            .await
+            .expect("note text");
+        assert_eq!(note, "Probabilities: the sigmoid outputs divided by their sum.");
+
         // A picture file chosen with the file input is classified too.
         let (index, image) = first_of(&test, 4);
         let picture = dir.path().join("four.png");

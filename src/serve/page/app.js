@@ -22,6 +22,10 @@ let current = null;     // the stroke being drawn
 let picture = null;     // a dropped or chosen picture drawn under the strokes
 let timer = null;
 let sent = 0;           // requests sent; an answer older than the latest is dropped
+let drawing = 0;        // bumped when the pad is emptied: a picture of an older pad is not sent
+// A drawing whose largest side is under this fraction of the pad is a dot or a slip, not a
+// digit: the page says so instead of reading it as one.
+const MIN_EXTENT = 0.15;
 
 // Ten labelled bars.
 const barFill = [];
@@ -137,6 +141,7 @@ function undo() {
 
 function showEmpty() {
   sent++;
+  drawing++;
   digitOut.textContent = "–";
   statusLine.textContent = "Draw a digit to start.";
   prediction.dataset.status = "empty";
@@ -154,10 +159,29 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "Escape" || e.key === "Delete") { e.preventDefault(); clearAll(); }
 });
 
+// The largest side of the strokes' bounding box, as a fraction of the pad.
+function inkExtent() {
+  const points = (current ? strokes.concat([current]) : strokes).flat();
+  if (points.length === 0) return 0;
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y);
+  const side = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+  return side / pad.width;
+}
+
 function predictDrawing() {
+  if (!picture && inkExtent() < MIN_EXTENT) {
+    sent++;
+    digitOut.textContent = "–";
+    statusLine.textContent = "Too little ink to read: draw a digit across most of the pad.";
+    prediction.dataset.status = "too-little";
+    for (let d = 0; d < 10; d++) setBar(d, 0, false);
+    return;
+  }
   const strokeCount = strokes.length;
+  const generation = drawing;
   pad.toBlob((blob) => {
-    if (blob) send(blob, "image/png", strokeCount);
+    // Cleared while the picture was being made: it is no longer what the pad shows.
+    if (blob && generation === drawing) send(blob, "image/png", strokeCount);
   }, "image/png");
 }
 
@@ -235,6 +259,8 @@ async function loadCard() {
   const card = document.getElementById("model-card");
   try {
     const m = await (await fetch("/api/model")).json();
+    document.getElementById("probabilities-note").textContent =
+      `Probabilities: ${m.probabilities}.`;
     const rows = [
       ["layers", m.layers.join(" → ")],
       ["activation", m.activation],
