@@ -631,7 +631,7 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
     let same_x = format!("{}/sub/../x", home.display());
     let raw_images = format!("{data}/train-images-idx3-ubyte");
     let link = at(home, "link.safetensors").display().to_string();
-    let eval = vec!["eval", "--cpu", "--data", &data, "--model", m];
+    let eval = ["eval", "--cpu", "--data", &data, "--model", m];
     let cases: Vec<(Vec<&str>, [&str; 2])> = vec![
         (
             small_run(&data, "1", &["--save", &x, "--plot", &x]),
