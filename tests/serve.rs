@@ -890,3 +890,47 @@ fn a_client_that_half_closes_still_gets_its_answer() {
         assert!(answer.contains("\"layers\""), "attempt {attempt}: {answer}");
     }
 }
+
+/// Requests hyper cannot parse itself (a garbage request line, HTTP/0.9, a bad or repeated
+/// Content-Length, a request line or headers over its limits) get the same JSON error body as
+/// every other 4xx, not an empty one.
+#[test]
+fn malformed_http_gets_a_json_error_too() {
+    let server = Server::start(&network(), serve::HEADER_TIMEOUT, serve::BODY_TIMEOUT);
+    let long_line = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let big_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(2_000_000)
+    );
+    let cases: [(&[u8], &str); 6] = [
+        (b"GARBAGE\r\n\r\n", "400"),
+        (b"GET /\r\n\r\n", "400"),
+        (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400"),
+        (
+            b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n12",
+            "400",
+        ),
+        (long_line.as_bytes(), "414"),
+        (big_headers.as_bytes(), "431"),
+    ];
+    for (request, status) in cases {
+        let answer = raw(server.addr, request, Duration::from_secs(10));
+        let shown = &request[..request.len().min(40)];
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{}: {answer}",
+            String::from_utf8_lossy(shown)
+        );
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        let json: Value = serde_json::from_str(body).unwrap_or_else(|e| {
+            panic!(
+                "{}: not JSON ({e}): {answer}",
+                String::from_utf8_lossy(shown)
+            )
+        });
+        assert!(
+            json["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{answer}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod assets;
+mod json_errors;
 pub mod predictor;
 
 use std::future::Future;
@@ -157,6 +158,7 @@ pub async fn run(
         http.timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .half_close(true);
+        let stream = json_errors::JsonErrors::new(stream);
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
