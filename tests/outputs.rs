@@ -973,3 +973,100 @@ fn messages_name_the_real_cause() {
         assert_error(&run(home, &args), code, needles);
     }
 }
+
+// ---------------------------------------------------------------- an adversarial sweep
+
+/// Wrong values, wrong kinds of file and impossible combinations across the commands: each
+/// ends with exit status 1 or 2 and one `error:` line (never a panic), and leaves no file.
+#[test]
+fn wrong_inputs_across_the_commands_are_one_line_and_leave_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path();
+    let data_path = at(home, "data");
+    std::fs::create_dir(&data_path).expect("data");
+    write_fixture(&data_path, 20);
+    let data = data_dir(&data_path).to_string();
+    let model = at(home, "m.safetensors");
+    let m = model.to_str().unwrap().to_string();
+    let trained = run(home, &small_run(&data, "1", &["--save", &m]));
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    std::fs::write(at(home, "text.txt"), "hello").expect("text");
+    std::fs::write(at(home, "empty"), "").expect("empty");
+    std::fs::create_dir(at(home, "folder")).expect("folder");
+    std::os::unix::fs::symlink("/nonexistent/target", at(home, "dangling")).expect("link");
+    let p = |name: &str| at(home, name).display().to_string();
+    let (text_file, empty, folder, dangling) =
+        (p("text.txt"), p("empty"), p("folder"), p("dangling"));
+    let no_folder = p("nofolder/m.safetensors");
+    let out = p("out.png");
+    let train = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = ["train", "--cpu", "--data", &data, "--hidden", "8"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let owned = |args: &[&str]| -> Vec<String> { args.iter().map(|s| s.to_string()).collect() };
+    let cases: Vec<Vec<String>> = vec![
+        train(&["--hidden", "0"]),
+        train(&["--hidden", "128,,16"]),
+        train(&["--rounds", "0"]),
+        train(&["--batch-size", "0"]),
+        train(&["--lr", "0"]),
+        train(&["--lr", "inf"]),
+        train(&["--activation", "nope"]),
+        train(&["--loss", "hinge"]),
+        train(&["--optimizer", "nope"]),
+        train(&["--lr-schedule", "exp"]),
+        train(&["--validation", "70000"]),
+        train(&["--stop-after", "5", "--rounds", "2"]),
+        train(&["--resume", &text_file]),
+        train(&["--resume", &folder]),
+        train(&["--save", &folder]),
+        train(&["--save", &no_folder]),
+        train(&["--metrics", &folder]),
+        train(&["--checkpoint-every", "1"]),
+        train(&["--target-accuracy", "101"]),
+        train(&["--seed", "99999999999999999999999"]),
+        owned(&["train", "--cpu", "--data", &empty]),
+        owned(&["train", "--cpu", "--data", &folder]),
+        owned(&["train", "--cpu", "--data", &dangling]),
+        owned(&["eval", "--cpu", "--data", &data, "--model", &empty]),
+        owned(&["eval", "--cpu", "--data", &data, "--model", &folder]),
+        owned(&["eval", "--cpu", "--data", &data, "--model", &dangling]),
+        owned(&[
+            "eval",
+            "--cpu",
+            "--data",
+            &data,
+            "--model",
+            &m,
+            "--split",
+            "validation",
+        ]),
+        owned(&["predict", "--model", &m]),
+        owned(&["predict", "--model", &m, &text_file]),
+        owned(&["predict", "--model", &m, &folder]),
+        owned(&["predict", "--model", &m, &empty]),
+        owned(&["predict", "--model", &m, "/dev/null"]),
+        owned(&["predict", "--model", &m, &text_file, "--top", "0"]),
+        owned(&["show", "--data", &data, "--count", "0", "--out", &out]),
+        owned(&["show", "--data", &data, "--start", "70000", "--out", &out]),
+        owned(&["show", "--data", &data, "--out", &folder]),
+        owned(&["serve", "--model", &text_file, "--cpu"]),
+        owned(&["serve", "--model", &m, "--cpu", "--port", "70000"]),
+        owned(&["serve", "--model", &m, "--cpu", "--host", "not-an-ip"]),
+        owned(&["bench", "--hidden", "abc"]),
+        owned(&["frobnicate"]),
+    ];
+    let listing = names(home);
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(home, &args);
+        let code = output.status.code().unwrap_or(-1);
+        assert!(code == 1 || code == 2, "{args:?}: exit status {code}");
+        assert_error(&output, code, &[]);
+        assert_eq!(names(home), listing, "{args:?} left a file");
+    }
+}

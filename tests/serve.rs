@@ -310,6 +310,8 @@ fn the_page_and_its_assets_are_served_from_the_binary() {
     let agent = agent();
     for (path, kind, needle) in [
         ("/", "text/html", "<canvas id=\"pad\""),
+        // An inline icon: the browser asks the server for no favicon.ico (a 404 in its console).
+        ("/", "text/html", "<link rel=\"icon\" href=\"data:,\">"),
         ("/app.js", "text/javascript", "/api/predict"),
         ("/style.css", "text/css", ".bars"),
     ] {
