@@ -8,6 +8,7 @@ use mnist_gpu::Error;
 use mnist_gpu::data::Mnist;
 use mnist_gpu::engine::cpu::{CpuEngine, CpuInference};
 use mnist_gpu::engine::gpu::inference::GpuInference;
+use mnist_gpu::engine::gpu::plan::KernelPlan;
 use mnist_gpu::engine::gpu::tune::{TuneMode, cache_dir, choose_plan};
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Inference, Recipe};
@@ -86,37 +87,51 @@ pub struct BackendArgs {
     pub tune: Tune,
 }
 
-/// The forward-only engine the flags ask for (eval, predict, serve): on the GPU, the matrix
-/// kernels the tuner chose for this network at `rows` rows (usually a cache hit: the batch it
-/// was trained with), the CPU when `--cpu` or when `auto` finds no adapter.
+/// The GPU the flags ask for, with the matrix kernels the tuner chose for `net` at `rows` rows
+/// (its summary line printed); `None` when the CPU is to run: `--cpu`, or `auto` finding no
+/// adapter (said in a notice).
+fn tuned_gpu(
+    args: &BackendArgs,
+    net: &Network,
+    rows: usize,
+) -> anyhow::Result<Option<(Arc<GpuContext>, KernelPlan)>> {
+    if args.cpu {
+        return Ok(None);
+    }
+    match GpuContext::new(args.backend.request()) {
+        Ok(context) => {
+            let tuned = choose_plan(
+                &context,
+                &net.sizes(),
+                rows.max(1),
+                args.tune.mode(),
+                cache_dir().as_deref(),
+            )
+            .context("cannot tune the GPU kernels")?;
+            eprintln!("{}", tuned.summary());
+            Ok(Some((Arc::new(context), tuned.plan)))
+        }
+        Err(Error::NoAdapter(why)) if args.backend == Backend::Auto => {
+            eprintln!("notice: {why}; running on the CPU");
+            Ok(None)
+        }
+        Err(e) => Err(e).context("cannot open the GPU"),
+    }
+}
+
+/// The forward-only engine the flags ask for (eval, serve), its kernels tuned at `rows` rows
+/// (usually a cache hit: the batch the model was trained with).
 pub fn build_inference(
     args: &BackendArgs,
     net: &Network,
     rows: usize,
 ) -> anyhow::Result<Box<dyn Inference>> {
-    if !args.cpu {
-        match GpuContext::new(args.backend.request()) {
-            Ok(context) => {
-                let tuned = choose_plan(
-                    &context,
-                    &net.sizes(),
-                    rows.max(1),
-                    args.tune.mode(),
-                    cache_dir().as_deref(),
-                )
-                .context("cannot tune the GPU kernels")?;
-                eprintln!("{}", tuned.summary());
-                let inference = GpuInference::new(Arc::new(context), tuned.plan, net)
-                    .context("cannot set up the GPU for inference")?;
-                return Ok(Box::new(inference));
-            }
-            Err(Error::NoAdapter(why)) if args.backend == Backend::Auto => {
-                eprintln!("notice: {why}; running on the CPU");
-            }
-            Err(e) => return Err(e).context("cannot open the GPU"),
-        }
-    }
-    Ok(Box::new(CpuInference::new(net.clone())))
+    Ok(match tuned_gpu(args, net, rows)? {
+        Some((context, plan)) => Box::new(
+            GpuInference::new(context, plan, net).context("cannot set up the GPU for inference")?,
+        ),
+        None => Box::new(CpuInference::new(net.clone())),
+    })
 }
 
 /// The engine the flags ask for, training by `recipe` from `state` (a resumed run's).
@@ -140,30 +155,11 @@ pub fn build_training_engine(
             data.train.len() + data.test.len(),
         ),
     )?;
-    if !args.cpu {
-        match GpuContext::new(args.backend.request()) {
-            Ok(context) => {
-                let sizes = net.sizes();
-                let batch = hyper.batch_size.min(data.train.len()).max(1);
-                let tuned = choose_plan(
-                    &context,
-                    &sizes,
-                    batch,
-                    args.tune.mode(),
-                    cache_dir().as_deref(),
-                )
-                .context("cannot tune the GPU kernels")?;
-                eprintln!("{}", tuned.summary());
-                let engine =
-                    GpuEngine::with_recipe(Arc::new(context), tuned.plan, net, data, recipe, state)
-                        .context("cannot set up the GPU engine")?;
-                return Ok(Box::new(engine));
-            }
-            Err(Error::NoAdapter(why)) if args.backend == Backend::Auto => {
-                eprintln!("notice: {why}; running on the CPU");
-            }
-            Err(e) => return Err(e).context("cannot open the GPU"),
-        }
+    let rows = hyper.batch_size.min(data.train.len());
+    if let Some((context, plan)) = tuned_gpu(args, &net, rows)? {
+        let engine = GpuEngine::with_recipe(context, plan, net, data, recipe, state)
+            .context("cannot set up the GPU engine")?;
+        return Ok(Box::new(engine));
     }
     Ok(Box::new(
         CpuEngine::with_recipe(net, data, recipe, state).context("cannot set up the CPU engine")?,

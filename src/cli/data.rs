@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use std::path::PathBuf;
 
 use mnist_gpu::data::download::DEFAULT_MIRRORS;
-use mnist_gpu::data::locate::{DATA_ENV, Origin, locate, missing_files};
+use mnist_gpu::data::locate::{DATA_ENV, Location, Origin, locate, missing_files};
 use mnist_gpu::data::{FILE_STEMS, Mnist};
 
 use super::DataArgs;
@@ -14,12 +14,7 @@ use super::DataArgs;
 /// each of the four files raw and gzipped, whether present or not (an output written under
 /// either name would shadow or replace the data). Empty when no folder can be located.
 pub fn data_files(args: &DataArgs) -> Vec<(&'static str, PathBuf)> {
-    let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
-    let Ok(location) = locate(
-        args.data.as_deref(),
-        env.as_deref(),
-        dirs::cache_dir().as_deref(),
-    ) else {
+    let Ok(location) = location(args) else {
         return Vec::new();
     };
     let flag = match location.origin {
@@ -34,14 +29,19 @@ pub fn data_files(args: &DataArgs) -> Vec<(&'static str, PathBuf)> {
         .collect()
 }
 
-/// Loads the data set the flags point at.
-pub fn load(args: &DataArgs) -> anyhow::Result<Mnist> {
-    let env = std::env::var_os(DATA_ENV).map(std::path::PathBuf::from);
-    let location = locate(
+/// The data folder the flags (or the environment, or the user cache) point at.
+fn location(args: &DataArgs) -> mnist_gpu::Result<Location> {
+    let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
+    locate(
         args.data.as_deref(),
         env.as_deref(),
         dirs::cache_dir().as_deref(),
-    )?;
+    )
+}
+
+/// Loads the data set the flags point at.
+pub fn load(args: &DataArgs) -> anyhow::Result<Mnist> {
+    let location = location(args)?;
     let dir = &location.dir;
     if !location.is_explicit() && !missing_files(dir).is_empty() {
         if args.offline {

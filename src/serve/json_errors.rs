@@ -11,7 +11,9 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// A connection whose empty 4xx/5xx answers get a JSON body.
+/// A connection whose empty 4xx/5xx answers get a JSON body. It does not write vectored
+/// (tokio's default), so hyper hands each answer's head over in one buffer, which is what the
+/// rewrite looks at.
 pub struct JsonErrors<S> {
     inner: S,
     /// A rewritten answer not yet fully written, and how much of it was.

@@ -769,17 +769,6 @@ impl Engine for CpuEngine {
     }
 }
 
-/// Checks that `images` holds whole rows of `width` values.
-pub fn check_images(images: &[f32], width: usize) -> Result<()> {
-    if width == 0 || !images.len().is_multiple_of(width) {
-        return Err(Error::Config(format!(
-            "{} values are not whole images of {width} pixels",
-            images.len()
-        )));
-    }
-    Ok(())
-}
-
 /// Checks what every engine needs of its settings and data.
 pub fn validate(net: &Network, data: &Mnist, hyper: Hyper) -> Result<()> {
     if hyper.batch_size == 0 {
