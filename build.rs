@@ -3,7 +3,8 @@
 //! storage bindings (name and access, binding 2 on) and whether it declares the `ACTIVATION`
 //! override are written to `$OUT_DIR/interfaces.rs`, one constant per kernel. The kernel table
 //! (src/engine/gpu/kernels.rs) takes them from there, so the bindings are written once, in the
-//! WGSL, and a kernel whose WGSL does not parse fails the build.
+//! WGSL, and a kernel whose WGSL does not parse fails the build. The library `activation` is
+//! generated here from the activation definitions (`$OUT_DIR/activation.wgsl`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,13 +12,41 @@ use std::path::Path;
 #[path = "src/engine/gpu/compose.rs"]
 mod compose;
 
+// The activation definitions (std only): the WGSL library `activation` is generated from them.
+#[allow(dead_code)]
+#[path = "src/ops/activation/definitions.rs"]
+mod activation;
+
 /// What a tiled kernel (one that imports the shared `gemm`) gets prepended by the engine; any
 /// candidate tile gives the same bindings.
 const TILE: &str = "const BM: u32 = 64u;\nconst BN: u32 = 64u;\nconst BK: u32 = 16u;\nconst TM: u32 = 8u;\nconst TN: u32 = 8u;\n";
 
 fn main() {
     println!("cargo:rerun-if-changed=shaders");
-    let library: Vec<(String, String)> = wgsl_files(Path::new("shaders/lib"));
+    println!("cargo:rerun-if-changed=src/ops/activation/definitions.rs");
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let activation = activation::wgsl_library();
+    let path = out_dir.join("activation.wgsl");
+    std::fs::write(&path, &activation).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut library: Vec<(String, String)> = wgsl_files(Path::new("shaders/lib"));
+    // The engine's copy of the same list: each file included by path, the generated ones
+    // from $OUT_DIR.
+    let mut listing = String::from("&[\n");
+    for (name, _) in &library {
+        writeln!(
+            listing,
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/shaders/lib/{name}.wgsl\"))),"
+        )
+        .expect("write to a string");
+    }
+    writeln!(
+        listing,
+        "    (\"activation\", include_str!(concat!(env!(\"OUT_DIR\"), \"/activation.wgsl\"))),\n]"
+    )
+    .expect("write to a string");
+    let path = out_dir.join("library.rs");
+    std::fs::write(&path, listing).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    library.push(("activation".into(), activation));
     let library: Vec<(&str, &str)> = library
         .iter()
         .map(|(name, text)| (name.as_str(), text.as_str()))
@@ -88,7 +117,7 @@ fn main() {
         )
         .expect("write to a string");
     }
-    let path = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("interfaces.rs");
+    let path = out_dir.join("interfaces.rs");
     std::fs::write(&path, out).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 

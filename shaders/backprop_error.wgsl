@@ -1,6 +1,6 @@
 // backprop_error: the error of the layer below, with the activation derivative fused.
-//   deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(a[r][i]),
-//   a = the layer's input activations.
+//   deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(s[r][i]),
+//   s = what the layer's input activation saved: its outputs, or its z past them.
 // Shapes: deltas (rows × layer.outputs), weights (outputs × inputs), activations_in
 //   (rows × inputs), deltas_in (rows × inputs). One invocation: 4 rows × 4 inputs.
 #import params
@@ -13,7 +13,7 @@
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-// Writes acc ⊙ f'(a) for the inputs i0..i0+3 of row r that exist.
+// Writes acc ⊙ f'(s) for the inputs i0..i0+3 of row r that exist.
 fn store(r: u32, i0: u32, acc: vec4<f32>) {
     if r >= batch.rows {
         return;
@@ -21,8 +21,8 @@ fn store(r: u32, i0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let i = i0 + c;
         if i < layer.inputs {
-            let a = activations_in[r * layer.inputs + i];
-            deltas_in[r * layer.inputs + i] = acc[c] * activation_derivative(a);
+            let s = activations_in[saved_offset(layer.inputs) + r * layer.inputs + i];
+            deltas_in[r * layer.inputs + i] = acc[c] * activation_derivative(s);
         }
     }
 }

@@ -1,6 +1,7 @@
 // backprop_error_tiled: backprop_error (the error of the layer below) as a workgroup-tiled
 // product, the activation derivative fused into the epilogue.
-//   deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(a[r][i]), a = activations_in.
+//   deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(s[r][i]), s = what activations_in
+//   saved (see backprop_error).
 // C = A·B with M = rows, N = layer.inputs, K = layer.outputs; A = deltas (contiguous along k),
 // B = weights (contiguous along n).
 // Shapes: deltas (rows × outputs), weights (outputs × inputs), activations_in (rows × inputs),
@@ -47,8 +48,8 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     for (var j = 0u; j < 4u; j++) {
         let i = n + j;
         if i < layer.inputs {
-            let a = activations_in[m * layer.inputs + i];
-            deltas_in[m * layer.inputs + i] = c[j] * activation_derivative(a);
+            let s = activations_in[saved_offset(layer.inputs) + m * layer.inputs + i];
+            deltas_in[m * layer.inputs + i] = c[j] * activation_derivative(s);
         }
     }
 }

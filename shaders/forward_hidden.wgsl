@@ -3,7 +3,7 @@
 // Shapes: inputs (rows × layer.inputs), parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: a 4 rows × 4 outputs register block.
 #import params
-#import activation
+#import forward
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
 @group(0) @binding(3) var<storage, read> parameters: array<f32>;
 @group(0) @binding(4) var<storage, read_write> outputs: array<f32>;
@@ -19,7 +19,7 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let o = o0 + c;
         if o < layer.outputs {
-            outputs[r * layer.outputs + o] = activate(acc[c] + parameters[bias_index(o)]);
+            store_activation(r * layer.outputs + o, acc[c] + parameters[bias_index(o)]);
         }
     }
 }

@@ -6,7 +6,7 @@
 // Shapes: inputs (rows × layer.inputs), parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). Grid (ceil(outputs/BN), ceil(rows/BM), 1).
 #import params
-#import activation
+#import forward
 
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
 @group(0) @binding(3) var<storage, read> parameters: array<f32>;
@@ -45,7 +45,7 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     }
     for (var j = 0u; j < 4u; j++) {
         if n + j < layer.outputs {
-            outputs[m * layer.outputs + n + j] = activate(c[j] + parameters[bias_index(n + j)]);
+            store_activation(m * layer.outputs + n + j, c[j] + parameters[bias_index(n + j)]);
         }
     }
 }

@@ -4,7 +4,7 @@
 // Shapes: images (n × words) u32, order (n) u32, parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: an 8 rows × 8 outputs register block.
 #import params
-#import activation
+#import forward
 #import pixels
 @group(0) @binding(2) var<storage, read> images: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
@@ -22,7 +22,7 @@ fn store(r: u32, o0: u32, acc: vec4<f32>) {
     for (var c = 0u; c < 4u; c++) {
         let o = o0 + c;
         if o < layer.outputs {
-            outputs[r * layer.outputs + o] = activate(acc[c] + parameters[bias_index(o)]);
+            store_activation(r * layer.outputs + o, acc[c] + parameters[bias_index(o)]);
         }
     }
 }

@@ -7,7 +7,7 @@
 //   then biases outputs), outputs (rows × outputs). Grid (ceil(outputs/BN), ceil(rows/BM), 1).
 #import params
 #import pixels
-#import activation
+#import forward
 
 @group(0) @binding(2) var<storage, read> images: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
@@ -43,7 +43,7 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     }
     for (var j = 0u; j < 4u; j++) {
         if n + j < layer.outputs {
-            outputs[m * layer.outputs + n + j] = activate(c[j] + parameters[bias_index(n + j)]);
+            store_activation(m * layer.outputs + n + j, c[j] + parameters[bias_index(n + j)]);
         }
     }
 }

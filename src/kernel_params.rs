@@ -115,7 +115,10 @@ pub struct LayerParams {
     pub index: u32,
     pub dropout_threshold: u32,
     pub keep_scale: f32,
-    pub pad: [u32; 3],
+    /// Rows of the layer's activation buffers: where a kept `z` begins (an activation whose
+    /// derivative needs it, shaders/lib/forward.wgsl).
+    pub saved_rows: u32,
+    pub pad: [u32; 2],
 }
 
 impl LayerParams {
@@ -155,6 +158,14 @@ impl LayerParams {
             index: index as u32,
             dropout_threshold: dropout.threshold(),
             keep_scale: dropout.keep_scale(),
+            ..self
+        }
+    }
+
+    /// The same layer with activation buffers of `rows` rows.
+    pub fn with_saved_rows(self, rows: usize) -> Self {
+        LayerParams {
+            saved_rows: rows as u32,
             ..self
         }
     }

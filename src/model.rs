@@ -188,7 +188,7 @@ impl Network {
                     if l == last {
                         z
                     } else {
-                        self.activation.exact(z)
+                        self.activation.apply(z)
                     }
                 })
                 .collect();

@@ -92,7 +92,17 @@ impl RefNetwork {
         input: &[f64],
         masks: Option<(&BatchMasks, usize)>,
     ) -> Vec<Vec<f64>> {
+        self.forward_masked(input, masks).0
+    }
+
+    /// Every layer's activations (the input first) and every layer's pre-activations `z`.
+    fn forward_masked(
+        &self,
+        input: &[f64],
+        masks: Option<(&BatchMasks, usize)>,
+    ) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
         let mut all = vec![input.to_vec()];
+        let mut zs = Vec::with_capacity(self.weights.len());
         let last = self.weights.len() - 1;
         for (l, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
             let a = &all[all.len() - 1];
@@ -123,8 +133,9 @@ impl RefNetwork {
                     .collect()
             };
             all.push(next);
+            zs.push(z);
         }
-        all
+        (all, zs)
     }
 
     /// Every layer's activations for one input, the input first.
@@ -179,7 +190,7 @@ impl RefNetwork {
         let mut gb: Vec<Vec<f64>> = self.biases.iter().map(|b| vec![0.0; b.len()]).collect();
         let mut cost = 0.0;
         for (row, (x, &label)) in inputs.iter().zip(labels).enumerate() {
-            let acts = self.activations_masked(x, masks.map(|m| (m, row)));
+            let (acts, zs) = self.forward_masked(x, masks.map(|m| (m, row)));
             let (image_cost, mut delta) = self.loss.error_f64(&acts[acts.len() - 1], label, batch);
             cost += image_cost;
             for l in (0..self.weights.len()).rev() {
@@ -198,13 +209,8 @@ impl RefNetwork {
                             for (o, d) in delta.iter().enumerate() {
                                 sum += self.weights[l][o][i] * d;
                             }
-                            // a_in holds f(z)·mask; f' needs f(z) itself.
                             let mask = masks.map_or(1.0, |m| m.mask(l - 1, row, width, i));
-                            if mask == 0.0 {
-                                0.0
-                            } else {
-                                sum * self.activation.derivative_f64(a_in[i] / mask) * mask
-                            }
+                            sum * self.activation.derivative_at_f64(zs[l - 1][i]) * mask
                         })
                         .collect();
                 }

@@ -1,6 +1,7 @@
-//! Whole GPU rounds of relu and tanh networks against the CPU engine. (Every activation in
-//! the kernels that import shaders/lib/activation.wgsl is checked against its CPU twin with the
-//! other kernel twins, in tests/twins.)
+//! Whole GPU rounds of networks with every hidden activation but the sigmoid (tested with every
+//! recipe in tests/gpu.rs) against the CPU engine: relu, tanh, and GELU and SiLU, whose
+//! derivative reads the z kept past the outputs. (Every activation in the kernels that apply it
+//! is checked against its CPU twin with the other kernel twins, in tests/twins.)
 //! Skips with a visible line when there is no adapter (lavapipe is one).
 
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use mnist_gpu::train::round_order;
 mod common;
 
 #[test]
-fn gpu_rounds_with_relu_and_tanh_layers_match_the_cpu_engine() {
+fn gpu_rounds_with_every_hidden_activation_match_the_cpu_engine() {
     let Some(ctx) = common::gpu_context() else {
         return;
     };
@@ -24,7 +25,7 @@ fn gpu_rounds_with_relu_and_tanh_layers_match_the_cpu_engine() {
         batch_size: 37,
         learning_rate: 0.3,
     };
-    for activation in [Activation::Relu, Activation::Tanh] {
+    for activation in Activation::hidden().filter(|&a| a != Activation::Sigmoid) {
         let arch = Architecture {
             activation,
             loss: Loss::Mse,

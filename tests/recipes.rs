@@ -14,7 +14,7 @@ use common::{inputs, synthetic};
 
 fn architectures() -> Vec<Architecture> {
     let mut all = Vec::new();
-    for activation in Activation::ALL {
+    for activation in Activation::hidden() {
         for loss in Loss::ALL {
             all.push(Architecture { activation, loss });
         }
@@ -22,12 +22,13 @@ fn architectures() -> Vec<Architecture> {
     all
 }
 
-/// The init that suits each activation (relu's He keeps units alive at these sizes).
+/// The init that suits each activation (He keeps relu, GELU and SiLU units alive at these
+/// sizes).
 fn init_for(activation: Activation) -> Init {
     match activation {
-        Activation::Relu => Init::He,
         Activation::Sigmoid => Init::Uniform,
         Activation::Tanh => Init::Xavier,
+        _ => Init::He,
     }
 }
 

@@ -5,7 +5,8 @@
 //   and the round and seed of the dropout masks (shaders/lib/dropout.wgsl).
 //   Layer: the layer's shape and learning rate; words = ceil(inputs / 4) packed pixel words;
 //   then the optimiser and its constants (shaders/lib/optim.wgsl), the layer's index and its
-//   dropout threshold and scale.
+//   dropout threshold and scale, and the rows of its activation buffers (where a kept z begins,
+//   shaders/lib/forward.wgsl).
 struct Batch {
     first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32,
     lr: f32, correction1: f32, correction2: f32, round: u32, seed_lo: u32, seed_hi: u32,
@@ -13,7 +14,7 @@ struct Batch {
 struct Layer {
     inputs: u32, outputs: u32, lr: f32, words: u32,
     optimizer: u32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, nesterov: u32,
-    index: u32, dropout_threshold: u32, keep_scale: f32, pad0: u32, pad1: u32, pad2: u32,
+    index: u32, dropout_threshold: u32, keep_scale: f32, saved_rows: u32, pad1: u32, pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> batch: Batch;

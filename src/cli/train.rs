@@ -64,7 +64,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_shuffle: bool,
     /// Hidden-layer activation [preset]
-    #[arg(long, value_parser = ["sigmoid", "relu", "tanh"])]
+    #[arg(long, value_parser = activation_names())]
     pub activation: Option<String>,
     /// Output and cost: mse = sigmoid outputs with the quadratic cost (the tutorial's), xent =
     /// softmax outputs with cross-entropy [preset]
@@ -954,6 +954,13 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The hidden activations `--activation` accepts, each with its formula, from their definitions.
+fn activation_names() -> clap::builder::PossibleValuesParser {
+    let values =
+        Activation::hidden().map(|a| clap::builder::PossibleValue::new(a.name()).help(a.about()));
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 #[cfg(test)]

@@ -36,6 +36,15 @@ impl Loss {
         }
     }
 
+    /// The activation the output layer's forward kernel applies: the sigmoid for the quadratic
+    /// cost, none before the softmax.
+    pub fn output_activation(self) -> super::Activation {
+        match self {
+            Loss::Mse => super::Activation::Sigmoid,
+            Loss::Xent => super::Activation::Linear,
+        }
+    }
+
     /// Turns one row of pre-activations `z` into outputs, in place (fast engine).
     #[inline]
     pub fn outputs_fast(self, row: &mut [f32]) {

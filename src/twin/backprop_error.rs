@@ -1,5 +1,6 @@
 //! Twin of `shaders/backprop_error.wgsl`:
-//! `deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · a[r][i](1 − a[r][i])`.
+//! `deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(s[r][i])`, s what the activation
+//! saved in `activations_in`: its outputs (σ' = a(1 − a)) or its z past them.
 
 use super::activation::Activation;
 use super::{BatchParams, LayerParams};
@@ -41,8 +42,8 @@ pub fn backprop_error_with(
             for o in 0..outs {
                 sum += deltas[r * outs + o] * weights[o * ins + i];
             }
-            let a = activations_in[r * ins + i];
-            deltas_in[r * ins + i] = sum * activation.derivative(a);
+            let s = activations_in[super::saved_offset(activation, layer, ins) + r * ins + i];
+            deltas_in[r * ins + i] = sum * activation.derivative(s);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Twin of `shaders/forward_hidden.wgsl`:
-//! `outputs[r][o] = σ(Σ_i inputs[r][i]·weights[o][i] + biases[o])`, weights then
-//! biases in the layer's `parameters`.
+//! `outputs[r][o] = f(Σ_i inputs[r][i]·weights[o][i] + biases[o])`, weights then
+//! biases in the layer's `parameters` (z kept past the outputs when f needs it).
 
 use super::activation::Activation;
 use super::{BatchParams, LayerParams};
@@ -40,7 +40,7 @@ pub fn forward_hidden_with(
             for i in 0..ins {
                 z += inputs[r * ins + i] * weights[o * ins + i];
             }
-            outputs[r * outs + o] = activation.apply(z + biases[o]);
+            super::store_activation(activation, layer, outputs, r * outs + o, z + biases[o]);
         }
     }
 }

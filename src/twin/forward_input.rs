@@ -26,7 +26,8 @@ pub fn forward_input(
             for i in 0..inputs {
                 z += pixel(images, base, i) * weights[o * inputs + i];
             }
-            outputs[r * outs + o] = Activation::Sigmoid.apply(z + biases[o]);
+            let e = r * outs + o;
+            super::store_activation(Activation::Sigmoid, layer, outputs, e, z + biases[o]);
         }
     }
 }

@@ -29,6 +29,32 @@ pub mod weight_update;
 pub mod weight_update_vec4;
 
 pub use crate::kernel_params::{BatchParams, LayerParams};
+use crate::ops::activation::Saved;
+pub use activation::Activation;
+
+/// Twin of `shaders/lib/forward.wgsl`: output element `e` of a forward kernel is `f(z)`, and `z`
+/// itself [`saved_offset`] further on when the activation's derivative needs it.
+pub fn store_activation(
+    activation: Activation,
+    layer: &LayerParams,
+    outputs: &mut [f32],
+    e: usize,
+    z: f32,
+) {
+    outputs[e] = activation.apply(z);
+    if activation.saves() == Saved::Input {
+        outputs[saved_offset(activation, layer, layer.outputs as usize) + e] = z;
+    }
+}
+
+/// Where the saved values of a layer `width` wide begin in its activation buffer (the WGSL
+/// `saved_offset`): at 0 (its outputs), or `layer.saved_rows` rows on (its `z`).
+pub fn saved_offset(activation: Activation, layer: &LayerParams, width: usize) -> usize {
+    match activation.saves() {
+        Saved::Output => 0,
+        Saved::Input => layer.saved_rows as usize * width,
+    }
+}
 
 /// Pixel `i` (as `pixel / 255`) of the packed image starting at word `base`.
 pub fn pixel(images: &[u32], base: usize, i: usize) -> f32 {

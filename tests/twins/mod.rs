@@ -12,6 +12,7 @@ use mnist_gpu::engine::gpu::GpuContext;
 use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Variant};
 use mnist_gpu::engine::gpu::plan::Product;
 use mnist_gpu::kernel_params::{BatchParams, LayerParams, pack_images};
+use mnist_gpu::ops::activation::Saved;
 use mnist_gpu::ops::{Activation, Dropout};
 use mnist_gpu::optim::{Optimizer, OptimizerSettings};
 use mnist_gpu::twin;
@@ -383,26 +384,35 @@ pub fn backprop_error_tiled_matches_twin_for_every_tile(device: &dyn KernelDevic
     }
 }
 
-/// The activations of shaders/lib/activation.wgsl (sigmoid, relu, tanh) in the kernels that
-/// import it: `forward_hidden` (f) and `backprop_error` (f' from the output), each compiled
-/// with every `ACTIVATION` value. Both sides are f32 sums of ≤ 29 products of size ≤ 1 in
-/// different orders (a few ulp of the partial sums, ≈ 1e-6) and libm's exp/tanh against the
-/// device's (a few ulp); 2e-5·(1 + |e|) covers that while a wrong activation (relu for tanh, a
-/// missing derivative) is off by > 1e-2.
+/// Every activation definition (the generated WGSL library `activation`) in the kernels that
+/// apply it and take its derivative: `forward_hidden` (f, and z kept past the outputs when the
+/// derivative needs it) and `backprop_error` (f' from what was kept), register-block and tiled,
+/// each compiled with every `ACTIVATION` value. Both sides are f32 sums of ≤ 29 products of
+/// size ≤ 1 in different orders (a few ulp of the partial sums, ≈ 1e-6) and libm's exp/tanh
+/// against the device's (a few ulp); 2e-5·(1 + |e|) covers that while a wrong activation (relu
+/// for tanh, a missing derivative, z not kept) is off by > 1e-2.
 pub fn every_activation_in_forward_hidden_and_backprop_error_matches_its_twin(
     device: &dyn KernelDevice,
 ) {
     const ACTIVATION_SHAPES: [Shape; 3] = [(5, 3, 8), (37, 13, 29), (70, 21, 17)];
+    let forms = |product: Product| {
+        let (direct, tiled) = product.kernels();
+        [
+            Variant::from(direct),
+            Variant::tiled(tiled, product.default_tile()),
+        ]
+    };
     for activation in Activation::ALL {
+        let kept = activation.kept_per_output();
         for (seed, &(rows, outputs, inputs)) in ACTIVATION_SHAPES.iter().enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(seed as u64 + 100 * activation.id() as u64);
             let batch = BatchParams::new(3, 0, rows);
-            let layer = LayerParams::new(inputs, outputs, 0.5);
+            let layer = LayerParams::new(inputs, outputs, 0.5).with_saved_rows(rows);
 
-            // forward_hidden: f(inputs·Wᵀ + b), pre-activations on both sides of relu's kink.
+            // forward_hidden: f(inputs·Wᵀ + b), pre-activations on both sides of 0.
             let x = uniform(&mut rng, rows * inputs, 0.01, 1.0);
             let parameters = uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5);
-            let mut want = vec![0.0; rows * outputs];
+            let mut want = vec![0.0; kept * rows * outputs];
             twin::forward_hidden::forward_hidden_with(
                 activation,
                 &batch,
@@ -411,62 +421,60 @@ pub fn every_activation_in_forward_hidden_and_backprop_error_matches_its_twin(
                 &parameters,
                 &mut want,
             );
-            let variant = Variant {
-                activation,
-                ..Variant::from(Kernel::ForwardHidden)
-            };
-            let mut storage = [bytes(&x), bytes(&parameters), poisoned(rows * outputs)];
-            device.run(variant, batch, layer, &mut storage);
-            let what = format!(
-                "forward_hidden {} {rows}x{outputs}x{inputs}",
-                activation.name()
+            assert!(
+                want.iter().any(|&a| a < 0.0) || activation.f64(-1.0) >= 0.0,
+                "{activation:?}: no negative pre-activation reached"
             );
-            assert_within(&what, &f32s(&storage[2]), &want, 2e-5);
-            if activation == Activation::Relu {
-                assert!(
-                    want.contains(&0.0) && want.iter().any(|&a| a > 0.0),
-                    "{what}"
-                );
+            for form in forms(Product::ForwardHidden) {
+                let variant = Variant { activation, ..form };
+                let mut storage = [bytes(&x), bytes(&parameters), poisoned(want.len())];
+                device.run(variant, batch, layer, &mut storage);
+                let what = format!("{} {rows}x{outputs}x{inputs}", variant.describe());
+                assert_within(&what, &f32s(&storage[2]), &want, 2e-5);
             }
 
-            // backprop_error: (δ·W) ⊙ f'(a), with outputs a in f's range.
+            // backprop_error: (δ·W) ⊙ f'(s), with the kept values s in f's range (outputs) or
+            // z across the curved part of GELU and SiLU.
             let deltas = uniform(&mut rng, rows * outputs, -0.3, 0.3);
             let weights = uniform(&mut rng, outputs * inputs, -0.5, 0.5);
-            let (low, high) = match activation {
-                Activation::Sigmoid => (0.01, 0.99),
-                Activation::Relu => (-0.5, 1.0),
-                Activation::Tanh => (-0.99, 0.99),
+            let (low, high) = match (activation.saves(), activation) {
+                (Saved::Input, _) => (-3.0, 3.0),
+                (_, Activation::Sigmoid) => (0.01, 0.99),
+                (_, Activation::Tanh) => (-0.99, 0.99),
+                _ => (-0.5, 1.0),
             };
-            let a: Vec<f32> = uniform(&mut rng, rows * inputs, low, high)
+            let kept_values: Vec<f32> = uniform(&mut rng, kept * rows * inputs, low, high)
                 .iter()
-                .map(|&a| {
+                .map(|&s| {
                     if activation == Activation::Relu {
-                        a.max(0.0)
+                        s.max(0.0)
                     } else {
-                        a
+                        s
                     }
                 })
                 .collect();
             let mut want = vec![0.0; rows * inputs];
             twin::backprop_error::backprop_error_with(
-                activation, &batch, &layer, &deltas, &weights, &a, &mut want,
-            );
-            let variant = Variant {
                 activation,
-                ..Variant::from(Kernel::BackpropError)
-            };
-            let mut storage = [
-                bytes(&deltas),
-                bytes(&weights),
-                bytes(&a),
-                poisoned(rows * inputs),
-            ];
-            device.run(variant, batch, layer, &mut storage);
-            let what = format!(
-                "backprop_error {} {rows}x{outputs}x{inputs}",
-                activation.name()
+                &batch,
+                &layer,
+                &deltas,
+                &weights,
+                &kept_values,
+                &mut want,
             );
-            assert_within(&what, &f32s(&storage[3]), &want, 2e-5);
+            for form in forms(Product::BackpropError) {
+                let variant = Variant { activation, ..form };
+                let mut storage = [
+                    bytes(&deltas),
+                    bytes(&weights),
+                    bytes(&kept_values),
+                    poisoned(rows * inputs),
+                ];
+                device.run(variant, batch, layer, &mut storage);
+                let what = format!("{} {rows}x{outputs}x{inputs}", variant.describe());
+                assert_within(&what, &f32s(&storage[3]), &want, 2e-5);
+            }
         }
     }
 }

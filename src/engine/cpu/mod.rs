@@ -25,7 +25,7 @@ use super::gemm::{Mat, MatRef, gemm};
 use super::{Engine, Hyper, Inference, Pixels, Recipe, Validation, batches};
 use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
-use crate::ops::activation::fast_sigmoid;
+use crate::ops::activation::{ActivationOp, Fast, Saved, Visit, fast_sigmoid};
 use crate::ops::{Activation, Dropout, Loss};
 use crate::optim::{Optimizer, OptimizerState, StepScalars, adam};
 use crate::{Error, Result};
@@ -54,8 +54,9 @@ pub struct CpuEngine {
     columns: BatchColumns,
     /// Column sums of a layer's δ (the bias gradient), as wide as the widest layer.
     column_sums: Vec<f32>,
-    /// Activations per layer, `batch_size × outputs` (also used for evaluation chunks); for
-    /// hidden layers before dropout.
+    /// Activations per layer, `rows × outputs` (rows: the batch or an evaluation chunk); for
+    /// hidden layers before dropout, and followed by `rows × outputs` pre-activations `z` when
+    /// the activation's derivative needs them (see [`activation_buffers`]).
     activations: Vec<Vec<f32>>,
     /// Hidden layers with dropout: the masks (0 or 1/(1 − rate)) and the masked activations
     /// the next layer reads; empty without dropout.
@@ -84,6 +85,32 @@ impl Images {
 
     fn len(&self) -> usize {
         self.labels.len()
+    }
+}
+
+/// Each layer's activation buffer for `rows` rows: `rows × outputs` outputs, then as many
+/// pre-activations `z` for hidden layers whose activation's derivative needs them (the GPU
+/// engine's layout).
+fn activation_buffers(net: &Network, rows: usize) -> Vec<Vec<f32>> {
+    let last = net.layers.len() - 1;
+    (net.layers.iter().enumerate())
+        .map(|(l, layer)| {
+            let kept = if l == last {
+                1
+            } else {
+                net.activation.kept_per_output()
+            };
+            vec![0.0; kept * rows * layer.outputs]
+        })
+        .collect()
+}
+
+/// The values a hidden layer's derivative reads from its activation buffer `buffer`: the
+/// first `len` outputs, or the `z` kept in its second half.
+fn saved(buffer: &[f32], activation: Activation, len: usize) -> &[f32] {
+    match activation.saves() {
+        Saved::Output => &buffer[..len],
+        Saved::Input => &buffer[buffer.len() / 2..][..len],
     }
 }
 
@@ -122,11 +149,7 @@ impl CpuEngine {
         let lens = tensor_lens(&net);
         let state = OptimizerState::resume_or_new(state, recipe.optimizer, &lens)?;
         let rows = batch.max(EVAL_CHUNK);
-        let activations = net
-            .layers
-            .iter()
-            .map(|l| vec![0.0; rows * l.outputs])
-            .collect();
+        let activations = activation_buffers(&net, rows);
         // The first layer's weight step reads whole vectors past a row's end.
         let deltas = net
             .layers
@@ -204,7 +227,18 @@ impl CpuEngine {
         let last = net.layers.len() - 1;
         for (l, layer) in net.layers.iter().enumerate() {
             let (done, rest) = activations.split_at_mut(l);
-            let a_out = &mut rest[0][..rows * layer.outputs];
+            let buffer = &mut rest[0];
+            let half = buffer.len() / 2;
+            let (a_out, kept_z) = match (l < last, net.activation.saves()) {
+                (true, Saved::Input) => {
+                    let (a, z) = buffer.split_at_mut(half);
+                    (
+                        &mut a[..rows * layer.outputs],
+                        Some(&mut z[..rows * layer.outputs]),
+                    )
+                }
+                _ => (&mut buffer[..rows * layer.outputs], None),
+            };
             // The first layer's sums start from its bias; the other layers' are added here.
             let bias = if l == 0 {
                 input.forward(&layer.biases, images, batch, a_out);
@@ -226,9 +260,9 @@ impl CpuEngine {
             let width = layer.outputs;
             if l == last {
                 match net.loss {
-                    Loss::Mse => add_bias_then(a_out, width, bias, fast_sigmoid),
+                    Loss::Mse => add_bias_then(a_out, width, bias, fast_sigmoid, None),
                     Loss::Xent => {
-                        add_bias_then(a_out, width, bias, |z| z);
+                        add_bias_then(a_out, width, bias, |z| z, None);
                         a_out
                             .par_chunks_mut(width * ROWS_PER_TASK)
                             .for_each(|chunk| {
@@ -240,11 +274,12 @@ impl CpuEngine {
                 }
                 continue;
             }
-            match net.activation {
-                Activation::Sigmoid => add_bias_then(a_out, width, bias, fast_sigmoid),
-                Activation::Relu => add_bias_then(a_out, width, bias, |z| z.max(0.0)),
-                Activation::Tanh => add_bias_then(a_out, width, bias, |z| Activation::Tanh.fast(z)),
-            }
+            net.activation.visit(AddBiasThenActivate {
+                a_out: &mut *a_out,
+                width,
+                bias,
+                kept_z,
+            });
             if let Some(pass) = dropout.as_mut() {
                 let (key, threshold, scale) = (pass.keys[l], pass.threshold, pass.keep_scale);
                 let masks = &mut pass.masks[l][..rows * layer.outputs];
@@ -327,15 +362,13 @@ impl CpuEngine {
                     MatRef::rows(&layer.weights, layer.inputs),
                     None,
                 );
-                let a = &self.activations[l - 1][..rows * layer.inputs];
+                let saved = saved(&self.activations[l - 1], activation, rows * layer.inputs);
                 let mask = self.masks.get(l - 1).map(|m| &m[..rows * layer.inputs]);
-                match activation {
-                    Activation::Sigmoid => times_derivative(delta_in, a, mask, |a| a * (1.0 - a)),
-                    Activation::Relu => {
-                        times_derivative(delta_in, a, mask, |a| Activation::Relu.derivative(a))
-                    }
-                    Activation::Tanh => times_derivative(delta_in, a, mask, |a| 1.0 - a * a),
-                }
+                activation.visit(TimesDerivative {
+                    delta: delta_in,
+                    saved,
+                    mask,
+                });
             }
             let sums = &mut self.column_sums[..layer.outputs];
             sums.fill(0.0);
@@ -479,20 +512,70 @@ fn add_bias_then(
     width: usize,
     biases: Option<&[f32]>,
     f: impl Fn(f32) -> f32 + Sync,
+    kept_z: Option<&mut [f32]>,
 ) {
-    a_out
-        .par_chunks_mut(width * ROWS_PER_TASK)
-        .for_each(|chunk| {
+    let chunk = width * ROWS_PER_TASK;
+    let add_bias = |chunk: &mut [f32]| {
+        if let Some(biases) = biases {
+            for row in chunk.chunks_mut(width) {
+                row.iter_mut().zip(biases).for_each(|(z, b)| *z += b);
+            }
+        }
+    };
+    match kept_z {
+        // z is kept for the derivative: a = f(z) after copying z.
+        Some(kept_z) => a_out
+            .par_chunks_mut(chunk)
+            .zip(kept_z.par_chunks_mut(chunk))
+            .for_each(|(a, z)| {
+                add_bias(a);
+                z.copy_from_slice(a);
+                a.iter_mut().for_each(|a| *a = f(*a));
+            }),
+        None => a_out.par_chunks_mut(chunk).for_each(|chunk| {
             for row in chunk.chunks_mut(width) {
                 match biases {
                     Some(biases) => row.iter_mut().zip(biases).for_each(|(z, b)| *z = f(*z + b)),
                     None => row.iter_mut().for_each(|z| *z = f(*z)),
                 }
             }
-        });
+        }),
+    }
 }
 
-/// `δ ← δ ⊙ f'(a)` (and `⊙ m` with a dropout mask), split over rayon tasks.
+/// [`add_bias_then`] with a hidden layer's activation, compiled per activation.
+struct AddBiasThenActivate<'a> {
+    a_out: &'a mut [f32],
+    width: usize,
+    bias: Option<&'a [f32]>,
+    kept_z: Option<&'a mut [f32]>,
+}
+
+impl Visit for AddBiasThenActivate<'_> {
+    type Output = ();
+    fn visit<A: ActivationOp>(self) {
+        let f = |z: f32| A::apply(Fast(z)).0;
+        add_bias_then(self.a_out, self.width, self.bias, f, self.kept_z);
+    }
+}
+
+/// [`times_derivative`] with a hidden layer's activation, compiled per activation.
+struct TimesDerivative<'a> {
+    delta: &'a mut [f32],
+    saved: &'a [f32],
+    mask: Option<&'a [f32]>,
+}
+
+impl Visit for TimesDerivative<'_> {
+    type Output = ();
+    fn visit<A: ActivationOp>(self) {
+        let derivative = |s: f32| A::derivative(Fast(s)).0;
+        times_derivative(self.delta, self.saved, self.mask, derivative);
+    }
+}
+
+/// `δ ← δ ⊙ f'(s)` (and `⊙ m` with a dropout mask), `s` what the activation saved, split
+/// over rayon tasks.
 #[inline(always)]
 fn times_derivative(
     delta: &mut [f32],
@@ -596,11 +679,7 @@ impl Evaluator {
         let rows = EVAL_CHUNK.min(set.len().max(1));
         Evaluator {
             images: Images::new(set),
-            activations: net
-                .layers
-                .iter()
-                .map(|l| vec![0.0; rows * l.outputs])
-                .collect(),
+            activations: activation_buffers(net, rows),
             chunk: Vec::with_capacity(rows),
         }
     }
@@ -646,11 +725,7 @@ pub struct CpuInference {
 impl CpuInference {
     pub fn new(net: Network) -> Self {
         let input = InputLayer::new(&net.layers[0], &[], &[]);
-        let activations = net
-            .layers
-            .iter()
-            .map(|l| vec![0.0; EVAL_CHUNK * l.outputs])
-            .collect();
+        let activations = activation_buffers(&net, EVAL_CHUNK);
         CpuInference {
             net,
             input,

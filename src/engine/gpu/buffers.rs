@@ -37,7 +37,7 @@ pub struct Buffers {
     pub order: wgpu::Buffer,
     /// Per layer, its weights (outputs × inputs, row-major) then its biases.
     pub parameters: Vec<wgpu::Buffer>,
-    /// Per layer, `rows × outputs`.
+    /// Per layer, `rows × outputs`; hidden layers whose activation keeps `z`, twice that.
     pub activations: Vec<wgpu::Buffer>,
     /// Per layer, `batch_rows × outputs`.
     pub deltas: Vec<wgpu::Buffer>,
@@ -63,6 +63,7 @@ impl Buffers {
                 .map(|l| ctx.buffer(&format!("{name}.{l}"), bytes(net.layers[l].outputs)))
                 .collect()
         };
+        let last = net.layers.len() - 1;
         let images = data.train.len().max(data.test.len());
         let identity: Vec<u32> = (0..images as u32).collect();
         Buffers {
@@ -71,7 +72,17 @@ impl Buffers {
             identity: ctx.buffer_with("identity_order", bytemuck::cast_slice(&identity)),
             order: ctx.buffer("order", data.train.len() as u64 * 4),
             parameters: super::layer_parameters(ctx, net),
-            activations: per_layer("activations", &|outputs| (shape.rows * outputs) as u64 * 4),
+            activations: (net.layers.iter().enumerate())
+                .map(|(l, layer)| {
+                    let kept = if l == last {
+                        1
+                    } else {
+                        net.activation.kept_per_output()
+                    };
+                    let bytes = (kept * shape.rows * layer.outputs) as u64 * 4;
+                    ctx.buffer(&format!("activations.{l}"), bytes)
+                })
+                .collect(),
             deltas: per_layer("deltas", &|outputs| (shape.batch_rows * outputs) as u64 * 4),
             dropped: (net.layers[..net.layers.len() - 1].iter().enumerate())
                 .filter(|_| dropout)

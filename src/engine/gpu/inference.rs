@@ -52,7 +52,12 @@ impl GpuInference {
                     layer_parameters(ctx, net),
                     (net.layers.iter().enumerate())
                         .map(|(l, layer)| {
-                            let bytes = (rows * layer.outputs * 4) as u64;
+                            let kept = if l + 1 == net.layers.len() {
+                                1
+                            } else {
+                                net.activation.kept_per_output()
+                            };
+                            let bytes = (kept * rows * layer.outputs * 4) as u64;
                             ctx.buffer(&format!("inference.activations.{l}"), bytes)
                         })
                         .collect::<Vec<_>>(),
@@ -60,7 +65,7 @@ impl GpuInference {
             })?;
         let slots = ctx.uniform_slots("inference.batch", &[BatchParams::new(0, 0, rows)]);
         let layer_params: Vec<LayerParams> = (net.layers.iter())
-            .map(|l| LayerParams::new(l.inputs, l.outputs, 0.0))
+            .map(|l| LayerParams::new(l.inputs, l.outputs, 0.0).with_saved_rows(rows))
             .collect();
         let blocks: Vec<wgpu::Buffer> = (layer_params.iter().enumerate())
             .map(|(l, p)| ctx.layer_block(&format!("inference.layer.{l}"), *p))

@@ -19,22 +19,10 @@ pub const WORKGROUP_1D: u32 = 64;
 /// The most workgroups the WebGPU default allows along one dimension; 1-D grids wrap into y.
 pub const MAX_GROUPS_PER_DIMENSION: u32 = 65_535;
 
-/// The WGSL library: `#import <name>` in a kernel pulls a file in once.
-const LIBRARY: [(&str, &str); 6] = [
-    ("params", include_str!("../../../shaders/lib/params.wgsl")),
-    ("pixels", include_str!("../../../shaders/lib/pixels.wgsl")),
-    (
-        "activation",
-        include_str!("../../../shaders/lib/activation.wgsl"),
-    ),
-    ("gemm", include_str!("../../../shaders/lib/gemm.wgsl")),
-    ("optim", include_str!("../../../shaders/lib/optim.wgsl")),
-    ("dropout", include_str!("../../../shaders/lib/dropout.wgsl")),
-];
-
-/// The `ACTIVATION` override of a layer without activation (`ACTIVATION_LINEAR`): a softmax
-/// output layer's pre-activations.
-pub const ACTIVATION_LINEAR: u32 = 3;
+/// The WGSL library: `#import <name>` in a kernel pulls a file in once. Every file of
+/// `shaders/lib/` and the libraries generated from the operation definitions, listed by
+/// build.rs (the same list its own interface reading composes with).
+const LIBRARY: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/library.rs"));
 
 /// How a storage binding is accessed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,14 +95,13 @@ impl std::fmt::Display for Tile {
 }
 
 /// One compiled form of a kernel: the kernel, its tile (tiled kernels only) and the activation
-/// its `ACTIVATION` override selects (kernels that import `activation` only); `linear` selects
-/// no activation instead (the forward kernels of a softmax output layer).
+/// its `ACTIVATION` override selects (kernels that import `activation` only; `linear` for the
+/// forward kernels of a softmax output layer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Variant {
     pub kernel: Kernel,
     pub tile: Option<Tile>,
     pub activation: Activation,
-    pub linear: bool,
 }
 
 impl From<Kernel> for Variant {
@@ -122,8 +109,7 @@ impl From<Kernel> for Variant {
         Variant {
             kernel,
             tile: None,
-            activation: Activation::Sigmoid,
-            linear: false,
+            activation: Activation::default(),
         }
     }
 }
@@ -137,8 +123,7 @@ impl Variant {
     }
 
     /// Every form the engine can compile: each kernel of the table, the tiled kernels with
-    /// each candidate tile, and the kernels that take `ACTIVATION` with each activation and
-    /// linear. The compilers' tests (naga, Tint, the shader-language translations) take this.
+    /// each candidate tile, and the kernels that take `ACTIVATION` with each activation. The compilers' tests (naga, Tint, the shader-language translations) take this.
     pub fn every() -> Vec<Variant> {
         let mut all = Vec::new();
         for kernel in Kernel::ALL {
@@ -162,10 +147,6 @@ impl Variant {
                         ..plain
                     });
                 }
-                all.push(Variant {
-                    linear: true,
-                    ..plain
-                });
             }
         }
         all
@@ -189,7 +170,7 @@ impl Variant {
         compose(
             self.kernel.name(),
             self.kernel.spec().source,
-            &LIBRARY,
+            LIBRARY,
             &mut Vec::new(),
             &mut out,
         )
@@ -209,32 +190,20 @@ impl Variant {
             Workgroup::Fixed | Workgroup::Tiled => vec![],
         };
         if spec.interface.activation {
-            let id = if self.linear {
-                ACTIVATION_LINEAR
-            } else {
-                self.activation.id()
-            };
-            constants.push(("ACTIVATION", f64::from(id)));
+            constants.push(("ACTIVATION", f64::from(self.activation.id())));
         }
         constants
     }
 
     /// `forward_input_tiled (tiled 64x64x16 (4x4 per invocation))`, for messages; a kernel
-    /// that takes `ACTIVATION` names it when it is not the default sigmoid.
+    /// that takes `ACTIVATION` names it when it is not the default.
     pub fn describe(&self) -> String {
         let mut text = match self.tile {
             Some(tile) => format!("{} ({tile})", self.kernel.name()),
             None => self.kernel.name().to_string(),
         };
-        if self.kernel.spec().interface.activation
-            && (self.linear || self.activation != Activation::Sigmoid)
-        {
-            let name = if self.linear {
-                "linear"
-            } else {
-                self.activation.name()
-            };
-            text.push_str(&format!(" [{name}]"));
+        if self.kernel.spec().interface.activation && self.activation != Activation::default() {
+            text.push_str(&format!(" [{}]", self.activation.name()));
         }
         text
     }

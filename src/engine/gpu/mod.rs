@@ -148,7 +148,10 @@ impl GpuEngine {
                 ),
                 (
                     "the activations of a batch",
-                    rows * sizes[1..].iter().max().unwrap_or(&1) * 4,
+                    net.activation.kept_per_output()
+                        * rows
+                        * sizes[1..].iter().max().unwrap_or(&1)
+                        * 4,
                 ),
                 ("the weight-gradient partial sums", splits * widest * 4),
                 (
@@ -193,6 +196,7 @@ impl GpuEngine {
                 LayerParams::new(l.inputs, l.outputs, hyper.learning_rate)
                     .with_optimizer(recipe.optimizer)
                     .with_dropout(i, recipe.dropout)
+                    .with_saved_rows(rows)
             })
             .collect();
         // Per layer: first moments of its weights and biases, then second moments (none for
@@ -226,13 +230,8 @@ impl GpuEngine {
         for variant in [plan.forward_input, plan.forward_hidden, plan.backprop_error] {
             ctx.pipeline(with_activation(variant, net.activation))?;
         }
-        if net.loss == Loss::Xent {
-            for variant in [plan.forward_input, plan.forward_hidden] {
-                ctx.pipeline(Variant {
-                    linear: true,
-                    ..variant
-                })?;
-            }
+        for variant in [plan.forward_input, plan.forward_hidden] {
+            ctx.pipeline(with_activation(variant, net.loss.output_activation()))?;
         }
         let groups = Groups::new(
             ctx,
@@ -656,7 +655,8 @@ fn layer_parameters(ctx: &GpuContext, net: &Network) -> Vec<wgpu::Buffer> {
 }
 
 /// The forward kernel of layer `l` (of `last + 1`): hidden layers apply the network's
-/// activation; the output layer the sigmoid (mse) or none, its softmax following (xent).
+/// activation; the output layer the loss's (the sigmoid for mse; none for xent, its softmax
+/// following).
 fn forward_variant(
     plan: &KernelPlan,
     l: usize,
@@ -669,13 +669,10 @@ fn forward_variant(
     } else {
         plan.forward_hidden
     };
-    match (l == last, loss) {
-        (false, _) => with_activation(kernel, activation),
-        (true, Loss::Mse) => kernel,
-        (true, Loss::Xent) => Variant {
-            linear: true,
-            ..kernel
-        },
+    if l == last {
+        with_activation(kernel, loss.output_activation())
+    } else {
+        with_activation(kernel, activation)
     }
 }
 
