@@ -3,8 +3,8 @@
 //! storage bindings (name and access, binding 2 on) and whether it declares the `ACTIVATION`
 //! override are written to `$OUT_DIR/interfaces.rs`, one constant per kernel. The kernel table
 //! (src/engine/gpu/kernels.rs) takes them from there, so the bindings are written once, in the
-//! WGSL, and a kernel whose WGSL does not parse fails the build. The library `activation` is
-//! generated here from the activation definitions (`$OUT_DIR/activation.wgsl`).
+//! WGSL, and a kernel whose WGSL does not parse fails the build. The libraries `activation` and
+//! `optimizers` are generated here from the operation definitions (`$OUT_DIR/<name>.wgsl`).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,10 +12,21 @@ use std::path::Path;
 #[path = "src/engine/gpu/compose.rs"]
 mod compose;
 
-// The activation definitions (std only): the WGSL library `activation` is generated from them.
+// The operation definitions (std only), under the paths they have in the crate: the WGSL
+// libraries `activation` and `optimizers` are generated from them.
 #[allow(dead_code)]
-#[path = "src/ops/activation/definitions.rs"]
-mod activation;
+#[path = "src/ops"]
+mod ops {
+    #[path = "activation/definitions.rs"]
+    pub mod activation;
+    pub mod real;
+}
+#[allow(dead_code)]
+#[path = "src/optim"]
+mod optim {
+    pub mod rules;
+}
+use ops::activation;
 
 /// What a tiled kernel (one that imports the shared `gemm`) gets prepended by the engine; any
 /// candidate tile gives the same bindings.
@@ -23,11 +34,17 @@ const TILE: &str = "const BM: u32 = 64u;\nconst BN: u32 = 64u;\nconst BK: u32 = 
 
 fn main() {
     println!("cargo:rerun-if-changed=shaders");
-    println!("cargo:rerun-if-changed=src/ops/activation/definitions.rs");
+    println!("cargo:rerun-if-changed=src/ops");
+    println!("cargo:rerun-if-changed=src/optim");
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let activation = activation::wgsl_library();
-    let path = out_dir.join("activation.wgsl");
-    std::fs::write(&path, &activation).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let generated = [
+        ("activation", activation::wgsl_library()),
+        ("optimizers", optim::rules::wgsl_library()),
+    ];
+    for (name, text) in &generated {
+        let path = out_dir.join(format!("{name}.wgsl"));
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
     let mut library: Vec<(String, String)> = wgsl_files(Path::new("shaders/lib"));
     // The engine's copy of the same list: each file included by path, the generated ones
     // from $OUT_DIR.
@@ -39,14 +56,17 @@ fn main() {
         )
         .expect("write to a string");
     }
-    writeln!(
-        listing,
-        "    (\"activation\", include_str!(concat!(env!(\"OUT_DIR\"), \"/activation.wgsl\"))),\n]"
-    )
-    .expect("write to a string");
+    for (name, text) in generated {
+        writeln!(
+            listing,
+            "    ({name:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}.wgsl\"))),"
+        )
+        .expect("write to a string");
+        library.push((name.into(), text));
+    }
+    listing.push(']');
     let path = out_dir.join("library.rs");
     std::fs::write(&path, listing).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    library.push(("activation".into(), activation));
     let library: Vec<(&str, &str)> = library
         .iter()
         .map(|(name, text)| (name.as_str(), text.as_str()))

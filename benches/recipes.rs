@@ -98,15 +98,11 @@ fn rounds(c: &mut Criterion) {
             .chain((hidden == 800).then_some((128, &dense, "dense")));
         for (batch_size, data, images) in runs {
             for (name, optimizer, dropout) in [
-                ("sgd", Optimizer::Sgd, 0.0),
+                ("sgd", Optimizer::default(), 0.0),
                 ("adam", adam, 0.0),
                 ("adam_dropout", adam, 0.5),
             ] {
-                let lr = if optimizer == Optimizer::Sgd {
-                    0.05
-                } else {
-                    1e-3
-                };
+                let lr = if optimizer.is_sgd() { 0.05 } else { 1e-3 };
                 let recipe = Recipe {
                     hyper: Hyper {
                         batch_size,

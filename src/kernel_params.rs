@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::ops::Dropout;
-use crate::optim::{Optimizer, StepScalars};
+use crate::optim::{Optimizer, OptimizerSettings, StepScalars};
 
 /// Rows each split of the weight-gradient reduction aims to cover.
 pub const ROWS_PER_SPLIT: usize = 512;
@@ -102,8 +102,8 @@ pub struct LayerParams {
     pub learning_rate: f32,
     /// u32 words per packed image row: `ceil(inputs / 4)`.
     pub words: u32,
-    /// The optimiser of the optimiser-step kernels: 0 sgd, 1 momentum, 2 adam, 3 adamw
-    /// (`OPTIMIZER_*` in shaders/lib/optim.wgsl); `beta1` is momentum's μ.
+    /// The optimiser of the optimiser-step kernels ([`Optimizer::id`], `OPTIMIZER_*` in the
+    /// generated library `optimizers`) and its settings.
     pub optimizer: u32,
     pub beta1: f32,
     pub beta2: f32,
@@ -118,7 +118,8 @@ pub struct LayerParams {
     /// Rows of the layer's activation buffers: where a kept `z` begins (an activation whose
     /// derivative needs it, shaders/lib/forward.wgsl).
     pub saved_rows: u32,
-    pub pad: [u32; 2],
+    pub momentum: f32,
+    pub pad: u32,
 }
 
 impl LayerParams {
@@ -132,18 +133,14 @@ impl LayerParams {
         }
     }
 
-    /// The same layer stepped by `optimizer`.
+    /// The same layer stepped by `optimizer`: its id and every setting (each rule reads its
+    /// own).
     pub fn with_optimizer(self, optimizer: Optimizer) -> Self {
         let s = optimizer.settings();
-        let (kind, beta1) = match optimizer {
-            Optimizer::Sgd => (0, 0.0),
-            Optimizer::Momentum { momentum, .. } => (1, momentum),
-            Optimizer::Adam { beta1, .. } => (2, beta1),
-            Optimizer::AdamW { beta1, .. } => (3, beta1),
-        };
         LayerParams {
-            optimizer: kind,
-            beta1,
+            optimizer: optimizer.id(),
+            momentum: s.momentum,
+            beta1: s.beta1,
             beta2: s.beta2,
             eps: s.eps,
             weight_decay: s.weight_decay,
@@ -172,24 +169,15 @@ impl LayerParams {
 
     /// The optimiser [`LayerParams::with_optimizer`] wrote (the CPU twins run its rule).
     pub fn optimizer(&self) -> Optimizer {
-        match self.optimizer {
-            1 => Optimizer::Momentum {
-                momentum: self.beta1,
-                nesterov: self.nesterov != 0,
-            },
-            2 => Optimizer::Adam {
-                beta1: self.beta1,
-                beta2: self.beta2,
-                eps: self.eps,
-            },
-            3 => Optimizer::AdamW {
-                beta1: self.beta1,
-                beta2: self.beta2,
-                eps: self.eps,
-                weight_decay: self.weight_decay,
-            },
-            _ => Optimizer::Sgd,
-        }
+        let settings = OptimizerSettings {
+            momentum: self.momentum,
+            nesterov: self.nesterov != 0,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+        };
+        Optimizer::from_id(self.optimizer, &settings).unwrap_or_default()
     }
 }
 

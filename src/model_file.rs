@@ -85,7 +85,7 @@ impl TrainingInfo {
             data_fingerprint: String::new(),
             test_accuracy: None,
             init: Init::Uniform,
-            optimizer: Optimizer::Sgd,
+            optimizer: Optimizer::default(),
             schedule: LrSchedule::Constant,
             warmup: 0.0,
             rounds_planned: rounds_completed,
@@ -351,18 +351,8 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
     let mut put = |key: &str, value: String| {
         meta.insert(key.into(), value);
     };
-    match t.optimizer {
-        Optimizer::Sgd => {}
-        Optimizer::Momentum { .. } => {
-            put("momentum", s.momentum.to_string());
-            put("nesterov", s.nesterov.to_string());
-        }
-        Optimizer::Adam { .. } | Optimizer::AdamW { .. } => {
-            put("beta1", s.beta1.to_string());
-            put("beta2", s.beta2.to_string());
-            put("eps", s.eps.to_string());
-            put("weight_decay", s.weight_decay.to_string());
-        }
+    for setting in t.optimizer.reads() {
+        put(setting.key(), setting.value(&s));
     }
     if let LrSchedule::Step { every, gamma } = t.schedule {
         put("lr_step_rounds", every.to_string());
@@ -488,7 +478,8 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
             .unwrap_or_else(|| default.to_string())
     };
     let init = Init::parse(&named("init", "uniform")).map_err(|e| e.to_string())?;
-    let d = OptimizerSettings::default();
+    let name = named("optimizer", "sgd");
+    let d = Optimizer::defaults(&name);
     let settings = OptimizerSettings {
         momentum: optional(meta, "momentum", d.momentum)?,
         nesterov: optional(meta, "nesterov", d.nesterov)?,
@@ -497,8 +488,7 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         eps: optional(meta, "eps", d.eps)?,
         weight_decay: optional(meta, "weight_decay", d.weight_decay)?,
     };
-    let optimizer =
-        Optimizer::from_name(&named("optimizer", "sgd"), settings).map_err(|e| e.to_string())?;
+    let optimizer = Optimizer::from_name(&name, settings).map_err(|e| e.to_string())?;
     let schedule = LrSchedule::from_name(
         &named("lr_schedule", "constant"),
         optional(meta, "lr_step_rounds", 1)?,
@@ -597,12 +587,14 @@ mod tests {
         m.network.activation = Activation::Relu;
         m.network.loss = Loss::Xent;
         m.training.init = Init::He;
-        m.training.optimizer = Optimizer::AdamW {
-            beta1: 0.8,
-            beta2: 0.99,
-            eps: 1e-7,
+        m.training.optimizer = Optimizer::AdamW(crate::optim::AdamW {
+            adam: crate::optim::Adam {
+                beta1: 0.8,
+                beta2: 0.99,
+                eps: 1e-7,
+            },
             weight_decay: 0.05,
-        };
+        });
         m.training.schedule = LrSchedule::Step {
             every: 3,
             gamma: 0.5,

@@ -227,7 +227,7 @@ impl RefNetwork {
     pub fn step(&mut self, inputs: &[Vec<f64>], labels: &[u8], learning_rate: f64) -> f64 {
         let mut state = RefOptimizer::default();
         self.step_with(
-            Optimizer::Sgd,
+            Optimizer::default(),
             &mut state,
             learning_rate,
             inputs,
@@ -261,22 +261,20 @@ impl RefNetwork {
             state.second_b = zeros_b;
         }
         state.steps += 1;
-        let t = state.steps;
+        let k = optimizer.scalars_f64(lr, state.steps);
         for l in 0..self.weights.len() {
             for o in 0..self.weights[l].len() {
                 for i in 0..self.weights[l][o].len() {
-                    optimizer.update_f64(
-                        lr,
-                        t,
+                    optimizer.update(
+                        k,
                         &mut self.weights[l][o][i],
                         g.weights[l][o][i],
                         &mut state.first_w[l][o][i],
                         &mut state.second_w[l][o][i],
                     );
                 }
-                optimizer.update_f64(
-                    lr,
-                    t,
+                optimizer.update(
+                    k,
                     &mut self.biases[l][o],
                     g.biases[l][o],
                     &mut state.first_b[l][o],

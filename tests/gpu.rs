@@ -618,6 +618,25 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
                 ..recipe(optimizer("sgd", false), LrSchedule::Constant, 0.5, 0.0)
             },
         ),
+        (
+            Architecture {
+                activation: Activation::Gelu,
+                loss: Loss::Xent,
+            },
+            recipe(
+                Optimizer::from_name("lion", Optimizer::defaults("lion")).expect("lion"),
+                LrSchedule::Cosine,
+                3e-4,
+                0.5,
+            ),
+        ),
+        (
+            Architecture {
+                activation: Activation::Silu,
+                loss: Loss::Xent,
+            },
+            recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0),
+        ),
     ]
 }
 

@@ -88,7 +88,7 @@ fn reference_gradients_match_finite_differences_for_every_activation_and_loss() 
 fn optimizers() -> Vec<Optimizer> {
     let s = OptimizerSettings::default();
     vec![
-        Optimizer::Sgd,
+        Optimizer::default(),
         Optimizer::from_name("momentum", s).expect("momentum"),
         Optimizer::from_name(
             "momentum",
@@ -107,6 +107,14 @@ fn optimizers() -> Vec<Optimizer> {
             },
         )
         .expect("adamw"),
+        Optimizer::from_name(
+            "lion",
+            OptimizerSettings {
+                weight_decay: 0.1,
+                ..Optimizer::defaults("lion")
+            },
+        )
+        .expect("lion"),
     ]
 }
 

@@ -4,7 +4,8 @@
 //   Batch also carries the step's learning rate and Adam's bias corrections (optimiser steps),
 //   and the round and seed of the dropout masks (shaders/lib/dropout.wgsl).
 //   Layer: the layer's shape and learning rate; words = ceil(inputs / 4) packed pixel words;
-//   then the optimiser and its constants (shaders/lib/optim.wgsl), the layer's index and its
+//   then the optimiser and its settings (shaders/lib/optim.wgsl; momentum near the end), the
+//   layer's index and its
 //   dropout threshold and scale, and the rows of its activation buffers (where a kept z begins,
 //   shaders/lib/forward.wgsl).
 struct Batch {
@@ -14,7 +15,7 @@ struct Batch {
 struct Layer {
     inputs: u32, outputs: u32, lr: f32, words: u32,
     optimizer: u32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, nesterov: u32,
-    index: u32, dropout_threshold: u32, keep_scale: f32, saved_rows: u32, pad1: u32, pad2: u32,
+    index: u32, dropout_threshold: u32, keep_scale: f32, saved_rows: u32, momentum: f32, pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> batch: Batch;

@@ -15,7 +15,7 @@ use mnist_gpu::model::argmax;
 use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
-use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings, OptimizerState};
+use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings, OptimizerState, Setting};
 use mnist_gpu::report::metrics::MetricsFile;
 use mnist_gpu::train::{RoundRecord, Schedule, accuracy, train_with};
 
@@ -75,7 +75,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = ["uniform", "he", "xavier"])]
     pub init: Option<String>,
     /// Optimiser [preset]
-    #[arg(long, value_parser = Optimizer::NAMES)]
+    #[arg(long, value_parser = optimizer_names())]
     pub optimizer: Option<String>,
     /// Momentum of --optimizer momentum [default: 0.9]
     #[arg(long, value_name = "MU", allow_negative_numbers = true, value_parser = super::numbers::float)]
@@ -83,16 +83,16 @@ pub struct TrainArgs {
     /// Nesterov momentum for --optimizer momentum.
     #[arg(long)]
     pub nesterov: bool,
-    /// Adam's first-moment decay [default: 0.9]
+    /// Adam's and Lion's first-moment decay [default: 0.9]
     #[arg(long, value_name = "B1", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub beta1: Option<f32>,
-    /// Adam's second-moment decay [default: 0.999]
+    /// Adam's second-moment decay [default: 0.999], Lion's momentum decay [default: 0.99]
     #[arg(long, value_name = "B2", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub beta2: Option<f32>,
     /// Adam's epsilon [default: 1e-8]
     #[arg(long, value_name = "EPS", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub eps: Option<f32>,
-    /// AdamW's decoupled weight decay [default: 0.01]
+    /// AdamW's and Lion's decoupled weight decay [default: 0.01 for AdamW, 0 for Lion]
     #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub weight_decay: Option<f32>,
     /// Learning-rate schedule: constant, step (×--lr-gamma every --lr-step-rounds), cosine
@@ -671,12 +671,10 @@ impl Plan {
         let mut sizes = vec![INPUTS];
         sizes.extend_from_slice(&hidden);
         sizes.push(CLASSES);
-        let mut settings = OptimizerSettings::default();
+        let optimizer_name = args.optimizer.as_deref().unwrap_or(preset.optimizer);
+        let mut settings = Optimizer::defaults(optimizer_name);
         override_settings(&mut settings, args);
-        let optimizer = Optimizer::from_name(
-            args.optimizer.as_deref().unwrap_or(preset.optimizer),
-            settings,
-        )?;
+        let optimizer = Optimizer::from_name(optimizer_name, settings)?;
         let schedule = schedule_from(
             args,
             args.lr_schedule.as_deref().unwrap_or(preset.lr_schedule),
@@ -765,49 +763,20 @@ fn check_applicable(
     rounds: usize,
 ) -> anyhow::Result<()> {
     let name = optimizer.name();
-    let adam = matches!(name, "adam" | "adamw");
     let step = matches!(schedule, LrSchedule::Step { .. });
-    let checks = [
-        (
-            "--momentum",
-            args.momentum.is_some(),
-            name == "momentum",
-            "--optimizer momentum",
-        ),
-        (
-            "--nesterov",
-            args.nesterov,
-            name == "momentum",
-            "--optimizer momentum",
-        ),
-        (
-            "--beta1",
-            args.beta1.is_some(),
-            adam,
-            "--optimizer adam or adamw",
-        ),
-        (
-            "--beta2",
-            args.beta2.is_some(),
-            adam,
-            "--optimizer adam or adamw",
-        ),
-        (
-            "--eps",
-            args.eps.is_some(),
-            adam,
-            "--optimizer adam or adamw",
-        ),
-        (
-            "--weight-decay",
-            args.weight_decay.is_some(),
-            name == "adamw",
-            "--optimizer adamw",
-        ),
-    ];
-    for (flag, given, applies, to) in checks {
-        if given && !applies {
-            anyhow::bail!("{flag} applies to {to} only; this run's optimiser is {name}");
+    for setting in Setting::ALL {
+        if given_setting(args, setting) && !optimizer.reads().contains(&setting) {
+            let readers: Vec<&str> = (Optimizer::NAMES.into_iter())
+                .filter(|n| {
+                    Optimizer::from_name(n, Optimizer::defaults(n))
+                        .is_ok_and(|o| o.reads().contains(&setting))
+                })
+                .collect();
+            anyhow::bail!(
+                "{} applies to --optimizer {} only; this run's optimiser is {name}",
+                setting.flag(),
+                readers.join(" or ")
+            );
         }
     }
     for (flag, given) in [
@@ -825,6 +794,18 @@ fn check_applicable(
         anyhow::bail!("--warmup {warmup} is longer than the {rounds} planned rounds");
     }
     Ok(())
+}
+
+/// Whether the optimiser flag of `setting` was given.
+fn given_setting(args: &TrainArgs, setting: Setting) -> bool {
+    match setting {
+        Setting::Momentum => args.momentum.is_some(),
+        Setting::Nesterov => args.nesterov,
+        Setting::Beta1 => args.beta1.is_some(),
+        Setting::Beta2 => args.beta2.is_some(),
+        Setting::Eps => args.eps.is_some(),
+        Setting::WeightDecay => args.weight_decay.is_some(),
+    }
 }
 
 /// The optimiser flags given explicitly, over `settings`.
@@ -954,6 +935,15 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// The optimisers `--optimizer` accepts, each with its rule, from their definitions.
+fn optimizer_names() -> clap::builder::PossibleValuesParser {
+    let values = Optimizer::NAMES.into_iter().map(|name| {
+        let about = Optimizer::from_name(name, Optimizer::defaults(name)).map_or("", |o| o.about());
+        clap::builder::PossibleValue::new(name).help(about)
+    });
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 /// The hidden activations `--activation` accepts, each with its formula, from their definitions.

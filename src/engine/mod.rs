@@ -45,7 +45,7 @@ impl Recipe {
     pub fn sgd(hyper: Hyper) -> Self {
         Recipe {
             hyper,
-            optimizer: Optimizer::Sgd,
+            optimizer: Optimizer::default(),
             lr: LrPlan::constant(hyper.learning_rate),
             dropout: Dropout::default(),
             seed: 0,
@@ -56,7 +56,7 @@ impl Recipe {
     /// Whether this is the tutorial's plain SGD at a constant rate without dropout (what every
     /// engine runs).
     pub fn is_plain_sgd(&self) -> bool {
-        self.optimizer == Optimizer::Sgd
+        self.optimizer.is_sgd()
             && self.lr.schedule == crate::optim::LrSchedule::Constant
             && self.lr.warmup <= 0.0
             && self.lr.base == self.hyper.learning_rate

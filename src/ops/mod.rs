@@ -6,6 +6,7 @@ pub mod activation;
 pub mod dropout;
 pub mod init;
 pub mod loss;
+pub mod real;
 
 pub use activation::Activation;
 pub use dropout::Dropout;

@@ -27,7 +27,7 @@ use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
 use crate::ops::activation::{ActivationOp, Fast, Saved, Visit, fast_sigmoid};
 use crate::ops::{Activation, Dropout, Loss};
-use crate::optim::{Optimizer, OptimizerState, StepScalars, adam};
+use crate::optim::{Optimizer, OptimizerState, Rule, StepScalars, VisitRule};
 use crate::{Error, Result};
 
 /// Images per forward chunk when evaluating a whole split.
@@ -171,7 +171,7 @@ impl CpuEngine {
             }
         };
         // The first layer's gradients (slots 0 and 1) are never stored.
-        let gradients = if recipe.optimizer == Optimizer::Sgd {
+        let gradients = if recipe.optimizer.is_sgd() {
             Vec::new()
         } else {
             lens.iter()
@@ -381,17 +381,12 @@ impl CpuEngine {
                 // The first layer's weights step pixel by pixel as their gradient is summed
                 // (never stored); its biases step by the column sums of δ.
                 let (input, columns, delta) = (&mut self.input, &self.columns, &here[0][..]);
-                match optimizer {
-                    Optimizer::Sgd => input.step(columns, delta, |w, g, _, _| *w -= lr * g),
-                    Optimizer::Adam { beta1, beta2, eps } => {
-                        input.step(columns, delta, |w, g, m, v| {
-                            adam(scalars, beta1, beta2, eps, w, g, m, v)
-                        })
-                    }
-                    _ => input.step(columns, delta, |w, g, m, v| {
-                        optimizer.update(scalars, w, g, m, v)
-                    }),
-                }
+                optimizer.visit(InputStep {
+                    input,
+                    columns,
+                    delta,
+                    k: scalars,
+                });
                 let first = self.state.first.get_mut(1).map(Vec::as_mut_slice);
                 let second = self.state.second.get_mut(1).map(Vec::as_mut_slice);
                 apply_update(optimizer, scalars, &mut layer.biases, sums, first, second);
@@ -402,7 +397,7 @@ impl CpuEngine {
             } else {
                 &self.activations[l - 1][..rows * layer.inputs]
             };
-            if optimizer == Optimizer::Sgd {
+            if optimizer.is_sgd() {
                 // W[l] −= lr · δ[l]ᵀ · a[l-1]
                 gemm(
                     Mat::rows(&mut layer.weights, layer.inputs),
@@ -614,55 +609,77 @@ fn apply_update(
     first: Option<&mut [f32]>,
     second: Option<&mut [f32]>,
 ) {
-    match (first, second) {
-        (Some(first), Some(second)) => params
-            .par_chunks_mut(UPDATE_CHUNK)
-            .zip(grads.par_chunks(UPDATE_CHUNK))
-            .zip(first.par_chunks_mut(UPDATE_CHUNK))
-            .zip(second.par_chunks_mut(UPDATE_CHUNK))
-            .for_each(|(((p, g), m), v)| match optimizer {
-                // The rule spelled out per optimiser, so the loop has no branch and vectorises.
-                Optimizer::Adam { beta1, beta2, eps } => {
+    optimizer.visit(ApplyUpdate {
+        k,
+        params,
+        grads,
+        first,
+        second,
+    });
+}
+
+/// [`apply_update`] compiled per optimiser, so each loop has no branch and vectorises.
+struct ApplyUpdate<'a> {
+    k: StepScalars,
+    params: &'a mut [f32],
+    grads: &'a [f32],
+    first: Option<&'a mut [f32]>,
+    second: Option<&'a mut [f32]>,
+}
+
+impl VisitRule for ApplyUpdate<'_> {
+    type Output = ();
+    fn visit<O: Rule>(self, rule: O) {
+        let (k, params, grads) = (self.k, self.params, self.grads);
+        match (self.first, self.second) {
+            (Some(first), Some(second)) => params
+                .par_chunks_mut(UPDATE_CHUNK)
+                .zip(grads.par_chunks(UPDATE_CHUNK))
+                .zip(first.par_chunks_mut(UPDATE_CHUNK))
+                .zip(second.par_chunks_mut(UPDATE_CHUNK))
+                .for_each(|(((p, g), m), v)| {
                     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
-                        crate::optim::adam(k, beta1, beta2, eps, p, g, m, v);
+                        rule.update(k, p, g, m, v);
                     }
-                }
-                Optimizer::AdamW {
-                    beta1,
-                    beta2,
-                    eps,
-                    weight_decay,
-                } => {
-                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
-                        *p -= k.lr * weight_decay * *p;
-                        crate::optim::adam(k, beta1, beta2, eps, p, g, m, v);
+                }),
+            (Some(first), None) => params
+                .par_chunks_mut(UPDATE_CHUNK)
+                .zip(grads.par_chunks(UPDATE_CHUNK))
+                .zip(first.par_chunks_mut(UPDATE_CHUNK))
+                .for_each(|((p, g), m)| {
+                    let mut unused = 0.0;
+                    for ((p, &g), m) in p.iter_mut().zip(g).zip(m) {
+                        rule.update(k, p, g, m, &mut unused);
                     }
-                }
-                _ => {
-                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
-                        optimizer.update(k, p, g, m, v);
+                }),
+            _ => params
+                .par_chunks_mut(UPDATE_CHUNK)
+                .zip(grads.par_chunks(UPDATE_CHUNK))
+                .for_each(|(p, g)| {
+                    let (mut m, mut v) = (0.0, 0.0);
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        rule.update(k, p, g, &mut m, &mut v);
                     }
-                }
-            }),
-        (Some(first), None) => params
-            .par_chunks_mut(UPDATE_CHUNK)
-            .zip(grads.par_chunks(UPDATE_CHUNK))
-            .zip(first.par_chunks_mut(UPDATE_CHUNK))
-            .for_each(|((p, g), m)| {
-                let mut unused = 0.0;
-                for ((p, &g), m) in p.iter_mut().zip(g).zip(m) {
-                    optimizer.update(k, p, g, m, &mut unused);
-                }
-            }),
-        _ => params
-            .par_chunks_mut(UPDATE_CHUNK)
-            .zip(grads.par_chunks(UPDATE_CHUNK))
-            .for_each(|(p, g)| {
-                let (mut m, mut v) = (0.0, 0.0);
-                for (p, &g) in p.iter_mut().zip(g) {
-                    optimizer.update(k, p, g, &mut m, &mut v);
-                }
-            }),
+                }),
+        }
+    }
+}
+
+/// The first layer's step ([`InputLayer::step`]) compiled per optimiser.
+struct InputStep<'a> {
+    input: &'a mut InputLayer,
+    columns: &'a BatchColumns,
+    delta: &'a [f32],
+    k: StepScalars,
+}
+
+impl VisitRule for InputStep<'_> {
+    type Output = ();
+    fn visit<O: Rule>(self, rule: O) {
+        let k = self.k;
+        (self.input).step(self.columns, self.delta, move |w, g, m, v| {
+            rule.update(k, w, g, m, v)
+        });
     }
 }
 

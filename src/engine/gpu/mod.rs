@@ -29,7 +29,7 @@ use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
 use crate::ops::Loss;
-use crate::optim::{LrSchedule, Optimizer, OptimizerState};
+use crate::optim::{LrSchedule, OptimizerState};
 use crate::{Error, Result};
 
 /// Images per forward chunk when evaluating a whole split.
@@ -119,7 +119,7 @@ impl GpuEngine {
         validate(&net, data, hyper)?;
         let lens = tensor_lens(&net);
         let state = OptimizerState::resume_or_new(state, recipe.optimizer, &lens)?;
-        let fused_sgd = recipe.optimizer == Optimizer::Sgd
+        let fused_sgd = recipe.optimizer.is_sgd()
             && recipe.lr.schedule == LrSchedule::Constant
             && recipe.lr.warmup <= 0.0
             && recipe.lr.base == hyper.learning_rate;

@@ -4,7 +4,8 @@
 
 pub mod definitions;
 
-pub use definitions::{ActivationOp, Fast, Real, Saved, fast_sigmoid};
+pub use super::real::{Fast, Real, fast_sigmoid};
+pub use definitions::{ActivationOp, Saved};
 use definitions::{Gelu, Linear, Relu, Sigmoid, Silu, Tanh, for_each_activation};
 
 /// Code generic over one activation, run for the one an [`Activation`] names (so the CPU

@@ -1,209 +1,186 @@
 //! Optimisers and learning-rate schedules, described once for every engine.
 //!
-//! An [`Optimizer`] says how one parameter moves given its gradient and its state;
-//! [`Optimizer::update`] is that rule for one element (the CPU engine maps it over a tensor, the
-//! WGSL kernel is its twin), and [`OptimizerState`] holds the moments and the step count, saved
-//! in model files so a resumed run continues exactly.
-//!
-//! * `sgd`: `p −= lr·g` (the tutorial's);
-//! * `momentum`: `v = μv + g`, `p −= lr·v`, or with Nesterov `p −= lr·(g + μv)` (PyTorch's form);
-//! * `adam`: `m = β₁m + (1−β₁)g`, `v = β₂v + (1−β₂)g²`,
-//!   `p −= lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)`;
-//! * `adamw`: adam with decoupled weight decay `p −= lr·λ·p` first (Loshchilov & Hutter).
+//! Each optimiser is one file (`sgd.rs`, `momentum.rs`, `adam.rs`, `adamw.rs`, `lion.rs`)
+//! implementing [`Rule`]: its name, settings, state slots, its update written once over
+//! [`Real`] (f32 for the CPU engine and the kernels' twins, f64 for the reference) and its WGSL.
+//! [`Optimizer`] enumerates them for the CLI, the model file, the engines and the tests;
+//! [`OptimizerState`] holds the moments and the step count, saved in model files so a resumed
+//! run continues exactly.
+
+pub mod rules;
+
+use rules::for_each_optimizer;
+pub use rules::{Adam, AdamW, Lion, Momentum, OptimizerSettings, Rule, Setting, Sgd, StepScalars};
 
 use crate::ops::parse_named;
+use crate::ops::real::Real;
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub enum Optimizer {
-    #[default]
-    Sgd,
-    Momentum {
-        momentum: f32,
-        nesterov: bool,
-    },
-    Adam {
-        beta1: f32,
-        beta2: f32,
-        eps: f32,
-    },
-    AdamW {
-        beta1: f32,
-        beta2: f32,
-        eps: f32,
-        weight_decay: f32,
-    },
+/// Code generic over one optimiser, run for the one an [`Optimizer`] holds (so the CPU
+/// engine's update loops are compiled per optimiser, with no branch inside).
+pub trait VisitRule {
+    type Output;
+    fn visit<O: Rule>(self, rule: O) -> Self::Output;
 }
 
-/// The settings an optimiser may use, before its kind is chosen (CLI flags, model metadata).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct OptimizerSettings {
-    pub momentum: f32,
-    pub nesterov: bool,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub weight_decay: f32,
-}
-
-impl Default for OptimizerSettings {
-    /// PyTorch's defaults (momentum 0.9 as most recipes set it; AdamW's decay 0.01).
-    fn default() -> Self {
-        OptimizerSettings {
-            momentum: 0.9,
-            nesterov: false,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
+macro_rules! optimizer_enum {
+    ($($rule:ident),*) => {
+        /// One of the optimisers, with its settings; its position in the list is its WGSL id.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Optimizer {
+            $($rule($rule)),*
         }
+
+        impl Optimizer {
+            pub const NAMES: [&'static str; [$($rule::NAME),*].len()] = [$($rule::NAME),*];
+
+            /// Runs `visitor` with this optimiser's rule.
+            #[inline(always)]
+            pub fn visit<V: VisitRule>(self, visitor: V) -> V::Output {
+                match self {
+                    $(Optimizer::$rule(rule) => visitor.visit(rule)),*
+                }
+            }
+
+            /// The optimiser called `name` (one of [`Optimizer::NAMES`]) with `settings`.
+            fn named(name: &str, settings: &OptimizerSettings) -> Option<Self> {
+                $(if name == $rule::NAME {
+                    return Some(Optimizer::$rule($rule::from_settings(settings)));
+                })*
+                None
+            }
+
+            /// The settings `name` starts from: the shared defaults with its own over them.
+            pub fn defaults(name: &str) -> OptimizerSettings {
+                let mut settings = OptimizerSettings::default();
+                $(if name == $rule::NAME {
+                    $rule::defaults(&mut settings);
+                })*
+                settings
+            }
+        }
+    };
+}
+for_each_optimizer!(optimizer_enum);
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Optimizer::Sgd(Sgd)
     }
 }
 
-/// Per-step scalars of an update, computed once per step (on the GPU: one uniform).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepScalars {
-    pub lr: f32,
-    /// `1/(1 − β₁ᵗ)` and `1/(1 − β₂ᵗ)` (Adam's bias corrections; 1 otherwise).
-    pub correction1: f32,
-    pub correction2: f32,
+/// A rule's constants, as a [`VisitRule`].
+struct Meta;
+impl VisitRule for Meta {
+    type Output = (&'static str, &'static str, usize, &'static [Setting], bool);
+    fn visit<O: Rule>(self, _: O) -> Self::Output {
+        (
+            O::NAME,
+            O::ABOUT,
+            O::MOMENTS,
+            O::SETTINGS,
+            O::BIAS_CORRECTED,
+        )
+    }
 }
 
 impl Optimizer {
-    pub const NAMES: [&'static str; 4] = ["sgd", "momentum", "adam", "adamw"];
-
+    /// The optimiser called `name` with `s` (its settings checked).
     pub fn from_name(name: &str, s: OptimizerSettings) -> Result<Self> {
-        let kind = parse_named(
-            "optimizer",
-            name,
-            &[("sgd", 0), ("momentum", 1), ("adam", 2), ("adamw", 3)],
-        )?;
-        let optimizer = match kind {
-            0 => Optimizer::Sgd,
-            1 => Optimizer::Momentum {
-                momentum: s.momentum,
-                nesterov: s.nesterov,
-            },
-            2 => Optimizer::Adam {
-                beta1: s.beta1,
-                beta2: s.beta2,
-                eps: s.eps,
-            },
-            _ => Optimizer::AdamW {
-                beta1: s.beta1,
-                beta2: s.beta2,
-                eps: s.eps,
-                weight_decay: s.weight_decay,
-            },
-        };
-        optimizer.validate()?;
+        let names: Vec<(&str, &str)> = Self::NAMES.iter().map(|&n| (n, n)).collect();
+        let name = parse_named("optimizer", name, &names)?;
+        let optimizer = Self::named(name, &s)
+            .ok_or_else(|| Error::Config(format!("unknown optimizer '{name}'")))?;
+        validate(&s)?;
         Ok(optimizer)
     }
 
+    /// The optimiser with WGSL id `id` (its position in [`Optimizer::NAMES`]) and settings `s`:
+    /// how the kernels' twins read a layer's uniform block.
+    pub fn from_id(id: u32, s: &OptimizerSettings) -> Option<Self> {
+        Self::NAMES
+            .get(id as usize)
+            .and_then(|name| Self::named(name, s))
+    }
+
+    /// The value of the layer uniform's `optimizer` (`OPTIMIZER_*` in the generated library).
+    pub fn id(self) -> u32 {
+        let name = self.name();
+        Self::NAMES.iter().position(|&n| n == name).unwrap_or(0) as u32
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            Optimizer::Sgd => "sgd",
-            Optimizer::Momentum { .. } => "momentum",
-            Optimizer::Adam { .. } => "adam",
-            Optimizer::AdamW { .. } => "adamw",
-        }
+        self.visit(Meta).0
+    }
+
+    /// One line for `--help`.
+    pub fn about(self) -> &'static str {
+        self.visit(Meta).1
+    }
+
+    /// The settings it reads.
+    pub fn reads(self) -> &'static [Setting] {
+        self.visit(Meta).3
+    }
+
+    /// Whether this is plain SGD (the engines fuse its step into the gradient product).
+    pub fn is_sgd(self) -> bool {
+        matches!(self, Optimizer::Sgd(_))
     }
 
     /// Its settings, the unused ones at their defaults.
     pub fn settings(self) -> OptimizerSettings {
-        let mut s = OptimizerSettings::default();
-        match self {
-            Optimizer::Sgd => {}
-            Optimizer::Momentum { momentum, nesterov } => {
-                s.momentum = momentum;
-                s.nesterov = nesterov;
-            }
-            Optimizer::Adam { beta1, beta2, eps } => {
-                (s.beta1, s.beta2, s.eps) = (beta1, beta2, eps);
-            }
-            Optimizer::AdamW {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => {
-                (s.beta1, s.beta2, s.eps, s.weight_decay) = (beta1, beta2, eps, weight_decay);
+        struct Settings;
+        impl VisitRule for Settings {
+            type Output = OptimizerSettings;
+            fn visit<O: Rule>(self, rule: O) -> OptimizerSettings {
+                let mut s = Optimizer::defaults(O::NAME);
+                rule.settings(&mut s);
+                s
             }
         }
-        s
+        self.visit(Settings)
     }
 
-    /// `adam (β₁ 0.9, β₂ 0.999, ε 1e-8)` for printed lines.
+    /// `adam (beta1 0.9, beta2 0.999, eps 1e-8)` for printed lines.
     pub fn describe(self) -> String {
-        match self {
-            Optimizer::Sgd => "sgd".into(),
-            Optimizer::Momentum { momentum, nesterov } => format!(
-                "momentum {momentum}{}",
-                if nesterov { " (Nesterov)" } else { "" }
-            ),
-            Optimizer::Adam { beta1, beta2, eps } => {
-                format!("adam (beta1 {beta1}, beta2 {beta2}, eps {eps})")
+        struct Describe;
+        impl VisitRule for Describe {
+            type Output = String;
+            fn visit<O: Rule>(self, rule: O) -> String {
+                rule.describe()
             }
-            Optimizer::AdamW {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => format!(
-                "adamw (beta1 {beta1}, beta2 {beta2}, eps {eps}, weight decay {weight_decay})"
-            ),
         }
+        self.visit(Describe)
     }
 
-    fn validate(self) -> Result<()> {
-        let s = self.settings();
-        let unit = |name: &str, x: f32| -> Result<()> {
-            if (0.0..1.0).contains(&x) {
-                Ok(())
-            } else {
-                Err(Error::Config(format!(
-                    "{name} must be at least 0 and below 1, got {x}"
-                )))
-            }
-        };
-        unit("--momentum", s.momentum)?;
-        unit("--beta1", s.beta1)?;
-        unit("--beta2", s.beta2)?;
-        if !(s.eps.is_finite() && s.eps > 0.0) {
-            return Err(Error::Config(format!(
-                "--eps must be a positive number, got {}",
-                s.eps
-            )));
-        }
-        if !(s.weight_decay.is_finite() && s.weight_decay >= 0.0) {
-            return Err(Error::Config(format!(
-                "--weight-decay must be 0 or more, got {}",
-                s.weight_decay
-            )));
-        }
-        Ok(())
-    }
-
-    /// State slots per parameter: 0 (sgd), 1 (momentum's velocity), 2 (adam's moments).
+    /// State slots per parameter: 0 (sgd), 1 (momentum's velocity, lion's momentum), 2 (adam's
+    /// moments).
     pub fn moments(self) -> usize {
-        match self {
-            Optimizer::Sgd => 0,
-            Optimizer::Momentum { .. } => 1,
-            Optimizer::Adam { .. } | Optimizer::AdamW { .. } => 2,
-        }
+        self.visit(Meta).2
     }
 
     /// The scalars of step number `t` (counting from 1) at learning rate `lr`.
     pub fn scalars(self, lr: f32, t: u64) -> StepScalars {
-        let (correction1, correction2) = match self {
-            Optimizer::Adam { beta1, beta2, .. } | Optimizer::AdamW { beta1, beta2, .. } => {
-                let t = t.min(i32::MAX as u64) as i32;
-                (
-                    (1.0 / (1.0 - f64::from(beta1).powi(t))) as f32,
-                    (1.0 / (1.0 - f64::from(beta2).powi(t))) as f32,
-                )
-            }
-            _ => (1.0, 1.0),
+        let k = self.scalars_f64(f64::from(lr), t);
+        StepScalars {
+            lr,
+            correction1: k.correction1 as f32,
+            correction2: k.correction2 as f32,
+        }
+    }
+
+    /// The same scalars in f64, for the reference.
+    pub fn scalars_f64(self, lr: f64, t: u64) -> StepScalars<f64> {
+        let s = self.settings();
+        let (correction1, correction2) = if self.visit(Meta).4 {
+            let t = t.min(i32::MAX as u64) as i32;
+            (
+                1.0 / (1.0 - f64::from(s.beta1).powi(t)),
+                1.0 / (1.0 - f64::from(s.beta2).powi(t)),
+            )
+        } else {
+            (1.0, 1.0)
         };
         StepScalars {
             lr,
@@ -212,79 +189,54 @@ impl Optimizer {
         }
     }
 
-    /// One element's update: parameter `p`, gradient `g`, state `m` and `v` (unused slots are
-    /// left alone).
+    /// One element's update (see [`Rule::update`]), in f32 or f64.
     #[inline(always)]
-    pub fn update(self, k: StepScalars, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
-        match self {
-            Optimizer::Sgd => *p -= k.lr * g,
-            Optimizer::Momentum { momentum, nesterov } => {
-                *m = momentum * *m + g;
-                let step = if nesterov { g + momentum * *m } else { *m };
-                *p -= k.lr * step;
-            }
-            Optimizer::Adam { beta1, beta2, eps } => {
-                adam(k, beta1, beta2, eps, p, g, m, v);
-            }
-            Optimizer::AdamW {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => {
-                *p -= k.lr * weight_decay * *p;
-                adam(k, beta1, beta2, eps, p, g, m, v);
+    pub fn update<R: Real>(self, k: StepScalars<R>, p: &mut R, g: R, m: &mut R, v: &mut R) {
+        struct Update<'a, R> {
+            k: StepScalars<R>,
+            p: &'a mut R,
+            g: R,
+            m: &'a mut R,
+            v: &'a mut R,
+        }
+        impl<R: Real> VisitRule for Update<'_, R> {
+            type Output = ();
+            #[inline(always)]
+            fn visit<O: Rule>(self, rule: O) {
+                rule.update(self.k, self.p, self.g, self.m, self.v);
             }
         }
-    }
-
-    /// The same rule in f64, for the reference.
-    #[allow(clippy::too_many_arguments)]
-    pub fn update_f64(self, lr: f64, t: u64, p: &mut f64, g: f64, m: &mut f64, v: &mut f64) {
-        match self {
-            Optimizer::Sgd => *p -= lr * g,
-            Optimizer::Momentum { momentum, nesterov } => {
-                let mu = f64::from(momentum);
-                *m = mu * *m + g;
-                *p -= lr * if nesterov { g + mu * *m } else { *m };
-            }
-            Optimizer::Adam { beta1, beta2, eps }
-            | Optimizer::AdamW {
-                beta1, beta2, eps, ..
-            } => {
-                if let Optimizer::AdamW { weight_decay, .. } = self {
-                    *p -= lr * f64::from(weight_decay) * *p;
-                }
-                let (b1, b2) = (f64::from(beta1), f64::from(beta2));
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                let t = t as i32;
-                let m_hat = *m / (1.0 - b1.powi(t));
-                let v_hat = *v / (1.0 - b2.powi(t));
-                *p -= lr * m_hat / (v_hat.sqrt() + f64::from(eps));
-            }
-        }
+        self.visit(Update { k, p, g, m, v });
     }
 }
 
-/// Adam's rule for one element (AdamW's decay applied before it by the caller).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub fn adam(
-    k: StepScalars,
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    p: &mut f32,
-    g: f32,
-    m: &mut f32,
-    v: &mut f32,
-) {
-    *m = beta1 * *m + (1.0 - beta1) * g;
-    *v = beta2 * *v + (1.0 - beta2) * g * g;
-    let m_hat = *m * k.correction1;
-    let v_hat = *v * k.correction2;
-    *p -= k.lr * m_hat / (v_hat.sqrt() + eps);
+/// Checks settings against their ranges.
+fn validate(s: &OptimizerSettings) -> Result<()> {
+    let unit = |name: &str, x: f32| -> Result<()> {
+        if (0.0..1.0).contains(&x) {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "{name} must be at least 0 and below 1, got {x}"
+            )))
+        }
+    };
+    unit("--momentum", s.momentum)?;
+    unit("--beta1", s.beta1)?;
+    unit("--beta2", s.beta2)?;
+    if !(s.eps.is_finite() && s.eps > 0.0) {
+        return Err(Error::Config(format!(
+            "--eps must be a positive number, got {}",
+            s.eps
+        )));
+    }
+    if !(s.weight_decay.is_finite() && s.weight_decay >= 0.0) {
+        return Err(Error::Config(format!(
+            "--weight-decay must be 0 or more, got {}",
+            s.weight_decay
+        )));
+    }
+    Ok(())
 }
 
 /// An optimiser's state: the step count and, per parameter tensor (layer 0's weights, layer 0's
@@ -499,9 +451,11 @@ mod tests {
                 for t in 1..=50u64 {
                     let g = ((t as f32) * 0.7).sin() * 0.01;
                     opt.update(opt.scalars(0.01, t), &mut p, g, &mut m, &mut v);
-                    opt.update_f64(0.01, t, &mut p64, f64::from(g), &mut m64, &mut v64);
+                    let k = opt.scalars_f64(0.01, t);
+                    opt.update(k, &mut p64, f64::from(g), &mut m64, &mut v64);
                 }
-                // 50 steps of f32 arithmetic on values near 0.3: a few ulps each.
+                // 50 steps of f32 arithmetic on values near 0.3: a few ulps each (lion's
+                // sign never flips between the two: its momenta stay far from 0 here).
                 assert!((f64::from(p) - p64).abs() < 1e-5, "{name}: {p} vs {p64}");
             }
         }
@@ -515,5 +469,21 @@ mod tests {
         assert!(Optimizer::from_name("adamw", OptimizerSettings { eps: 0.0, ..s }).is_err());
         assert!(LrSchedule::from_name("step", 0, 0.5).is_err());
         assert!(LrSchedule::from_name("cosine", 0, 0.5).is_ok());
+    }
+
+    #[test]
+    fn ids_round_trip_through_the_kernels_settings() {
+        for name in Optimizer::NAMES {
+            let opt = Optimizer::from_name(name, Optimizer::defaults(name)).expect("optimizer");
+            assert_eq!(Optimizer::from_id(opt.id(), &opt.settings()), Some(opt));
+            let line = format!(
+                "const OPTIMIZER_{}: u32 = {}u;",
+                name.to_uppercase(),
+                opt.id()
+            );
+            assert!(rules::wgsl_library().contains(&line), "{line}");
+        }
+        assert_eq!(Optimizer::defaults("lion").beta2, 0.99);
+        assert_eq!(Optimizer::defaults("adam").beta2, 0.999);
     }
 }
