@@ -4,7 +4,7 @@
 // Shapes: deltas (rows × layer.outputs), weights (outputs × inputs), activations_in
 //   (rows × inputs), deltas_in (rows × inputs). One invocation: 4 rows × 4 inputs.
 #import params
-#import activation
+#import backprop
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 @group(0) @binding(4) var<storage, read> activations_in: array<f32>;
@@ -12,20 +12,6 @@
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
-
-// Writes acc ⊙ f'(s) for the inputs i0..i0+3 of row r that exist.
-fn store(r: u32, i0: u32, acc: vec4<f32>) {
-    if r >= batch.rows {
-        return;
-    }
-    for (var c = 0u; c < 4u; c++) {
-        let i = i0 + c;
-        if i < layer.inputs {
-            let s = activations_in[saved_offset(layer.inputs) + r * layer.inputs + i];
-            deltas_in[r * layer.inputs + i] = acc[c] * activation_derivative(s);
-        }
-    }
-}
 
 // The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
 // indexed arrays would spill to memory. Out-of-range rows and inputs repeat the last one.
@@ -51,6 +37,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 #end
     }
 #unroll j 4
-    store(r0 + {j}u, i0, acc{j});
+    store_deltas_in(r0 + {j}u, i0, acc{j});
 #end
 }

@@ -7,7 +7,7 @@
 // Shapes: deltas (rows × outputs), weights (outputs × inputs), activations_in (rows × inputs),
 //   deltas_in (rows × inputs). Grid (ceil(inputs/BN), ceil(rows/BM), 1).
 #import params
-#import activation
+#import backprop
 
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
@@ -42,16 +42,7 @@ fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
 }
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
-    if m >= batch.rows {
-        return;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let i = n + j;
-        if i < layer.inputs {
-            let s = activations_in[saved_offset(layer.inputs) + m * layer.inputs + i];
-            deltas_in[m * layer.inputs + i] = c[j] * activation_derivative(s);
-        }
-    }
+    store_deltas_in(m, n, c);
 }
 
 #import gemm

@@ -2,18 +2,15 @@
 // layer and the weight gradient (the unmasked outputs stay for the activation's derivative).
 //   dropped[e] = activations[e] · mask(e), e < rows·layer.outputs.
 // Shapes: activations (rows × outputs), dropped (rows × outputs). One invocation per element.
-#import params
+#import line
 #import dropout
 @group(0) @binding(2) var<storage, read> activations: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dropped: array<f32>;
 
-override WG: u32 = 64u;
+fn items() -> u32 {
+    return batch.rows * layer.outputs;
+}
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let e = flat_index(id, groups, WG);
-    if e >= batch.rows * layer.outputs {
-        return;
-    }
+fn item(e: u32) {
     dropped[e] = activations[e] * dropout_mask(dropout_key(), e);
 }

@@ -4,20 +4,17 @@
 //   correct += (predictions[image] == labels[image]).
 // Shapes: activations (rows × layer.outputs), labels (n) u32, predictions (n) u32,
 //   correct (1) atomic u32. One invocation per row.
-#import params
+#import line
 @group(0) @binding(2) var<storage, read> activations: array<f32>;
 @group(0) @binding(3) var<storage, read> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> predictions: array<u32>;
 @group(0) @binding(5) var<storage, read_write> correct: array<atomic<u32>>;
 
-override WG: u32 = 64u;
+fn items() -> u32 {
+    return batch.rows;
+}
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let r = flat_index(id, groups, WG);
-    if r >= batch.rows {
-        return;
-    }
+fn item(r: u32) {
     let base = r * layer.outputs;
     var best = 0u;
     for (var j = 1u; j < layer.outputs; j++) {

@@ -11,19 +11,6 @@
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-// Writes f(acc + bias) for the outputs o0..o0+3 of row r that exist.
-fn store(r: u32, o0: u32, acc: vec4<f32>) {
-    if r >= batch.rows {
-        return;
-    }
-    for (var c = 0u; c < 4u; c++) {
-        let o = o0 + c;
-        if o < layer.outputs {
-            store_activation(r * layer.outputs + o, acc[c] + parameters[bias_index(o)]);
-        }
-    }
-}
-
 // The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
 // indexed arrays would spill to memory. Out-of-range rows and outputs repeat the last one.
 @compute @workgroup_size(WG_X, WG_Y)
@@ -47,6 +34,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 #end
     }
 #unroll j 4
-    store(r0 + {j}u, o0, acc{j});
+    store_outputs(r0 + {j}u, o0, acc{j});
 #end
 }

@@ -40,14 +40,7 @@ fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
 }
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
-    if m >= batch.rows {
-        return;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        if n + j < layer.outputs {
-            store_activation(m * layer.outputs + n + j, c[j] + parameters[bias_index(n + j)]);
-        }
-    }
+    store_outputs(m, n, c);
 }
 
 #import gemm

@@ -14,19 +14,6 @@
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-// Writes f(acc + bias) for the outputs o0..o0+3 of row r that exist.
-fn store(r: u32, o0: u32, acc: vec4<f32>) {
-    if r >= batch.rows {
-        return;
-    }
-    for (var c = 0u; c < 4u; c++) {
-        let o = o0 + c;
-        if o < layer.outputs {
-            store_activation(r * layer.outputs + o, acc[c] + parameters[bias_index(o)]);
-        }
-    }
-}
-
 // The 8×8 block lives in sixteen named vec4 accumulators (lo: outputs o0..o0+3, hi: o0+4..o0+7),
 // written out by the composer's #unroll: on lavapipe every buffer load costs a scalar loop, so
 // the block size sets FMAs per load, and indexed arrays would spill to memory.
@@ -63,7 +50,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 #end
     }
 #unroll r 8
-    store(r0 + {r}u, o0, lo{r});
-    store(r0 + {r}u, o0 + 4u, hi{r});
+    store_outputs(r0 + {r}u, o0, lo{r});
+    store_outputs(r0 + {r}u, o0 + 4u, hi{r});
 #end
 }

@@ -1,17 +1,14 @@
 // softmax: a softmax output layer's probabilities from its pre-activations, in place.
 //   z = activations[r][·]; activations[r][j] = exp(z_j − max z) / Σ_k exp(z_k − max z).
 // Shapes: activations (rows × layer.outputs). One invocation per row.
-#import params
+#import line
 @group(0) @binding(2) var<storage, read_write> activations: array<f32>;
 
-override WG: u32 = 64u;
+fn items() -> u32 {
+    return batch.rows;
+}
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let r = flat_index(id, groups, WG);
-    if r >= batch.rows {
-        return;
-    }
+fn item(r: u32) {
     let base = r * layer.outputs;
     var top = activations[base];
     for (var j = 1u; j < layer.outputs; j++) {

@@ -4,26 +4,13 @@
 // Shapes: deltas (rows × layer.outputs), activations_in (rows × layer.inputs),
 //   partials (splits × outputs × inputs). One invocation: 4 outputs × 4 inputs of one split.
 #import params
+#import partials
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> activations_in: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
-
-// Writes the partial sums of output o, inputs i0..i0+3, that exist.
-fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
-    if o >= layer.outputs {
-        return;
-    }
-    let base = (split * layer.outputs + o) * layer.inputs;
-    for (var c = 0u; c < 4u; c++) {
-        let i = i0 + c;
-        if i < layer.inputs {
-            partials[base + i] = acc[c];
-        }
-    }
-}
 
 // The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
 // indexed arrays would spill to memory. Out-of-range outputs and inputs repeat the last one.
@@ -54,6 +41,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 #end
     }
 #unroll j 4
-    store(split, o0 + {j}u, i0, acc{j});
+    store_partials(split, o0 + {j}u, i0, acc{j});
 #end
 }

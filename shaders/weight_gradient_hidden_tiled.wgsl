@@ -6,6 +6,7 @@
 // Shapes: deltas (rows × layer.outputs), activations_in (rows × layer.inputs),
 //   partials (splits × outputs × inputs). Grid (ceil(inputs/BN), ceil(outputs/BM), splits).
 #import params
+#import partials
 
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> activations_in: array<f32>;
@@ -42,15 +43,7 @@ fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
 var<private> split: u32;
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
-    if m >= layer.outputs {
-        return;
-    }
-    let base = (split * layer.outputs + m) * layer.inputs;
-    for (var j = 0u; j < 4u; j++) {
-        if n + j < layer.inputs {
-            partials[base + n + j] = c[j];
-        }
-    }
+    store_partials(split, m, n, c);
 }
 
 #import gemm

@@ -5,6 +5,7 @@
 // Shapes: deltas (rows × layer.outputs), images (n × layer.words) u32, order (n) u32,
 //   partials (splits × outputs × inputs). One invocation: 8 outputs × the 8 pixels of two words.
 #import params
+#import partials
 #import pixels
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> images: array<u32>;
@@ -13,20 +14,6 @@
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
-
-// Writes the partial sums of output o, inputs i0..i0+3, that exist.
-fn store(split: u32, o: u32, i0: u32, acc: vec4<f32>) {
-    if o >= layer.outputs {
-        return;
-    }
-    let base = (split * layer.outputs + o) * layer.inputs;
-    for (var c = 0u; c < 4u; c++) {
-        let i = i0 + c;
-        if i < layer.inputs {
-            partials[base + i] = acc[c];
-        }
-    }
-}
 
 // The 8×8 block lives in sixteen named vec4 accumulators (lo: pixels of the first word, hi: of
 // the second), written out by the composer's #unroll: on lavapipe every buffer load costs a
@@ -62,7 +49,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     let i0 = word0 * 4u;
 #unroll j 8
-    store(split, o0 + {j}u, i0, lo{j});
-    store(split, o0 + {j}u, i0 + 4u, hi{j});
+    store_partials(split, o0 + {j}u, i0, lo{j});
+    store_partials(split, o0 + {j}u, i0 + 4u, hi{j});
 #end
 }

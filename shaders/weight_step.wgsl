@@ -4,24 +4,17 @@
 // Shapes: partials (splits × outputs × inputs), parameters (weights outputs × inputs, then
 //   biases), moments (2 × parameters: first moments, then second). One invocation per weight;
 //   the grid may be 2-D when it exceeds one dimension's workgroup limit.
-#import params
+#import line
+#import split_sum
 #import optim
 @group(0) @binding(2) var<storage, read> partials: array<f32>;
 @group(0) @binding(3) var<storage, read_write> parameters: array<f32>;
 @group(0) @binding(4) var<storage, read_write> moments: array<f32>;
 
-override WG: u32 = 64u;
+fn items() -> u32 {
+    return layer.outputs * layer.inputs;
+}
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let e = flat_index(id, groups, WG);
-    let count = layer.outputs * layer.inputs;
-    if e >= count {
-        return;
-    }
-    var g = 0.0;
-    for (var s = 0u; s < batch.splits; s++) {
-        g += partials[s * count + e];
-    }
-    step_parameter(e, g);
+fn item(e: u32) {
+    step_parameter(e, split_sum(e, items()));
 }

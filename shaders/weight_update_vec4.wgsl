@@ -4,19 +4,16 @@
 // Shapes: partials (splits × outputs × inputs), weights (outputs × inputs), both read as vec4.
 // One invocation per 4 weights: on lavapipe a vec4 load is one loop over the lanes instead of
 // four. The grid may be 2-D when it exceeds one dimension's workgroup limit.
-#import params
+#import line
 @group(0) @binding(2) var<storage, read> partials: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> weights: array<vec4<f32>>;
 
-override WG: u32 = 64u;
+fn items() -> u32 {
+    return layer.outputs * layer.inputs / 4u;
+}
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let q = flat_index(id, groups, WG);
-    let quads = layer.outputs * layer.inputs / 4u;
-    if q >= quads {
-        return;
-    }
+fn item(q: u32) {
+    let quads = items();
     var sum = vec4<f32>();
     for (var s = 0u; s < batch.splits; s++) {
         sum += partials[s * quads + q];

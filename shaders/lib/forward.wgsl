@@ -10,3 +10,17 @@ fn store_activation(e: u32, z: f32) {
         outputs[saved_offset(layer.outputs) + e] = z;
     }
 }
+
+// Stores f(acc + bias) for the outputs o0..o0+3 of row r that exist: the register-block
+// kernels' block rows and the tiled kernels' epilogue. The kernel declares `parameters` too.
+fn store_outputs(r: u32, o0: u32, acc: vec4<f32>) {
+    if r >= batch.rows {
+        return;
+    }
+    for (var c = 0u; c < 4u; c++) {
+        let o = o0 + c;
+        if o < layer.outputs {
+            store_activation(r * layer.outputs + o, acc[c] + parameters[bias_index(o)]);
+        }
+    }
+}

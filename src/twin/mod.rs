@@ -18,7 +18,6 @@ pub mod forward_hidden_tiled;
 pub mod forward_input;
 pub mod forward_input_tiled;
 pub mod output_error;
-pub mod output_error_xent;
 pub mod softmax;
 pub mod weight_gradient_hidden;
 pub mod weight_gradient_hidden_tiled;

@@ -1,10 +1,12 @@
 //! Twin of `shaders/output_error.wgsl`: `deltas[r][j] = (a − y)·scale·f'(a)` with y the
-//! one-hot label of image `order[first + r]`.
+//! one-hot label of image `order[first + r]`, f the output activation (the sigmoid for the
+//! quadratic cost; linear, f' = 1, for softmax with cross-entropy).
 
 use super::activation::Activation;
 use super::{BatchParams, LayerParams};
 
 pub fn output_error(
+    activation: Activation,
     batch: &BatchParams,
     layer: &LayerParams,
     activations: &[f32],
@@ -18,7 +20,7 @@ pub fn output_error(
         for j in 0..classes {
             let a = activations[r * classes + j];
             let diff = a - if j == label { 1.0 } else { 0.0 };
-            deltas[r * classes + j] = diff * batch.scale * Activation::Sigmoid.derivative(a);
+            deltas[r * classes + j] = diff * batch.scale * activation.derivative(a);
         }
     }
 }

@@ -492,6 +492,7 @@ pub fn output_error_and_batch_cost_match_twins(device: &dyn KernelDevice) {
         let layer = LayerParams::new(7, outputs, 0.5);
         let mut deltas = vec![0.0; rows * outputs];
         twin::output_error::output_error(
+            Activation::Sigmoid,
             &batch,
             &layer,
             &activations,
@@ -744,7 +745,7 @@ pub fn evaluate_matches_twin(device: &dyn KernelDevice) {
 }
 
 /// `softmax` in place (its input is its output, so it cannot be poisoned: a row it skipped
-/// keeps values that are not probabilities and fails), then `output_error_xent` and
+/// keeps values that are not probabilities and fails), then `output_error` compiled linear and
 /// `batch_cost_xent` on the twin's probabilities, outputs poisoned.
 pub fn softmax_and_cross_entropy_kernels_match_twins(device: &dyn KernelDevice) {
     for (seed, &(rows, outputs, _)) in SHAPES.iter().enumerate() {
@@ -767,7 +768,8 @@ pub fn softmax_and_cross_entropy_kernels_match_twins(device: &dyn KernelDevice) 
         assert_close("softmax", &f32s(&storage[0]), &p);
 
         let mut deltas = vec![0.0; rows * outputs];
-        twin::output_error_xent::output_error_xent(
+        twin::output_error::output_error(
+            Activation::Linear,
             &batch,
             &layer,
             &p,
@@ -779,8 +781,12 @@ pub fn softmax_and_cross_entropy_kernels_match_twins(device: &dyn KernelDevice) 
         twin::batch_cost_xent::batch_cost_xent(&batch, &layer, &p, &labels, &order, &mut costs);
         let inputs = [bytes(&p), bytes(&labels), bytes(&order)];
         let mut storage = [inputs.to_vec(), vec![poisoned(rows * outputs)]].concat();
-        device.run(Kernel::OutputErrorXent.into(), batch, layer, &mut storage);
-        assert_close("output_error_xent", &f32s(&storage[3]), &deltas);
+        let variant = Variant {
+            activation: Activation::Linear,
+            ..Kernel::OutputError.into()
+        };
+        device.run(variant, batch, layer, &mut storage);
+        assert_close("output_error [linear]", &f32s(&storage[3]), &deltas);
         let mut storage = [inputs.to_vec(), vec![poisoned(4)]].concat();
         device.run(Kernel::BatchCostXent.into(), batch, layer, &mut storage);
         // An f32 log and an f32 sum of ≤ 1100 terms against an f64 sum: relative 2e-4 holds.

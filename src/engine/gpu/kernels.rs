@@ -343,7 +343,6 @@ kernels! {
     BiasUpdateVec4 = bias_update_vec4, Line, Grid::Fixed(|_, l| linear(l.outputs / 4));
     Evaluate = evaluate, Line, Grid::Fixed(|b, _| linear(b.rows));
     Softmax = softmax, Line, Grid::Fixed(|b, _| linear(b.rows));
-    OutputErrorXent = output_error_xent, Line, Grid::Fixed(|b, _| linear(b.rows));
     BatchCostXent = batch_cost_xent, Fixed, Grid::Fixed(|_, _| [1, 1, 1]);
     WeightStep = weight_step, Line, Grid::Fixed(|_, l| linear(l.outputs * l.inputs));
     BiasStep = bias_step, Line, Grid::Fixed(|_, l| linear(l.outputs));

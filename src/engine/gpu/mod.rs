@@ -230,7 +230,11 @@ impl GpuEngine {
         for variant in [plan.forward_input, plan.forward_hidden, plan.backprop_error] {
             ctx.pipeline(with_activation(variant, net.activation))?;
         }
-        for variant in [plan.forward_input, plan.forward_hidden] {
+        for variant in [
+            plan.forward_input,
+            plan.forward_hidden,
+            Kernel::OutputError.into(),
+        ] {
             ctx.pipeline(with_activation(variant, net.loss.output_activation()))?;
         }
         let groups = Groups::new(
@@ -366,9 +370,13 @@ impl GpuEngine {
         let top = &self.layer_params[last];
         let g = &self.groups;
         let dropout = self.dropout_in(slot);
-        let (output_error, batch_cost) = match self.loss {
-            Loss::Mse => (Kernel::OutputError, Kernel::BatchCost),
-            Loss::Xent => (Kernel::OutputErrorXent, Kernel::BatchCostXent),
+        // The output error is (a − y)/B times the output activation's derivative: the
+        // sigmoid's for the quadratic cost, 1 (linear) for softmax with cross-entropy.
+        let output_error =
+            with_activation(Kernel::OutputError.into(), self.loss.output_activation());
+        let batch_cost = match self.loss {
+            Loss::Mse => Kernel::BatchCost,
+            Loss::Xent => Kernel::BatchCostXent,
         };
         self.dispatch(
             pass,
