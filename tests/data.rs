@@ -15,6 +15,10 @@ use mnist_gpu::data::download::{Outcome, Progress, Quiet, download};
 use mnist_gpu::data::locate::{Origin, cache_dir_in, locate, missing_files};
 use mnist_gpu::data::{Dataset, FILE_STEMS, Mnist, Split, idx};
 
+mod common;
+
+use common::file_names;
+
 // ---------------------------------------------------------------- fixtures
 
 /// `count` 28×28 images of seeded pseudo-random pixels, labelled `i % 10`.
@@ -59,15 +63,6 @@ fn saved_fixture(gz: bool) -> (tempfile::TempDir, Mnist) {
     let data = fixture();
     data.save(dir.path(), gz).expect("save fixture");
     (dir, data)
-}
-
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("ls")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 // ---------------------------------------------------------------- IDX
@@ -173,8 +168,7 @@ fn missing_file_and_folder_are_named() {
 
 #[test]
 fn real_mnist_matches_its_checksums() {
-    let Some(dir) = std::env::var_os("MNIST_GPU_DATA") else {
-        println!("SKIPPED real_mnist_matches_its_checksums: MNIST_GPU_DATA is not set");
+    let Some(dir) = common::real_mnist_dir("real_mnist_matches_its_checksums") else {
         return;
     };
     let data = Mnist::load(Path::new(&dir)).expect("load real MNIST");

@@ -4,7 +4,6 @@
 //! prediction test on rendered real digits needs MNIST_GPU_DATA and says SKIPPED without it.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,6 +18,10 @@ use mnist_gpu::predict::{mnist_input, read_picture, top_classes};
 use mnist_gpu::report::metrics;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
+
+mod common;
+
+use common::small_train_args;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-gpu");
 
@@ -564,18 +567,11 @@ fn bad_save_paths_fail_before_training() {
     let (dir, data) = fixture();
     let data = data.to_str().expect("utf-8");
     let nowhere = dir.path().join("no-such-folder").join("m.safetensors");
-    let out = run(&[
-        "train",
-        "--cpu",
-        "--data",
+    let out = run(&small_train_args(
         data,
-        "--hidden",
-        "8",
-        "--rounds",
         "1",
-        "--save",
-        nowhere.to_str().expect("utf-8"),
-    ]);
+        &["--save", nowhere.to_str().expect("utf-8")],
+    ));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("round 1"), "trained before failing");
@@ -771,12 +767,7 @@ fn render(digit: &[u8], variant: usize) -> Vec<u8> {
 
 #[test]
 fn predict_recognises_rendered_test_digits() {
-    let Some(dir) = std::env::var_os("MNIST_GPU_DATA") else {
-        // Straight to the stream: the test harness captures `println!`, and this must show.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED predict_recognises_rendered_test_digits: set MNIST_GPU_DATA to the MNIST folder"
-        );
+    let Some(dir) = common::real_mnist_dir("predict_recognises_rendered_test_digits") else {
         return;
     };
     let data = Mnist::load(Path::new(&dir)).expect("MNIST_GPU_DATA holds MNIST");
