@@ -166,13 +166,7 @@ fn download_with_refused_connection() {
     let target = home.path().join("data");
     let output = run(
         home.path(),
-        &[
-            "download",
-            "--dir",
-            target.to_str().expect("utf-8"),
-            "--mirror",
-            "http://127.0.0.1:1/",
-        ],
+        &common::download_args(&target, "http://127.0.0.1:1/"),
     );
     assert_one_line_error(
         &output,

@@ -515,20 +515,11 @@ fn ctrl_c_during_a_download_leaves_no_folder_behind() {
         std::thread::sleep(Duration::from_secs(120));
     });
     let target = home.path().join("new").join("mnist");
-    let child = command(
-        home.path(),
-        &[
-            "download",
-            "--dir",
-            target.to_str().expect("utf-8"),
-            "--mirror",
-            &mirror,
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn");
+    let child = command(home.path(), &common::download_args(&target, &mirror))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let start = Instant::now();
     while !target.exists() {
         assert!(start.elapsed() < Duration::from_secs(30), "no folder made");

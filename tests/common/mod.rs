@@ -161,3 +161,9 @@ pub fn small_train_args<'a>(data: &'a str, rounds: &'a str, extra: &[&'a str]) -
     args.extend_from_slice(extra);
     args
 }
+
+/// `download` into `target` from the one mirror `mirror`.
+pub fn download_args<'a>(target: &'a Path, mirror: &'a str) -> [&'a str; 5] {
+    let target = target.to_str().expect("utf-8");
+    ["download", "--dir", target, "--mirror", mirror]
+}
