@@ -19,6 +19,8 @@ use mnist_gpu::model::Network;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+mod common;
+
 const IMAGES: usize = 60_000;
 const PIXELS: usize = 784;
 const HIDDEN: usize = 128;
@@ -55,88 +57,63 @@ fn cpu_products(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("cpu_matmul");
     group.sample_size(10);
-    let flop = |m: usize, n: usize, k: usize| Throughput::Elements((2 * m * n * k) as u64);
-
-    group.throughput(flop(IMAGES, HIDDEN, PIXELS));
-    group.bench_function("forward_x_w1t_60000x128x784", |b| {
-        b.iter(|| {
-            gemm(
-                Mat::rows(&mut z1, HIDDEN),
-                MatRef::rows(&x, PIXELS),
-                MatRef::transposed(&w1, PIXELS),
-                None,
-            )
-        })
-    });
-    group.throughput(flop(IMAGES, CLASSES, HIDDEN));
-    group.bench_function("forward_a1_w2t_60000x10x128", |b| {
-        b.iter(|| {
-            gemm(
-                Mat::rows(&mut z2, CLASSES),
-                MatRef::rows(&a1, HIDDEN),
-                MatRef::transposed(&w2, HIDDEN),
-                None,
-            )
-        })
-    });
-    group.throughput(flop(HIDDEN, PIXELS, IMAGES));
-    group.bench_function("grad_d1t_x_128x784_k60000", |b| {
-        b.iter(|| {
-            gemm(
-                Mat::rows(&mut dw1, PIXELS),
-                MatRef::transposed(&a1, HIDDEN),
-                MatRef::rows(&x, PIXELS),
-                Some(-0.1),
-            )
-        })
-    });
-    group.throughput(flop(CLASSES, HIDDEN, IMAGES));
-    group.bench_function("grad_d2t_a1_10x128_k60000", |b| {
-        b.iter(|| {
-            gemm(
-                Mat::rows(&mut dw2, HIDDEN),
-                MatRef::transposed(&d2, CLASSES),
-                MatRef::rows(&a1, HIDDEN),
-                Some(-0.1),
-            )
-        })
-    });
-    group.throughput(flop(IMAGES, HIDDEN, CLASSES));
-    group.bench_function("backprop_d2_w2_60000x128x10", |b| {
-        b.iter(|| {
-            gemm(
-                Mat::rows(&mut d1, HIDDEN),
-                MatRef::rows(&d2, CLASSES),
-                MatRef::rows(&w2, HIDDEN),
-                None,
-            )
-        })
-    });
+    // The products of a full-batch round of 784-128-10: (name, output M×N×K, output, left and
+    // right operands, scale of an accumulating product).
+    let products = [
+        (
+            "forward_x_w1t_60000x128x784",
+            (IMAGES, HIDDEN, PIXELS),
+            &mut z1,
+            MatRef::rows(&x, PIXELS),
+            MatRef::transposed(&w1, PIXELS),
+            None,
+        ),
+        (
+            "forward_a1_w2t_60000x10x128",
+            (IMAGES, CLASSES, HIDDEN),
+            &mut z2,
+            MatRef::rows(&a1, HIDDEN),
+            MatRef::transposed(&w2, HIDDEN),
+            None,
+        ),
+        (
+            "grad_d1t_x_128x784_k60000",
+            (HIDDEN, PIXELS, IMAGES),
+            &mut dw1,
+            MatRef::transposed(&a1, HIDDEN),
+            MatRef::rows(&x, PIXELS),
+            Some(-0.1),
+        ),
+        (
+            "grad_d2t_a1_10x128_k60000",
+            (CLASSES, HIDDEN, IMAGES),
+            &mut dw2,
+            MatRef::transposed(&d2, CLASSES),
+            MatRef::rows(&a1, HIDDEN),
+            Some(-0.1),
+        ),
+        (
+            "backprop_d2_w2_60000x128x10",
+            (IMAGES, HIDDEN, CLASSES),
+            &mut d1,
+            MatRef::rows(&d2, CLASSES),
+            MatRef::rows(&w2, HIDDEN),
+            None,
+        ),
+    ];
+    for (name, (m, n, k), out, lhs, rhs, accumulate) in products {
+        group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| gemm(Mat::rows(out, n), lhs, rhs, accumulate))
+        });
+    }
     group.finish();
 }
 
 /// The ceiling: a large square product through the same `gemm` kernels (compare with numpy's
 /// BLAS in benches/compare.py, and take the larger as the machine's f32 peak).
 fn cpu_peak(c: &mut Criterion) {
-    const N: usize = 4096;
-    let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let a = random(N * N, &mut rng);
-    let b = random(N * N, &mut rng);
-    let mut out = vec![0.0f32; N * N];
-    let mut group = c.benchmark_group("cpu_peak");
-    group.sample_size(10).sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Elements((2 * N * N * N) as u64));
-    group.bench_function("gemm_4096x4096x4096", |bench| {
-        bench.iter(|| {
-            gemm(
-                Mat::rows(&mut out, N),
-                MatRef::rows(&a, N),
-                MatRef::rows(&b, N),
-                None,
-            )
-        })
-    });
-    group.finish();
+    common::square_product(c, "cpu_peak", 4096);
 }
 
 fn cpu_rounds(c: &mut Criterion) {

@@ -12,13 +12,14 @@
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
-use mnist_gpu::engine::gemm::{Mat, MatRef, gemm};
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::{Architecture, Network};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+mod common;
 
 /// Images per benchmarked round: a sixth of MNIST keeps a sample under half a second.
 const IMAGES: usize = 10_000;
@@ -58,24 +59,7 @@ fn synthetic(lit: f64) -> Mnist {
 }
 
 fn peak(c: &mut Criterion) {
-    const N: usize = 2048;
-    let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let a: Vec<f32> = (0..N * N).map(|_| rng.random::<f32>()).collect();
-    let mut out = vec![0.0f32; N * N];
-    let mut group = c.benchmark_group("recipe_peak");
-    group.sample_size(10).sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Elements((2 * N * N * N) as u64));
-    group.bench_function("gemm_2048x2048x2048", |b| {
-        b.iter(|| {
-            gemm(
-                Mat::rows(&mut out, N),
-                MatRef::rows(&a, N),
-                MatRef::rows(&a, N),
-                None,
-            )
-        })
-    });
-    group.finish();
+    common::square_product(c, "recipe_peak", 2048);
 }
 
 fn rounds(c: &mut Criterion) {

@@ -333,6 +333,38 @@ async fn answer(client: &Client, strokes: usize) -> String {
     }
 }
 
+/// Presses and releases Escape, which clears the pad.
+async fn press_escape(client: &Client) {
+    let keys = KeyActions::new("keys".into())
+        .then(KeyAction::Down {
+            value: Key::Escape.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Escape.into(),
+        });
+    client.perform_actions(keys).await.expect("Escape");
+}
+
+/// The page's element with this `id`.
+async fn element(client: &Client, id: &str) -> Element {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+}
+
+/// Clicks the page's element with this `id`.
+async fn click(client: &Client, id: &str) {
+    let clicked = element(client, id).await.click().await;
+    clicked.unwrap_or_else(|e| panic!("click #{id}: {e}"));
+}
+
+/// The text of the page's element with this `id`.
+async fn text_of(client: &Client, id: &str) -> String {
+    let text = element(client, id).await.text().await;
+    text.unwrap_or_else(|e| panic!("text of #{id}: {e}"))
+}
+
 async fn wait_empty(client: &Client) {
     let deadline = Instant::now() + ANSWER_TIMEOUT;
     loop {
@@ -442,13 +474,7 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
             let (index, image) = first_of(&test, class);
             let strokes = draw(&client, &pad, side, image, device).await;
             let shown = answer(&client, strokes).await;
-            let status = client
-                .find(Locator::Id("status"))
-                .await
-                .expect("status line")
-                .text()
-                .await
-                .expect("status text");
+            let status = text_of(&client, "status").await;
             println!(
                 "test image {index} (a {class}), {strokes} strokes drawn with a {device:?}: the page shows {shown} ({status})"
             );
@@ -465,21 +491,12 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
             match n {
                 // Clear with the Escape key…
                 0 => {
-                    let keys = KeyActions::new("keys".into())
-                        .then(KeyAction::Down { value: Key::Escape.into() })
-                        .then(KeyAction::Up { value: Key::Escape.into() });
-                    client.perform_actions(keys).await.expect("Escape");
+                    press_escape(&client).await;
                     wait_empty(&client).await;
                 }
                 // …and with the button.
                 1 => {
-                    client
-                        .find(Locator::Id("clear"))
-                        .await
-                        .expect("clear button")
-                        .click()
-                        .await
-                        .expect("click clear");
+                    click(&client, "clear").await;
                     wait_empty(&client).await;
                 }
                 // The last drawing stays for the screenshot, then loses its last stroke.
@@ -496,13 +513,7 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
                         std::fs::write(copy, &png).expect("save the screenshot copy");
                     }
                     println!("screenshot: {}", screenshot.display());
-                    client
-                        .find(Locator::Id("undo"))
-                        .await
-                        .expect("undo button")
-                        .click()
-                        .await
-                        .expect("click undo");
+                    click(&client, "undo").await;
                     if strokes > 1 {
                         answer(&client, strokes - 1).await;
                     } else {
@@ -532,21 +543,12 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
         // A digit cleared the moment its last stroke ends stays cleared: no late answer.
         let (_, image) = first_of(&test, 1);
         draw(&client, &pad, side, image, Device::Mouse).await;
-        let keys = KeyActions::new("keys".into())
-            .then(KeyAction::Down { value: Key::Escape.into() })
-            .then(KeyAction::Up { value: Key::Escape.into() });
-        client.perform_actions(keys).await.expect("Escape");
+        press_escape(&client).await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let (status, strokes, digit, _) = page_state(&client).await;
         assert_eq!((status.as_str(), strokes, digit.as_str()), ("empty", 0, "–"));
         // The note under the model card says how this model's probabilities are made.
-        let note = client
-            .find(Locator::Id("probabilities-note"))
-            .await
-            .expect("note")
-            .text()
-            .await
-            .expect("note text");
+        let note = text_of(&client, "probabilities-note").await;
         assert_eq!(note, "Probabilities: the sigmoid outputs divided by their sum.");
 
         // A picture file chosen with the file input is classified too.

@@ -4,49 +4,18 @@
 use std::path::Path;
 use std::process::Output;
 
+use common::assert_one_line_error;
 use mnist_gpu::data::{FILE_STEMS, idx};
 
-/// A tiny valid data set (not MNIST) saved raw into `dir`.
 mod common;
 
+/// A tiny valid data set (not MNIST) saved raw into `dir`.
 fn write_fixture(dir: &Path) {
     common::write_fixture(dir, 20, 10);
 }
 
 fn run(home: &Path, args: &[&str]) -> Output {
     common::run_binary(home, args)
-}
-
-/// Asserts a failure with one `error: ` line on stderr containing every one of `needles`,
-/// and exit status 1, and returns stdout.
-fn assert_one_line_error(output: &Output, needles: &[&str]) -> String {
-    assert_one_line_error_with(output, 1, needles)
-}
-
-/// [`assert_one_line_error`] with exit status `code` (2 for a usage error).
-fn assert_one_line_error_with(output: &Output, code: i32, needles: &[&str]) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        !output.status.success(),
-        "must fail; stderr: {stderr}; stdout: {stdout}"
-    );
-    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
-    // The fixture's "not the standard MNIST" notice aside, for the checks made after loading.
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("notice: "))
-        .collect();
-    assert_eq!(lines.len(), 1, "exactly one line on stderr, got: {stderr}");
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].len() > "error: ".len(), "{stderr}");
-    for banned in ["panicked", "RUST_BACKTRACE", "internal error"] {
-        assert!(!stderr.contains(banned), "{banned}: {stderr}");
-    }
-    for needle in needles {
-        assert!(stderr.contains(needle), "'{needle}' not in: {stderr}");
-    }
-    stdout
 }
 
 /// A fixture folder with file `stem` (raw) replaced by `bytes`.
@@ -102,7 +71,7 @@ fn wrong_magic() {
     bytes[3] = 0x01;
     let dir = fixture_with(FILE_STEMS[0], &bytes);
     let output = train_on(dir.path(), &[]);
-    assert_one_line_error(&output, &[FILE_STEMS[0], "magic 2049, expected 2051"]);
+    assert_one_line_error(&output, 1, &[FILE_STEMS[0], "magic 2049, expected 2051"]);
 }
 
 #[test]
@@ -110,14 +79,14 @@ fn truncated_file() {
     let bytes = idx::encode_images(10, 28, 28, &[0; 10 * 784]);
     let dir = fixture_with(FILE_STEMS[2], &bytes[..bytes.len() - 1]);
     let output = train_on(dir.path(), &[]);
-    assert_one_line_error(&output, &[FILE_STEMS[2], "truncated"]);
+    assert_one_line_error(&output, 1, &[FILE_STEMS[2], "truncated"]);
 }
 
 #[test]
 fn count_mismatch() {
     let dir = fixture_with(FILE_STEMS[1], &idx::encode_labels(&[1; 19]));
     let output = train_on(dir.path(), &[]);
-    assert_one_line_error(&output, &[FILE_STEMS[1], "19 labels but", "20 images"]);
+    assert_one_line_error(&output, 1, &[FILE_STEMS[1], "19 labels but", "20 images"]);
 }
 
 #[test]
@@ -126,7 +95,7 @@ fn explicit_folder_missing_a_file() {
     write_fixture(dir.path());
     std::fs::remove_file(dir.path().join(FILE_STEMS[3])).expect("rm");
     let output = train_on(dir.path(), &[]);
-    assert_one_line_error(&output, &[FILE_STEMS[3]]);
+    assert_one_line_error(&output, 1, &[FILE_STEMS[3]]);
     // Nothing was downloaded into the user's folder.
     assert!(!dir.path().join(format!("{}.gz", FILE_STEMS[3])).exists());
 }
@@ -135,7 +104,7 @@ fn explicit_folder_missing_a_file() {
 fn missing_data_offline() {
     let home = tempfile::tempdir().expect("tempdir");
     let output = run(home.path(), &["train", "--cpu", "--offline"]);
-    assert_one_line_error(&output, &["--offline", "mnist-gpu download", "--data"]);
+    assert_one_line_error(&output, 1, &["--offline", "mnist-gpu download", "--data"]);
 }
 
 #[test]
@@ -174,7 +143,7 @@ fn bad_settings_fail_before_anything_starts() {
     ];
     for (flags, code, needles) in cases {
         let output = train_on(dir.path(), flags);
-        let stdout = assert_one_line_error_with(&output, code, needles);
+        let stdout = assert_one_line_error(&output, code, needles);
         assert!(stdout.is_empty(), "{flags:?} started: {stdout}");
     }
 }
@@ -184,11 +153,11 @@ fn unwritable_metrics_fails_before_training() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_fixture(dir.path());
     let output = train_on(dir.path(), &["--metrics", "/nonexistent/dir/m.jsonl"]);
-    let stdout = assert_one_line_error(&output, &["--metrics", "/nonexistent/dir"]);
+    let stdout = assert_one_line_error(&output, 1, &["--metrics", "/nonexistent/dir"]);
     assert!(stdout.is_empty(), "training started: {stdout}");
     let folder = dir.path().to_str().expect("utf-8");
     let output = train_on(dir.path(), &["--metrics", folder]);
-    assert_one_line_error(&output, &["--metrics", "is a folder"]);
+    assert_one_line_error(&output, 1, &["--metrics", "is a folder"]);
 }
 
 #[test]
@@ -197,15 +166,13 @@ fn download_with_refused_connection() {
     let target = home.path().join("data");
     let output = run(
         home.path(),
-        &[
-            "download",
-            "--dir",
-            target.to_str().expect("utf-8"),
-            "--mirror",
-            "http://127.0.0.1:1/",
-        ],
+        &common::download_args(&target, "http://127.0.0.1:1/"),
     );
-    assert_one_line_error(&output, &["download failed", "127.0.0.1:1", FILE_STEMS[0]]);
+    assert_one_line_error(
+        &output,
+        1,
+        &["download failed", "127.0.0.1:1", FILE_STEMS[0]],
+    );
     // The folder it would have created is not left behind.
     assert!(!target.exists());
 }

@@ -15,6 +15,10 @@ use mnist_gpu::data::download::{Outcome, Progress, Quiet, download};
 use mnist_gpu::data::locate::{Origin, cache_dir_in, locate, missing_files};
 use mnist_gpu::data::{Dataset, FILE_STEMS, Mnist, Split, idx};
 
+mod common;
+
+use common::file_names;
+
 // ---------------------------------------------------------------- fixtures
 
 /// `count` 28×28 images of seeded pseudo-random pixels, labelled `i % 10`.
@@ -59,15 +63,6 @@ fn saved_fixture(gz: bool) -> (tempfile::TempDir, Mnist) {
     let data = fixture();
     data.save(dir.path(), gz).expect("save fixture");
     (dir, data)
-}
-
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("ls")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 // ---------------------------------------------------------------- IDX
@@ -173,8 +168,7 @@ fn missing_file_and_folder_are_named() {
 
 #[test]
 fn real_mnist_matches_its_checksums() {
-    let Some(dir) = std::env::var_os("MNIST_GPU_DATA") else {
-        println!("SKIPPED real_mnist_matches_its_checksums: MNIST_GPU_DATA is not set");
+    let Some(dir) = common::real_mnist_dir("real_mnist_matches_its_checksums") else {
         return;
     };
     let data = Mnist::load(Path::new(&dir)).expect("load real MNIST");
@@ -257,6 +251,19 @@ fn routes(
         .enumerate()
         .map(|(i, (stem, content))| (format!("{prefix}/{stem}.gz"), edit(i, gzip(&content))))
         .collect()
+}
+
+/// A server with the `bad` routes under `/bad` and every file of `data` intact under `/good`,
+/// and the two mirrors in that order.
+fn bad_then_good_mirror(bad: HashMap<String, Vec<u8>>, data: &Mnist) -> (Server, [String; 2]) {
+    let mut all = bad;
+    all.extend(routes("/good", data, |_, body| body));
+    let server = serve(all);
+    let mirrors = [
+        format!("{}/bad", server.base),
+        format!("{}/good", server.base),
+    ];
+    (server, mirrors)
 }
 
 fn expected(data: &Mnist) -> [Option<&str>; 4] {
@@ -343,7 +350,7 @@ fn corrupt_and_missing_mirrors_are_skipped() {
     let data = fixture();
     // Mirror /bad serves valid gzip of wrong content for file 0 and broken gzip for file 1;
     // files 2 and 3 are absent there (404). Mirror /good serves everything right.
-    let mut all = routes("/bad", &data, |i, mut body| {
+    let mut bad = routes("/bad", &data, |i, mut body| {
         match i {
             0 => body = gzip(b"not the images"),
             1 => body.truncate(body.len() / 2),
@@ -351,14 +358,9 @@ fn corrupt_and_missing_mirrors_are_skipped() {
         }
         body
     });
-    all.retain(|path, _| !path.contains("t10k"));
-    all.extend(routes("/good", &data, |_, body| body));
-    let server = serve(all);
+    bad.retain(|path, _| !path.contains("t10k"));
+    let (_server, mirrors) = bad_then_good_mirror(bad, &data);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mirrors = [
-        format!("{}/bad", server.base),
-        format!("{}/good", server.base),
-    ];
     let outcomes = download(dir.path(), &mirrors, expected(&data), &mut Quiet).expect("download");
     let reasons: Vec<String> = outcomes
         .iter()
@@ -466,18 +468,13 @@ fn without_checksums_any_well_formed_idx_is_accepted() {
     // Another data set in MNIST's format (Fashion-MNIST...): no checksums, but the content
     // must still be a valid IDX file of its kind.
     let data = fixture();
-    let mut all = routes(
+    let bad = routes(
         "/bad",
         &data,
         |i, body| if i == 2 { gzip(b"garbage") } else { body },
     );
-    all.extend(routes("/good", &data, |_, body| body));
-    let server = serve(all);
+    let (_server, mirrors) = bad_then_good_mirror(bad, &data);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mirrors = [
-        format!("{}/bad", server.base),
-        format!("{}/good", server.base),
-    ];
     let outcomes = download(dir.path(), &mirrors, [None; 4], &mut Quiet).expect("download");
     for (i, (stem, outcome)) in outcomes.iter().enumerate() {
         let Outcome::Downloaded { url, rejected, .. } = outcome else {

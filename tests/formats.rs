@@ -13,6 +13,8 @@ use mnist_gpu::model::Network;
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
 use mnist_gpu::predict::{decode_picture, mnist_input};
 
+mod common;
+
 /// Paper and ink of a photo of a digit written on paper.
 const PAPER: [u8; 3] = [236, 229, 212];
 const INK: [u8; 3] = [38, 40, 52];
@@ -295,12 +297,9 @@ fn predict_reports_every_picture_good_or_bad() {
 /// as JPEGs (dark ink on off-white paper) as it reads them as PNGs, in one `predict` call.
 #[test]
 fn predict_classifies_photographed_jpeg_digits_and_pngs() {
-    use std::io::Write;
-    let Ok(data_dir) = std::env::var("MNIST_GPU_DATA") else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED predict_classifies_photographed_jpeg_digits_and_pngs: set MNIST_GPU_DATA"
-        );
+    let Some(data_dir) =
+        common::real_mnist_dir("predict_classifies_photographed_jpeg_digits_and_pngs")
+    else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

@@ -4,7 +4,6 @@
 //! prediction test on rendered real digits needs MNIST_GPU_DATA and says SKIPPED without it.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,6 +18,10 @@ use mnist_gpu::predict::{mnist_input, read_picture, top_classes};
 use mnist_gpu::report::metrics;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
+
+mod common;
+
+use common::small_train_args;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-gpu");
 
@@ -206,6 +209,22 @@ fn raw_model(tensors: &[(&str, Vec<usize>)], meta: &[(&str, &str)]) -> Vec<u8> {
     safetensors::serialize(views, Some(meta)).expect("serialize")
 }
 
+/// The tensor names of a network with one hidden layer, each with its shape: weights and
+/// bias of the hidden layer, then of the output layer.
+fn one_hidden_layer(
+    w0: &[usize],
+    b0: &[usize],
+    w1: &[usize],
+    b1: &[usize],
+) -> Vec<(&'static str, Vec<usize>)> {
+    vec![
+        ("layers.0.weight", w0.to_vec()),
+        ("layers.0.bias", b0.to_vec()),
+        ("layers.1.weight", w1.to_vec()),
+        ("layers.1.bias", b1.to_vec()),
+    ]
+}
+
 fn good_meta(sizes: &str) -> Vec<(&str, &str)> {
     vec![
         ("format_version", "1"),
@@ -231,14 +250,10 @@ fn bad_model_files_give_clear_errors() {
         optimizer_state: Default::default(),
     })
     .expect("encode");
-    let layers = |w0: Vec<usize>, b0: Vec<usize>, w1: Vec<usize>| {
-        vec![
-            ("layers.0.weight", w0),
-            ("layers.0.bias", b0),
-            ("layers.1.weight", w1),
-            ("layers.1.bias", vec![10]),
-        ]
-    };
+    let layers = |w0: &[usize], b0: &[usize], w1: &[usize]| one_hidden_layer(w0, b0, w1, &[10]);
+    // The output layer's bias under another name.
+    let mut extra_instead_of_bias = layers(&[16, 784], &[16], &[10, 16]);
+    extra_instead_of_bias[3].0 = "layers.1.extra";
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", good[..good.len() - 100].to_vec(), "truncated"),
         ("header-only", good[..6].to_vec(), "truncated"),
@@ -253,7 +268,7 @@ fn bad_model_files_give_clear_errors() {
         (
             "not-chaining",
             raw_model(
-                &layers(vec![16, 784], vec![16], vec![10, 15]),
+                &layers(&[16, 784], &[16], &[10, 15]),
                 &good_meta("784,16,10"),
             ),
             "shape",
@@ -261,7 +276,7 @@ fn bad_model_files_give_clear_errors() {
         (
             "bias-length",
             raw_model(
-                &layers(vec![16, 784], vec![15], vec![10, 16]),
+                &layers(&[16, 784], &[15], &[10, 16]),
                 &good_meta("784,16,10"),
             ),
             "shape",
@@ -269,7 +284,7 @@ fn bad_model_files_give_clear_errors() {
         (
             "input-size",
             raw_model(
-                &layers(vec![16, 700], vec![16], vec![10, 16]),
+                &layers(&[16, 700], &[16], &[10, 16]),
                 &good_meta("700,16,10"),
             ),
             "inputs",
@@ -277,32 +292,19 @@ fn bad_model_files_give_clear_errors() {
         (
             "output-size",
             raw_model(
-                &[
-                    ("layers.0.weight", vec![16, 784]),
-                    ("layers.0.bias", vec![16]),
-                    ("layers.1.weight", vec![9, 16]),
-                    ("layers.1.bias", vec![9]),
-                ],
+                &one_hidden_layer(&[16, 784], &[16], &[9, 16], &[9]),
                 &good_meta("784,16,9"),
             ),
             "outputs",
         ),
         (
             "missing-tensor",
-            raw_model(
-                &[
-                    ("layers.0.weight", vec![16, 784]),
-                    ("layers.0.bias", vec![16]),
-                    ("layers.1.weight", vec![10, 16]),
-                    ("layers.1.extra", vec![10]),
-                ],
-                &good_meta("784,16,10"),
-            ),
+            raw_model(&extra_instead_of_bias, &good_meta("784,16,10")),
             "missing",
         ),
         (
             "no-metadata",
-            raw_model(&layers(vec![16, 784], vec![16], vec![10, 16]), &[]),
+            raw_model(&layers(&[16, 784], &[16], &[10, 16]), &[]),
             "missing",
         ),
     ];
@@ -344,32 +346,56 @@ fn trajectory(path: &Path) -> Vec<(usize, f64, Option<f64>)> {
         .collect()
 }
 
-#[test]
-fn resume_continues_the_uninterrupted_trajectory() {
-    let (dir, data) = fixture();
-    let data = data.to_str().expect("utf-8");
-    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
-    let common = [
+/// The trajectory of a run stopped with its metrics in `part` and resumed with them in `rest`.
+fn joined_trajectory(part: &str, rest: &str) -> Vec<(usize, f64, Option<f64>)> {
+    let mut joined = trajectory(Path::new(part));
+    joined.extend(trajectory(Path::new(rest)));
+    joined
+}
+
+/// `name` in `dir`, as an argument.
+fn arg_in(dir: &Path, name: &str) -> String {
+    dir.join(name).to_str().expect("utf-8").to_string()
+}
+
+/// The arguments of `base` followed by `extra`, run to success; returns stdout.
+fn run_ok_with(base: &[&str], extra: &[&str]) -> String {
+    run_ok(&[base, extra].concat())
+}
+
+/// `train --cpu --data data` with `flags` (written as on a command line) and then `extra`,
+/// run to success; returns stdout.
+fn train_ok(data: &str, flags: &str, extra: &[&str]) -> String {
+    let mut base = vec!["train", "--cpu", "--data", data];
+    base.extend(flags.split_whitespace());
+    run_ok_with(&base, extra)
+}
+
+/// Resumes training from `model` on the data in `data`, evaluating every round and writing
+/// the metrics to `rest`, with `extra` flags; returns stdout.
+fn resume(data: &str, model: &str, rest: &str, extra: &[&str]) -> String {
+    let base = [
         "train",
         "--cpu",
         "--data",
         data,
-        "--hidden",
-        "16",
-        "--batch-size",
-        "50",
-        "--lr",
-        "1.5",
-        "--seed",
-        "7",
-        "--shuffle",
         "--eval-every",
         "1",
+        "--resume",
+        model,
+        "--metrics",
+        rest,
     ];
-    let run_with = |extra: &[&str]| {
-        let all: Vec<&str> = common.iter().chain(extra).copied().collect();
-        run_ok(&all)
-    };
+    run_ok_with(&base, extra)
+}
+
+#[test]
+fn resume_continues_the_uninterrupted_trajectory() {
+    let (dir, data) = fixture();
+    let data = data.to_str().expect("utf-8");
+    let path = |name: &str| arg_in(dir.path(), name);
+    let flags = "--hidden 16 --batch-size 50 --lr 1.5 --seed 7 --shuffle --eval-every 1";
+    let run_with = |extra: &[&str]| train_ok(data, flags, extra);
 
     let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
     let model = path("m.safetensors");
@@ -389,25 +415,11 @@ fn resume_continues_the_uninterrupted_trajectory() {
     assert_eq!((saved.training.seed, saved.training.batch_size), (7, 50));
     assert!(saved.training.shuffle);
     // Resuming takes the layer sizes and settings from the file.
-    let out = run_ok(&[
-        "train",
-        "--cpu",
-        "--data",
-        data,
-        "--rounds",
-        "6",
-        "--eval-every",
-        "1",
-        "--resume",
-        &model,
-        "--metrics",
-        &rest,
-    ]);
+    let out = resume(data, &model, &rest, &["--rounds", "6"]);
     assert!(out.contains("784-16-10"), "{out}");
 
     let whole = trajectory(Path::new(&whole));
-    let mut joined = trajectory(Path::new(&part));
-    joined.extend(trajectory(Path::new(&rest)));
+    let joined = joined_trajectory(&part, &rest);
     assert_eq!(whole.len(), 6);
     // The CPU engine is deterministic and the shuffle depends on seed and round only, so the
     // resumed run repeats the uninterrupted one bit for bit: no tolerance.
@@ -433,39 +445,10 @@ fn resume_continues_the_uninterrupted_trajectory() {
 fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run() {
     let (dir, data) = fixture();
     let data = data.to_str().expect("utf-8");
-    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
-    let recipe = [
-        "train",
-        "--cpu",
-        "--data",
-        data,
-        "--preset",
-        "fast",
-        "--hidden",
-        "24,12",
-        "--batch-size",
-        "32",
-        "--lr",
-        "0.003",
-        "--optimizer",
-        "adamw",
-        "--dropout",
-        "0.3",
-        "--lr-schedule",
-        "cosine",
-        "--warmup",
-        "1.5",
-        "--rounds",
-        "5",
-        "--seed",
-        "11",
-        "--eval-every",
-        "1",
-    ];
-    let run_with = |extra: &[&str]| {
-        let all: Vec<&str> = recipe.iter().chain(extra).copied().collect();
-        run_ok(&all)
-    };
+    let path = |name: &str| arg_in(dir.path(), name);
+    let recipe = "--preset fast --hidden 24,12 --batch-size 32 --lr 0.003 --optimizer adamw \
+        --dropout 0.3 --lr-schedule cosine --warmup 1.5 --rounds 5 --seed 11 --eval-every 1";
+    let run_with = |extra: &[&str]| train_ok(data, recipe, extra);
     let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
     let (whole_model, part_model) = (path("whole.safetensors"), path("part.safetensors"));
     run_with(&["--metrics", &whole, "--save", &whole_model]);
@@ -484,24 +467,10 @@ fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run(
     assert!(saved.optimizer_state.steps > 0);
     assert_eq!(saved.optimizer_state.second.len(), 6);
     // The recipe comes from the file: only --resume and the outputs are given.
-    let out = run_ok(&[
-        "train",
-        "--cpu",
-        "--data",
-        data,
-        "--eval-every",
-        "1",
-        "--resume",
-        &part_model,
-        "--metrics",
-        &rest,
-        "--save",
-        &part_model,
-    ]);
+    let out = resume(data, &part_model, &rest, &["--save", &part_model]);
     assert!(out.contains("running rounds 3..=5"), "{out}");
     let whole_run = trajectory(Path::new(&whole));
-    let mut joined = trajectory(Path::new(&part));
-    joined.extend(trajectory(Path::new(&rest)));
+    let joined = joined_trajectory(&part, &rest);
     assert_eq!(whole_run.len(), 5);
     // Dropout masks depend on (seed, round, batch, element) only and the optimiser state is
     // saved exactly, so the resumed run repeats the uninterrupted one bit for bit.
@@ -533,12 +502,7 @@ fn version_1_model_files_still_load_and_evaluate() {
     // A file exactly as the tutorial-only format wrote it: no init, optimiser or state fields.
     let dir = tempfile::tempdir().expect("tempdir");
     let bytes = raw_model(
-        &[
-            ("layers.0.weight", vec![16, 784]),
-            ("layers.0.bias", vec![16]),
-            ("layers.1.weight", vec![10, 16]),
-            ("layers.1.bias", vec![10]),
-        ],
+        &one_hidden_layer(&[16, 784], &[16], &[10, 16], &[10]),
         &good_meta("784,16,10"),
     );
     let path = dir.path().join("v1.safetensors");
@@ -564,18 +528,11 @@ fn bad_save_paths_fail_before_training() {
     let (dir, data) = fixture();
     let data = data.to_str().expect("utf-8");
     let nowhere = dir.path().join("no-such-folder").join("m.safetensors");
-    let out = run(&[
-        "train",
-        "--cpu",
-        "--data",
+    let out = run(&small_train_args(
         data,
-        "--hidden",
-        "8",
-        "--rounds",
         "1",
-        "--save",
-        nowhere.to_str().expect("utf-8"),
-    ]);
+        &["--save", nowhere.to_str().expect("utf-8")],
+    ));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("round 1"), "trained before failing");
@@ -586,30 +543,28 @@ fn bad_save_paths_fail_before_training() {
     assert!(stderr(&out).contains("--save"), "{}", stderr(&out));
 }
 
+/// `eval --cpu` of `model` on the data in `data`, with `extra` flags.
+fn eval_args<'a>(data: &'a str, model: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    [
+        &["eval", "--cpu", "--data", data, "--model", model][..],
+        extra,
+    ]
+    .concat()
+}
+
 #[test]
 fn eval_reproduces_the_accuracy_training_printed() {
     let (dir, data) = fixture();
     let data = data.to_str().expect("utf-8");
     let model = dir.path().join("m.safetensors");
     let model = model.to_str().expect("utf-8");
-    let trained = run_ok(&[
-        "train",
-        "--cpu",
-        "--data",
+    let trained = train_ok(
         data,
-        "--hidden",
-        "16",
-        "--rounds",
-        "4",
-        "--batch-size",
-        "20",
-        "--lr",
-        "1",
-        "--save",
-        model,
-    ]);
+        "--hidden 16 --rounds 4 --batch-size 20 --lr 1",
+        &["--save", model],
+    );
     let printed = percent_after(&trained, "test accuracy after training: ");
-    let eval = run_ok(&["eval", "--cpu", "--data", data, "--model", model]);
+    let eval = run_ok(&eval_args(data, model, &[]));
     assert_eq!(percent_after(&eval, "accuracy "), printed, "{eval}");
     // The synthetic classes are easy: a network that learnt nothing would sit near 10%.
     let accuracy: f64 = printed.parse().expect("number");
@@ -625,9 +580,7 @@ fn eval_reproduces_the_accuracy_training_printed() {
         .collect();
     assert_eq!(matrix.len(), 12, "{eval}");
 
-    let train_split = run_ok(&[
-        "eval", "--cpu", "--data", data, "--model", model, "--split", "train",
-    ]);
+    let train_split = run_ok(&eval_args(data, model, &["--split", "train"]));
     assert!(train_split.contains("train split: "), "{train_split}");
     assert!(train_split.contains("of 600 images"), "{train_split}");
 
@@ -635,36 +588,29 @@ fn eval_reproduces_the_accuracy_training_printed() {
     let pictures = tempfile::tempdir().expect("tempdir");
     let confusion = pictures.path().join("c.png");
     let wrong = pictures.path().join("w.png");
-    let out = run_ok(&[
-        "eval",
-        "--cpu",
-        "--data",
+    let out = run_ok(&eval_args(
         data,
-        "--model",
         model,
-        "--split",
-        "train",
-        "--confusion",
-        confusion.to_str().expect("utf-8"),
-        "--misclassified",
-        wrong.to_str().expect("utf-8"),
-    ]);
+        &[
+            "--split",
+            "train",
+            "--confusion",
+            confusion.to_str().expect("utf-8"),
+            "--misclassified",
+            wrong.to_str().expect("utf-8"),
+        ],
+    ));
     assert!(out.contains("confusion matrix drawn in"), "{out}");
     let bytes = std::fs::read(&confusion).expect("picture written");
     assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
     // This small model classifies all of its training split correctly: nothing to draw.
     assert!(out.contains("no misclassified digits"), "{out}");
     assert!(!wrong.exists());
-    let err = run_fails(&[
-        "eval",
-        "--cpu",
-        "--data",
+    let err = run_fails(&eval_args(
         data,
-        "--model",
         model,
-        "--confusion",
-        "/no/such/dir/c.png",
-    ]);
+        &["--confusion", "/no/such/dir/c.png"],
+    ));
     assert!(err.contains("--confusion"), "{err}");
 }
 
@@ -714,8 +660,9 @@ fn ink_at(digit: &[u8], size: f32, left: f32, top: f32, x: usize, y: usize) -> f
 /// cream with wide margins; 64×64 black ink on a transparent background (grey+alpha);
 /// 16-bit grey 90×90 light on dark, small in a corner.
 fn render(digit: &[u8], variant: usize) -> Vec<u8> {
+    use png::{BitDepth, ColorType};
     let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    match variant % 4 {
+    let (width, height, color, depth, px) = match variant % 4 {
         0 => {
             let px: Vec<u8> = (0..50 * 50)
                 .map(|i| {
@@ -723,7 +670,7 @@ fn render(digit: &[u8], variant: usize) -> Vec<u8> {
                     (255.0 * (1.0 - ink)) as u8
                 })
                 .collect();
-            png_bytes(50, 50, png::ColorType::Grayscale, png::BitDepth::Eight, &px)
+            (50, 50, ColorType::Grayscale, BitDepth::Eight, px)
         }
         1 => {
             let mut px = Vec::with_capacity(100 * 60 * 3);
@@ -734,7 +681,7 @@ fn render(digit: &[u8], variant: usize) -> Vec<u8> {
                     px.push(lerp(paper[c], pen[c], ink) as u8);
                 }
             }
-            png_bytes(100, 60, png::ColorType::Rgb, png::BitDepth::Eight, &px)
+            (100, 60, ColorType::Rgb, BitDepth::Eight, px)
         }
         2 => {
             let mut px = Vec::with_capacity(64 * 64 * 2);
@@ -743,13 +690,7 @@ fn render(digit: &[u8], variant: usize) -> Vec<u8> {
                 px.push(0);
                 px.push((255.0 * ink) as u8);
             }
-            png_bytes(
-                64,
-                64,
-                png::ColorType::GrayscaleAlpha,
-                png::BitDepth::Eight,
-                &px,
-            )
+            (64, 64, ColorType::GrayscaleAlpha, BitDepth::Eight, px)
         }
         _ => {
             let mut px = Vec::with_capacity(90 * 90 * 2);
@@ -758,25 +699,15 @@ fn render(digit: &[u8], variant: usize) -> Vec<u8> {
                 let level = lerp(3000.0, 60000.0, ink) as u16;
                 px.extend(level.to_be_bytes());
             }
-            png_bytes(
-                90,
-                90,
-                png::ColorType::Grayscale,
-                png::BitDepth::Sixteen,
-                &px,
-            )
+            (90, 90, ColorType::Grayscale, BitDepth::Sixteen, px)
         }
-    }
+    };
+    png_bytes(width, height, color, depth, &px)
 }
 
 #[test]
 fn predict_recognises_rendered_test_digits() {
-    let Some(dir) = std::env::var_os("MNIST_GPU_DATA") else {
-        // Straight to the stream: the test harness captures `println!`, and this must show.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED predict_recognises_rendered_test_digits: set MNIST_GPU_DATA to the MNIST folder"
-        );
+    let Some(dir) = common::real_mnist_dir("predict_recognises_rendered_test_digits") else {
         return;
     };
     let data = Mnist::load(Path::new(&dir)).expect("MNIST_GPU_DATA holds MNIST");

@@ -15,6 +15,7 @@ use mnist_gpu::model_file;
 mod common;
 
 use common::binary as command;
+use common::{assert_one_line_error, file_names, small_train_args};
 
 fn write_fixture(dir: &Path, train: usize) {
     common::write_fixture(dir, train, 10);
@@ -24,60 +25,8 @@ fn run(home: &Path, args: &[&str]) -> Output {
     common::run_binary(home, args)
 }
 
-/// `train --cpu` of a small network (8 hidden units, batches of 10) on the fixture in `data`
-/// for `rounds` rounds, then `extra`.
-fn small_run<'a>(data: &'a str, rounds: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "train",
-        "--cpu",
-        "--data",
-        data,
-        "--hidden",
-        "8",
-        "--rounds",
-        rounds,
-        "--batch-size",
-        "10",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// One `error:` line on stderr holding every needle, exit status `code`, no panic or abort
-/// (the fixture's "not the standard MNIST" notice aside).
-fn assert_error(output: &Output, code: i32, needles: &[&str]) {
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("notice: "))
-        .collect();
-    assert_eq!(lines.len(), 1, "one line on stderr, got: {stderr}");
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    for banned in [
-        "panicked",
-        "internal error",
-        "memory allocation",
-        "ChunkType",
-    ] {
-        assert!(!stderr.contains(banned), "{banned}: {stderr}");
-    }
-    for needle in needles {
-        assert!(stderr.contains(needle), "'{needle}' not in: {stderr}");
-    }
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("ls")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn data_dir(dir: &Path) -> &str {
@@ -97,7 +46,7 @@ fn networks_too_large_for_memory_are_one_line() {
             args.extend_from_slice(backend);
             let output = run(dir.path(), &args);
             // Checked before any engine or adapter is opened: the same line on every backend.
-            assert_error(&output, 1, &["network would need", "GB of memory"]);
+            assert_one_line_error(&output, 1, &["network would need", "GB of memory"]);
             assert!(text(&output.stdout).is_empty());
         }
     }
@@ -119,7 +68,7 @@ fn symlinked_outputs_write_their_targets_and_stay_links() {
     let path = |name: &str| out.join(name).to_str().expect("utf-8").to_string();
     let output = run(
         dir.path(),
-        &small_run(
+        &small_train_args(
             data,
             "2",
             &[
@@ -153,7 +102,7 @@ fn symlinked_outputs_write_their_targets_and_stay_links() {
     let metrics = std::fs::read_to_string(out.join("real-metrics.jsonl")).expect("read");
     assert_eq!(metrics.lines().count(), 2);
     model_file::load(&out.join("model.safetensors")).expect("model through the link");
-    assert_eq!(names(&out).len(), 6, "{:?}", names(&out));
+    assert_eq!(file_names(&out).len(), 6, "{:?}", file_names(&out));
 }
 
 /// Makes a FIFO at `path`.
@@ -179,7 +128,7 @@ fn a_fifo_is_written_in_place_and_its_reader_gets_every_line() {
     });
     let output = run(
         dir.path(),
-        &small_run(
+        &small_train_args(
             data_dir(dir.path()),
             "3",
             &["--metrics", fifo.to_str().expect("utf-8")],
@@ -202,7 +151,7 @@ fn metrics_to_standard_output_stream_jsonl_alone() {
     for target in ["-", "/dev/stdout"] {
         let output = run(
             dir.path(),
-            &small_run(
+            &small_train_args(
                 data_dir(dir.path()),
                 "3",
                 &["--eval-every", "1", "--metrics", target],
@@ -226,7 +175,7 @@ fn metrics_to_standard_output_stream_jsonl_alone() {
         // The run's own lines moved to stderr.
         assert!(text(&output.stderr).contains("round 3/3"), "{target}");
     }
-    assert_eq!(names(dir.path()).len(), 4, "nothing else written");
+    assert_eq!(file_names(dir.path()).len(), 4, "nothing else written");
 }
 
 #[test]
@@ -235,14 +184,17 @@ fn device_nodes_are_never_replaced() {
     write_fixture(dir.path(), 20);
     let data = data_dir(dir.path());
     // /dev/full takes no bytes: the save fails with the device's own error, and stays a device.
-    let output = run(dir.path(), &small_run(data, "1", &["--save", "/dev/full"]));
-    assert_error(&output, 1, &["/dev/full", "No space left"]);
+    let output = run(
+        dir.path(),
+        &small_train_args(data, "1", &["--save", "/dev/full"]),
+    );
+    assert_one_line_error(&output, 1, &["/dev/full", "No space left"]);
     let meta = std::fs::metadata("/dev/full").expect("stat");
     assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
     // /dev/null takes them all.
     let output = run(
         dir.path(),
-        &small_run(
+        &small_train_args(
             data,
             "1",
             &["--save", "/dev/null", "--metrics", "/dev/null"],
@@ -268,7 +220,7 @@ fn signal(child: &Child, signal: i32) {
 
 /// Whether `dir` holds a temporary file of an atomic write.
 fn has_temp_file(dir: &Path) -> bool {
-    names(dir).iter().any(|n| n.contains(".tmp-"))
+    file_names(dir).iter().any(|n| n.contains(".tmp-"))
 }
 
 /// A training run on the fixture in `dir` that goes on far longer than any test waits
@@ -324,22 +276,36 @@ fn finish(child: Child) -> Output {
     child.wait_with_output().expect("wait")
 }
 
-#[test]
-fn ctrl_c_during_a_checkpoint_finishes_it_and_says_what_is_on_disk() {
+/// The fixture in a new folder, and the folder `out` in it where a checkpointing run saves
+/// `m.safetensors`.
+fn checkpoint_fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     write_fixture(dir.path(), 20);
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("mkdir");
     let model = out.join("m.safetensors");
-    let mut child = checkpointing_run(dir.path(), &model);
-    wait_for_temp_file(&out, &mut child);
-    // The temporary file exists: the signal arrives while a checkpoint is being written.
-    signal(&child, libc::SIGINT);
-    let output = finish(child);
+    (dir, out, model)
+}
+
+/// A checkpointing run on the fixture in `dir`, sent `signals` once the temporary file exists,
+/// so they arrive while a checkpoint is being written; its output once it ends.
+fn interrupt_mid_checkpoint(dir: &Path, model: &Path, signals: &[libc::c_int]) -> Output {
+    let mut child = checkpointing_run(dir, model);
+    wait_for_temp_file(model.parent().expect("a folder"), &mut child);
+    for &sig in signals {
+        signal(&child, sig);
+    }
+    finish(child)
+}
+
+#[test]
+fn ctrl_c_during_a_checkpoint_finishes_it_and_says_what_is_on_disk() {
+    let (dir, out, model) = checkpoint_fixture();
+    let output = interrupt_mid_checkpoint(dir.path(), &model, &[libc::SIGINT]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(!has_temp_file(&out), "{:?}", names(&out));
-    assert_eq!(names(&out), ["m.safetensors"]);
+    assert!(!has_temp_file(&out), "{:?}", file_names(&out));
+    assert_eq!(file_names(&out), ["m.safetensors"]);
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("interrupted after round "), "{stderr}");
     // The line names the round of the model on disk, and the file holds that model.
@@ -354,30 +320,19 @@ fn ctrl_c_during_a_checkpoint_finishes_it_and_says_what_is_on_disk() {
 
 #[test]
 fn a_second_ctrl_c_ends_at_once_and_sigterm_stops_cleanly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_fixture(dir.path(), 20);
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).expect("mkdir");
-    let model = out.join("m.safetensors");
+    let (dir, out, model) = checkpoint_fixture();
 
-    let mut child = checkpointing_run(dir.path(), &model);
-    wait_for_temp_file(&out, &mut child);
-    signal(&child, libc::SIGINT);
-    signal(&child, libc::SIGINT);
-    let output = finish(child);
+    let output = interrupt_mid_checkpoint(dir.path(), &model, &[libc::SIGINT, libc::SIGINT]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(!has_temp_file(&out), "{:?}", names(&out));
+    assert!(!has_temp_file(&out), "{:?}", file_names(&out));
     assert!(stderr.contains("interrupted"), "{stderr}");
     // Whatever is on disk is a whole model.
     if model.exists() {
         model_file::load(&model).expect("a whole model");
     }
 
-    let mut child = checkpointing_run(dir.path(), &model);
-    wait_for_temp_file(&out, &mut child);
-    signal(&child, libc::SIGTERM);
-    let output = finish(child);
+    let output = interrupt_mid_checkpoint(dir.path(), &model, &[libc::SIGTERM]);
     assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
     assert!(!has_temp_file(&out));
     model_file::load(&model).expect("a whole model");
@@ -424,12 +379,12 @@ fn environment_variables_are_named_as_such() {
         .env("MNIST_GPU_DATA", "")
         .output()
         .expect("run");
-    assert_error(&output, 1, &["--offline"]);
+    assert_one_line_error(&output, 1, &["--offline"]);
     let output = command(home.path(), &["train", "--cpu"])
         .env("MNIST_GPU_DATA", home.path().join("nowhere"))
         .output()
         .expect("run");
-    assert_error(
+    assert_one_line_error(
         &output,
         1,
         &["environment variable MNIST_GPU_DATA=", "nowhere"],
@@ -443,7 +398,7 @@ fn environment_variables_are_named_as_such() {
     .env("WGPU_BACKEND", "nonsense")
     .output()
     .expect("run");
-    assert_error(
+    assert_one_line_error(
         &output,
         1,
         &["environment variable WGPU_BACKEND=\"nonsense\""],
@@ -466,7 +421,7 @@ fn apis_this_system_lacks_are_named() {
                 backend,
             ],
         );
-        assert_error(&output, 1, &[needle]);
+        assert_one_line_error(&output, 1, &[needle]);
         assert!(!text(&output.stderr).contains("mesa"));
     }
 }
@@ -486,7 +441,7 @@ fn eval_count_zero_is_a_usage_error() {
             "0",
         ],
     );
-    assert_error(
+    assert_one_line_error(
         &output,
         2,
         &["--count", "'0'", "at least 1", "mnist-gpu eval --help"],
@@ -498,13 +453,32 @@ fn at(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// `name` in `home`, a new folder holding the fixture.
+fn fixture_folder(home: &Path, name: &str) -> PathBuf {
+    let folder = at(home, name);
+    std::fs::create_dir(&folder).expect("fixture folder");
+    write_fixture(&folder, 20);
+    folder
+}
+
+/// `m.safetensors` in `home`: a small network trained one round on the fixture in `data`.
+fn trained_model(home: &Path, data: &str) -> PathBuf {
+    let model = at(home, "m.safetensors");
+    let trained = run(
+        home,
+        &small_train_args(data, "1", &["--save", model.to_str().unwrap()]),
+    );
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    model
+}
+
 #[test]
 fn usage_errors_are_one_line_with_status_2_and_help_still_works() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = run(dir.path(), &["show", "--count", "-5", "--out", "x.png"]);
-    assert_error(&output, 2, &["--count", "'-5'", "not negative"]);
+    assert_one_line_error(&output, 2, &["--count", "'-5'", "not negative"]);
     let output = run(dir.path(), &["frobnicate"]);
-    assert_error(&output, 2, &["frobnicate"]);
+    assert_one_line_error(&output, 2, &["frobnicate"]);
     let output = run(dir.path(), &["train", "--help"]);
     assert!(output.status.success());
     assert!(text(&output.stdout).contains("--metrics"));
@@ -541,20 +515,11 @@ fn ctrl_c_during_a_download_leaves_no_folder_behind() {
         std::thread::sleep(Duration::from_secs(120));
     });
     let target = home.path().join("new").join("mnist");
-    let child = command(
-        home.path(),
-        &[
-            "download",
-            "--dir",
-            target.to_str().expect("utf-8"),
-            "--mirror",
-            &mirror,
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("spawn");
+    let child = command(home.path(), &common::download_args(&target, &mirror))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
     let start = Instant::now();
     while !target.exists() {
         assert!(start.elapsed() < Duration::from_secs(30), "no folder made");
@@ -580,7 +545,7 @@ fn each_checkpoint_prints_one_line() {
     let model = dir.path().join("m.safetensors");
     let output = run(
         dir.path(),
-        &small_run(
+        &small_train_args(
             data_dir(dir.path()),
             "5",
             &[
@@ -611,17 +576,9 @@ fn each_checkpoint_prints_one_line() {
 #[test]
 fn an_output_that_is_an_input_or_another_output_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).expect("data folder");
-    write_fixture(&data, 20);
-    let data = data_dir(&data).to_string();
     let home = dir.path();
-    let model = at(home, "m.safetensors");
-    let trained = run(
-        home,
-        &small_run(&data, "1", &["--save", model.to_str().unwrap()]),
-    );
-    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let data = data_dir(&fixture_folder(home, "data")).to_string();
+    let model = trained_model(home, &data);
     let photo = at(home, "seven.png");
     std::fs::write(&photo, b"the user's photo").expect("photo");
     std::os::unix::fs::symlink(&model, at(home, "link.safetensors")).expect("symlink");
@@ -634,11 +591,11 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
     let eval = ["eval", "--cpu", "--data", &data, "--model", m];
     let cases: Vec<(Vec<&str>, [&str; 2])> = vec![
         (
-            small_run(&data, "1", &["--save", &x, "--plot", &x]),
+            small_train_args(&data, "1", &["--save", &x, "--plot", &x]),
             ["--plot", "--save"],
         ),
         (
-            small_run(&data, "1", &["--metrics", &x, "--save", &same_x]),
+            small_train_args(&data, "1", &["--metrics", &x, "--save", &same_x]),
             ["--save", "--metrics"],
         ),
         (
@@ -669,11 +626,11 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
             (p, bytes)
         })
         .collect();
-    let listing = names(home);
-    let data_listing = names(Path::new(&data));
+    let listing = file_names(home);
+    let data_listing = file_names(Path::new(&data));
     for (args, [output, other]) in &cases {
         let result = run(home, args);
-        assert_error(&result, 1, &[output, other]);
+        assert_one_line_error(&result, 1, &[output, other]);
         for (path, bytes) in &before {
             assert_eq!(
                 &std::fs::read(path).expect("read"),
@@ -682,9 +639,9 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
                 path.display()
             );
         }
-        assert_eq!(names(home), listing, "{args:?} left a file");
+        assert_eq!(file_names(home), listing, "{args:?} left a file");
         assert_eq!(
-            names(Path::new(&data)),
+            file_names(Path::new(&data)),
             data_listing,
             "{args:?} wrote into the data"
         );
@@ -693,7 +650,7 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
     // update, not a loss.
     let fine = run(
         home,
-        &small_run(
+        &small_train_args(
             &data,
             "1",
             &["--metrics", "/dev/null", "--plot", "/dev/null"],
@@ -723,12 +680,7 @@ fn reads_stop_where_the_format_says() {
     let home = dir.path();
     write_fixture(home, 20);
     let data = data_dir(home).to_string();
-    let model = at(home, "m.safetensors");
-    let trained = run(
-        home,
-        &small_run(&data, "1", &["--save", model.to_str().unwrap()]),
-    );
-    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let model = trained_model(home, &data);
     let padded = at(home, "padded.safetensors");
     std::fs::copy(&model, &padded).expect("copy");
     let file = std::fs::OpenOptions::new()
@@ -743,9 +695,7 @@ fn reads_stop_where_the_format_says() {
     bytes.extend_from_slice(header);
     std::fs::write(&lying, bytes).expect("lying model");
     // Real training images, then a gigabyte of zeros, gzipped (about a megabyte).
-    let bomb = at(home, "bomb");
-    std::fs::create_dir(&bomb).expect("bomb folder");
-    write_fixture(&bomb, 20);
+    let bomb = fixture_folder(home, "bomb");
     let raw = bomb.join("train-images-idx3-ubyte");
     let images = std::fs::read(&raw).expect("images");
     std::fs::remove_file(&raw).expect("remove raw");
@@ -759,41 +709,19 @@ fn reads_stop_where_the_format_says() {
     let bomb = bomb.to_str().unwrap().to_string();
     let digits = at(home, "digits.png").display().to_string();
     let m = model.to_str().unwrap();
+    let eval = |model| vec!["eval", "--cpu", "--data", &data, "--model", model];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["show", "--data", &bomb, "--out", &digits],
             "longer than its header declares",
         ),
-        (
-            vec!["eval", "--cpu", "--data", &data, "--model", "/dev/zero"],
-            "declare a 0-byte header",
-        ),
+        (eval("/dev/zero"), "declare a 0-byte header"),
         (
             vec!["predict", "--model", m, "/dev/zero"],
             "larger than any picture",
         ),
-        (
-            vec![
-                "eval",
-                "--cpu",
-                "--data",
-                &data,
-                "--model",
-                padded.to_str().unwrap(),
-            ],
-            "longer than the",
-        ),
-        (
-            vec![
-                "eval",
-                "--cpu",
-                "--data",
-                &data,
-                "--model",
-                lying.to_str().unwrap(),
-            ],
-            "memory",
-        ),
+        (eval(padded.to_str().unwrap()), "longer than the"),
+        (eval(lying.to_str().unwrap()), "memory"),
     ];
     for (args, needle) in cases {
         let mut command = common::binary(home, &args);
@@ -811,7 +739,7 @@ fn reads_stop_where_the_format_says() {
             });
         }
         let output = command.output().expect("run mnist-gpu");
-        assert_error(&output, 1, &[needle]);
+        assert_one_line_error(&output, 1, &[needle]);
     }
 }
 
@@ -860,14 +788,12 @@ fn flags_name_themselves_and_none_is_silently_ignored() {
     for (flags, needles) in cases {
         let mut args = vec!["train", "--cpu", "--data", data, "--hidden", "8"];
         args.extend_from_slice(flags);
-        assert_error(&run(dir.path(), &args), 1, needles);
+        assert_one_line_error(&run(dir.path(), &args), 1, needles);
     }
     // Pictures never go to standard output (only --metrics streams there); a picture of
     // digits holds at most 1000, in `eval` as in `show`.
-    let model = at(dir.path(), "m.safetensors");
+    let model = trained_model(dir.path(), data);
     let m = model.to_str().unwrap();
-    let trained = run(dir.path(), &small_run(data, "1", &["--save", m]));
-    assert!(trained.status.success(), "{}", text(&trained.stderr));
     let show: Vec<&str> = vec!["show", "--data", data, "--out", "-"];
     let eval: Vec<&str> = vec![
         "eval",
@@ -881,8 +807,8 @@ fn flags_name_themselves_and_none_is_silently_ignored() {
         "--count",
         "100000",
     ];
-    assert_error(&run(dir.path(), &show), 1, &["--out -", "name a file"]);
-    assert_error(
+    assert_one_line_error(&run(dir.path(), &show), 1, &["--out -", "name a file"]);
+    assert_one_line_error(
         &run(dir.path(), &eval),
         1,
         &["--count must be between 1 and 1000"],
@@ -920,9 +846,7 @@ fn flags_name_themselves_and_none_is_silently_ignored() {
 fn messages_name_the_real_cause() {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
-    let folder_for_file = at(home, "folder");
-    std::fs::create_dir(&folder_for_file).expect("folder");
-    write_fixture(&folder_for_file, 20);
+    let folder_for_file = fixture_folder(home, "folder");
     let images = folder_for_file.join("train-images-idx3-ubyte");
     std::fs::remove_file(&images).expect("remove");
     std::fs::create_dir(&images).expect("a folder in its place");
@@ -931,9 +855,7 @@ fn messages_name_the_real_cause() {
     write_fixture(&empty, 0);
     let a_file = at(home, "a_file");
     std::fs::write(&a_file, b"x").expect("file");
-    let good = at(home, "good");
-    std::fs::create_dir(&good).expect("good");
-    write_fixture(&good, 20);
+    let good = fixture_folder(home, "good");
     let (folder, empty, a_file, good) = (
         data_dir(&folder_for_file),
         data_dir(&empty),
@@ -942,14 +864,18 @@ fn messages_name_the_real_cause() {
     );
     let cases: [(Vec<&str>, i32, &[&str]); 7] = [
         (
-            small_run(folder, "1", &[]),
+            small_train_args(folder, "1", &[]),
             1,
             &["train-images-idx3-ubyte is a folder"],
         ),
-        (small_run(a_file, "1", &[]), 1, &["a file, not a folder"]),
-        (small_run(empty, "1", &[]), 1, &["has no images"]),
         (
-            small_run(good, "1", &["--save", "/proc/version"]),
+            small_train_args(a_file, "1", &[]),
+            1,
+            &["a file, not a folder"],
+        ),
+        (small_train_args(empty, "1", &[]), 1, &["has no images"]),
+        (
+            small_train_args(good, "1", &["--save", "/proc/version"]),
             1,
             &["--save", "cannot create a file in /proc"],
         ),
@@ -959,18 +885,18 @@ fn messages_name_the_real_cause() {
             &["--dir", "a file, not a folder"],
         ),
         (
-            small_run(good, "1", &["--lr", "1e308"]),
+            small_train_args(good, "1", &["--lr", "1e308"]),
             2,
             &["--lr", "beyond a 32-bit float"],
         ),
         (
-            small_run(good, "1", &["--save", "/dev/full"]),
+            small_train_args(good, "1", &["--save", "/dev/full"]),
             1,
             &["--save /dev/full", "No space left"],
         ),
     ];
     for (args, code, needles) in cases {
-        assert_error(&run(home, &args), code, needles);
+        assert_one_line_error(&run(home, &args), code, needles);
     }
 }
 
@@ -982,14 +908,10 @@ fn messages_name_the_real_cause() {
 fn wrong_inputs_across_the_commands_are_one_line_and_leave_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
-    let data_path = at(home, "data");
-    std::fs::create_dir(&data_path).expect("data");
-    write_fixture(&data_path, 20);
+    let data_path = fixture_folder(home, "data");
     let data = data_dir(&data_path).to_string();
-    let model = at(home, "m.safetensors");
+    let model = trained_model(home, &data);
     let m = model.to_str().unwrap().to_string();
-    let trained = run(home, &small_run(&data, "1", &["--save", &m]));
-    assert!(trained.status.success(), "{}", text(&trained.stderr));
     std::fs::write(at(home, "text.txt"), "hello").expect("text");
     std::fs::write(at(home, "empty"), "").expect("empty");
     std::fs::create_dir(at(home, "folder")).expect("folder");
@@ -1060,13 +982,13 @@ fn wrong_inputs_across_the_commands_are_one_line_and_leave_nothing() {
         owned(&["bench", "--hidden", "abc"]),
         owned(&["frobnicate"]),
     ];
-    let listing = names(home);
+    let listing = file_names(home);
     for args in &cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let output = run(home, &args);
         let code = output.status.code().unwrap_or(-1);
         assert!(code == 1 || code == 2, "{args:?}: exit status {code}");
-        assert_error(&output, code, &[]);
-        assert_eq!(names(home), listing, "{args:?} left a file");
+        assert_one_line_error(&output, code, &[]);
+        assert_eq!(file_names(home), listing, "{args:?} left a file");
     }
 }

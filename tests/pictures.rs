@@ -1,7 +1,7 @@
 //! The pictures: each writes a PNG that decodes to the expected size and shows what it should.
 
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mnist_gpu::report::canvas::{Canvas, Rgb, WHITE, luminance};
@@ -418,22 +418,35 @@ fn mnist_gpu(args: &[&str]) -> std::process::Output {
         .expect("run mnist-gpu")
 }
 
-#[test]
-fn show_draws_the_fixture_digits() {
-    let data = tempfile::tempdir().expect("tempdir");
-    write_fixture(data.path(), 3, 2);
-    let out_dir = tempfile::tempdir().expect("tempdir");
-    let out = out_dir.path().join("digits.png");
-    let data_arg = data.path().to_str().expect("utf-8 path");
-    let out_arg = out.to_str().expect("utf-8 path");
-
-    let run = mnist_gpu(&["show", "--data", data_arg, "--out", out_arg]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
+/// [`mnist_gpu`], which must succeed (or show its stderr).
+fn mnist_gpu_ok(args: &[&str]) -> std::process::Output {
+    let run = mnist_gpu(args);
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    run
+}
+
+/// A data folder holding the fixture (3 training and 2 test digits), and an empty output
+/// folder with the path of `digits.png` in it.
+fn show_folders() -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    let data = tempfile::tempdir().expect("tempdir");
+    write_fixture(data.path(), 3, 2);
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out = out_dir.path().join("digits.png");
+    (data, out_dir, out)
+}
+
+#[test]
+fn show_draws_the_fixture_digits() {
+    let (data, _out_dir, out) = show_folders();
+    let data_arg = data.path().to_str().expect("utf-8 path");
+    let out_arg = out.to_str().expect("utf-8 path");
+
+    let run = mnist_gpu_ok(&["show", "--data", data_arg, "--out", out_arg]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("digits.png"), "{stdout}");
     // Ten asked for, three exist: one row of three, captioned with labels 0, 3, 6.
     let captions: Vec<String> = ["0", "3", "6"].map(String::from).to_vec();
@@ -447,14 +460,9 @@ fn show_draws_the_fixture_digits() {
     assert_eq!(picture.at(x, y), [255 - patterned_digit(1)[0]; 3]);
 
     // The test split, from its second digit.
-    let run = mnist_gpu(&[
+    mnist_gpu_ok(&[
         "show", "--data", data_arg, "--out", out_arg, "--split", "test", "--start", "1",
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     let layout = GridLayout::new(&["3".to_string()], 10);
     let picture = Picture::read(&out);
     assert_eq!(
@@ -465,10 +473,7 @@ fn show_draws_the_fixture_digits() {
 
 #[test]
 fn show_rejects_bad_ranges_with_one_line() {
-    let data = tempfile::tempdir().expect("tempdir");
-    write_fixture(data.path(), 3, 2);
-    let out_dir = tempfile::tempdir().expect("tempdir");
-    let out = out_dir.path().join("digits.png");
+    let (data, out_dir, out) = show_folders();
     let data_arg = data.path().to_str().expect("utf-8 path");
     let out_arg = out.to_str().expect("utf-8 path");
     for (flag, value) in [("--start", "3"), ("--count", "0"), ("--count", "100000")] {

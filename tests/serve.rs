@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -269,10 +269,30 @@ fn check_prediction(json: &Value, input: &[f32], outputs: &[f32], tolerance: f32
     }
 }
 
-/// Sends raw bytes and returns what the server answers before closing (or `timeout`).
-fn raw(addr: SocketAddr, request: &[u8], timeout: Duration) -> String {
+/// Posts the drawing of a seven to the binary serving at `url` (as its startup line gives it).
+fn post_seven(url: &str) -> (u16, Value) {
+    post(
+        &agent(),
+        &format!("{url}api/predict"),
+        "image/png",
+        &seven(),
+    )
+}
+
+/// The test network, saved as `m.safetensors` in `dir`.
+fn saved_network(dir: &Path) -> (PathBuf, Network) {
+    let path = dir.join("m.safetensors");
+    let network = network();
+    model_file::save(&path, &saved(&network)).expect("save");
+    (path, network)
+}
+
+/// Sends raw bytes and returns what the server answers before closing (or within 10 s).
+fn raw(addr: SocketAddr, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(timeout)).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     stream.write_all(request).expect("write");
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
@@ -431,31 +451,34 @@ fn every_bad_request_gets_a_json_4xx_and_the_server_keeps_serving() {
         let message = json["error"].as_str().unwrap_or("");
         assert!(!message.is_empty(), "{what}: no error message in {json}");
     }
-    // No Content-Type at all.
-    let answer = raw(
-        server.addr,
-        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n7",
-        Duration::from_secs(10),
-    );
-    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
-    assert!(answer.contains("{\"error\":"), "{answer}");
-    // A compressed body: not read as if it were plain.
-    let answer = raw(
-        server.addr,
-        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\nConnection: close\r\n\r\n7",
-        Duration::from_secs(10),
-    );
-    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
-    assert!(answer.contains("Content-Encoding gzip"), "{answer}");
-    // Bodies over the limit: announced (answered before the body is sent) and streamed in
-    // chunks without a length (cut off at the limit).
-    let answer = raw(
-        server.addr,
-        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5242880\r\n\r\n",
-        Duration::from_secs(10),
-    );
-    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains("{\"error\":"), "{answer}");
+    // Requests refused on their headers: (what, request, status, what the answer holds).
+    let refused: [(&str, &[u8], &str, &str); 3] = [
+        (
+            "no Content-Type at all",
+            b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n7",
+            "415",
+            "{\"error\":",
+        ),
+        (
+            "a compressed body, not read as if it were plain",
+            b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Encoding: gzip\r\nContent-Length: 1\r\nConnection: close\r\n\r\n7",
+            "415",
+            "Content-Encoding gzip",
+        ),
+        (
+            "a body over the limit, announced (answered before the body is sent)",
+            b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5242880\r\n\r\n",
+            "413",
+            "{\"error\":",
+        ),
+    ];
+    for (what, request, status, needle) in refused {
+        let answer = raw(server.addr, request);
+        let status_line = format!("HTTP/1.1 {status}");
+        assert!(answer.starts_with(&status_line), "{what}: {answer}");
+        assert!(answer.contains(needle), "{what}: {answer}");
+    }
+    // A body over the limit streamed in chunks without a length: cut off at the limit.
     let answer = streamed(server.addr, 5 * 1024 * 1024);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("{\"error\":"), "{answer}");
@@ -470,7 +493,7 @@ fn every_bad_request_gets_a_json_4xx_and_the_server_keeps_serving() {
         "//etc/passwd",
     ] {
         let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let answer = raw(server.addr, request.as_bytes(), Duration::from_secs(10));
+        let answer = raw(server.addr, request.as_bytes());
         assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
         assert!(answer.contains("{\"error\":"), "{path}: {answer}");
     }
@@ -496,11 +519,7 @@ fn slow_clients_are_cut_off_and_others_still_served() {
     let server = Server::start(&network, short, short);
     // Headers that never finish: the connection is closed soon after the header timeout.
     let start = Instant::now();
-    let answer = raw(
-        server.addr,
-        b"POST /api/predict HTTP/1.1\r\nHost: x\r\n",
-        Duration::from_secs(10),
-    );
+    let answer = raw(server.addr, b"POST /api/predict HTTP/1.1\r\nHost: x\r\n");
     let waited = start.elapsed();
     assert!(
         waited < Duration::from_secs(5),
@@ -510,19 +529,13 @@ fn slow_clients_are_cut_off_and_others_still_served() {
     let start = Instant::now();
     let answer = raw(
         server.addr,
-        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n\x89PNG",
-        Duration::from_secs(10),
-    );
+        b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n\x89PNG");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("{\"error\":"), "{answer}");
     assert!(start.elapsed() < Duration::from_secs(5));
     // A kept-alive connection that goes quiet after its answer is closed as well.
     let start = Instant::now();
-    let answer = raw(
-        server.addr,
-        b"GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n",
-        Duration::from_secs(10),
-    );
+    let answer = raw(server.addr, b"GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let waited = start.elapsed();
     assert!(
@@ -678,12 +691,7 @@ fn without_a_model_the_binary_trains_a_quick_one_first() {
     );
     assert!(card["rounds"].as_u64() >= Some(1));
     assert!(card["trained_at"].is_string());
-    let (status, json) = post(
-        &agent(),
-        &format!("{url}api/predict"),
-        "image/png",
-        &seven(),
-    );
+    let (status, json) = post_seven(&url);
     assert_eq!(status, 200, "{json}");
     let stderr = interrupt(child, lines, "TERM");
     assert!(!stderr.contains("error:"), "{stderr}");
@@ -692,9 +700,7 @@ fn without_a_model_the_binary_trains_a_quick_one_first() {
 #[test]
 fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("m.safetensors");
-    let network = network();
-    model_file::save(&path, &saved(&network)).expect("save");
+    let (path, network) = saved_network(dir.path());
     let (child, lines, url, _) = spawn_serve(&[
         "serve".as_ref(),
         "--model".as_ref(),
@@ -708,12 +714,7 @@ fn the_binary_serves_a_saved_model_and_stops_on_ctrl_c() {
     let card: Value =
         serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json");
     assert_eq!(card["layers"], serde_json::json!([784, 24, 10]));
-    let (status, json) = post(
-        &agent(),
-        &format!("{url}api/predict"),
-        "image/png",
-        &seven(),
-    );
+    let (status, json) = post_seven(&url);
     assert_eq!(status, 200);
     let (input, outputs) = expected(&network, &seven());
     check_prediction(&json, &input, &outputs, 1e-5);
@@ -803,9 +804,7 @@ fn inference_engines_classify_pictures_like_the_network() {
 #[test]
 fn the_binary_predicts_on_the_gpu_with_backend_vulkan() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("m.safetensors");
-    let network = network();
-    model_file::save(&path, &saved(&network)).expect("save");
+    let (path, network) = saved_network(dir.path());
     let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
         .args(["serve", "--backend", "vulkan", "--port", "0", "--model"])
         // The kernel tuner's choice goes to a folder of the test's, not the user's cache.
@@ -845,12 +844,7 @@ fn the_binary_predicts_on_the_gpu_with_backend_vulkan() {
         }
     };
     assert!(engine.starts_with("gpu: "), "{engine}");
-    let (status, json) = post(
-        &agent(),
-        &format!("{url}api/predict"),
-        "image/png",
-        &seven(),
-    );
+    let (status, json) = post_seven(&url);
     assert_eq!(status, 200, "{json}");
     let (input, _) = expected(&network, &seven());
     // The GPU holds pixels as bytes: it sees the input on MNIST's 256 grey levels.
@@ -916,7 +910,7 @@ fn malformed_http_gets_a_json_error_too() {
         (big_headers.as_bytes(), "431"),
     ];
     for (request, status) in cases {
-        let answer = raw(server.addr, request, Duration::from_secs(10));
+        let answer = raw(server.addr, request);
         let shown = &request[..request.len().min(40)];
         assert!(
             answer.starts_with(&format!("HTTP/1.1 {status}")),

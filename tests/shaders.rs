@@ -20,27 +20,8 @@ use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Variant, Workgroup};
 fn every_variant_validates_with_naga_and_matches_the_table() {
     for variant in Variant::every() {
         let name = variant.describe();
-        let source = variant.source().expect("compose");
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-        let mut validator = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
-        let info = validator
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-        let mut constants = naga::back::PipelineConstants::default();
-        for (key, value) in variant.constants() {
-            constants.insert(key.to_string(), value);
-        }
-        let (resolved, _) = naga::back::pipeline_constants::process_overrides(
-            &module,
-            &info,
-            Some((naga::ShaderStage::Compute, "main")),
-            &constants,
-        )
-        .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
+        let (module, info) = validated(variant);
+        let (resolved, _) = with_overrides(variant, &module, &info);
         let entry = &resolved.entry_points[0];
         assert!(
             entry.workgroup_size_overrides.is_none(),
@@ -153,8 +134,8 @@ fn shaders_are_the_table_and_share_their_structs() {
     assert_eq!(kernels, Kernel::ALL.len(), "one shader per kernel");
 }
 
-/// A variant's module with its overrides applied, as a pipeline compiles it.
-fn resolved(variant: Variant) -> (naga::Module, naga::valid::ModuleInfo) {
+/// A variant's module as naga parses and validates it (its overrides still open).
+fn validated(variant: Variant) -> (naga::Module, naga::valid::ModuleInfo) {
     let name = variant.describe();
     let source = variant.source().expect("compose");
     let module = naga::front::wgsl::parse_str(&source)
@@ -165,18 +146,33 @@ fn resolved(variant: Variant) -> (naga::Module, naga::valid::ModuleInfo) {
     )
     .validate(&module)
     .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+    (module, info)
+}
+
+/// `module` of `variant` with the variant's override values applied.
+fn with_overrides(
+    variant: Variant,
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+) -> (naga::Module, naga::valid::ModuleInfo) {
     let mut constants = naga::back::PipelineConstants::default();
     for (key, value) in variant.constants() {
         constants.insert(key.to_string(), value);
     }
     let (module, info) = naga::back::pipeline_constants::process_overrides(
-        &module,
-        &info,
+        module,
+        info,
         Some((naga::ShaderStage::Compute, "main")),
         &constants,
     )
-    .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
+    .unwrap_or_else(|e| panic!("{}: overrides: {e}", variant.describe()));
     (module.into_owned(), info.into_owned())
+}
+
+/// A variant's module with its overrides applied, as a pipeline compiles it.
+fn resolved(variant: Variant) -> (naga::Module, naga::valid::ModuleInfo) {
+    let (module, info) = validated(variant);
+    with_overrides(variant, &module, &info)
 }
 
 /// A validator program, if installed; `None` after a SKIPPED line (a failure under

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::gpu::plan::Product;
-use mnist_gpu::engine::gpu::tune::{TuneMode, Tuned, cache_dir, product_layer, retune};
+use mnist_gpu::engine::gpu::tune::{Tuned, cache_dir, product_layer, retune};
 use mnist_gpu::engine::gpu::{GpuContext, GpuEngine};
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{Network, parse_hidden};
@@ -50,7 +50,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("tuning the matrix kernels at batch {} (full)…", BATCHES[0]);
     }
     let cache = cache_dir();
-    let tuned = retune(&ctx, &sizes, BATCHES[0], TuneMode::Full, cache.as_deref())
+    let tuned = retune(&ctx, &sizes, BATCHES[0], cache.as_deref())
         .context("cannot tune the GPU kernels")?;
     let data = synthetic();
     let ctx = Arc::new(ctx);

@@ -73,19 +73,14 @@ impl PresetName {
                 warmup: 0.0,
                 dropout: 0.0,
             },
+            // The fast recipe on a wider network, for more rounds, at half the learning rate,
+            // with dropout.
             PresetName::Best => Preset {
                 hidden: "800",
                 rounds: 30,
-                batch_size: 128,
                 lr: 1e-3,
-                shuffle: true,
-                activation: "relu",
-                loss: "xent",
-                init: "he",
-                optimizer: "adam",
-                lr_schedule: "cosine",
-                warmup: 0.0,
                 dropout: 0.5,
+                ..PresetName::Fast.preset()
             },
         }
     }

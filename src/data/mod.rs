@@ -128,22 +128,13 @@ impl Mnist {
     /// `stem`, each atomically: for fixtures and for converting a data set.
     pub fn save(&self, dir: &Path, gzip: bool) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
-        let contents = [
-            idx::encode_images(
-                self.train.len(),
-                self.train.rows,
-                self.train.cols,
-                &self.train.images,
-            ),
-            idx::encode_labels(&self.train.labels),
-            idx::encode_images(
-                self.test.len(),
-                self.test.rows,
-                self.test.cols,
-                &self.test.images,
-            ),
-            idx::encode_labels(&self.test.labels),
-        ];
+        // Images then labels of each split, in the order of FILE_STEMS.
+        let contents = [&self.train, &self.test].into_iter().flat_map(|split| {
+            [
+                idx::encode_images(split.len(), split.rows, split.cols, &split.images),
+                idx::encode_labels(&split.labels),
+            ]
+        });
         for (stem, content) in FILE_STEMS.into_iter().zip(contents) {
             if gzip {
                 let path = dir.join(format!("{stem}.gz"));

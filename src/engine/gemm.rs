@@ -14,6 +14,7 @@ impl<'a> Mat<'a> {
 }
 
 /// A read-only matrix view: row-major `rows × cols`, or the transpose of a row-major matrix.
+#[derive(Clone, Copy)]
 pub struct MatRef<'a> {
     data: &'a [f32],
     /// Columns of the stored (row-major) matrix.

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use crate::atomic_file::write_atomic;
 use crate::{Error, Result};
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
 
 /// A colour as red, green, blue bytes.
 pub type Rgb = [u8; 3];
@@ -177,13 +177,8 @@ impl Canvas {
         };
         let scaled = font.as_scaled(PxScale::from(pixel_size(scale)));
         let baseline = text_height(scale) as f32;
-        let mut caret = 0.0f32;
-        let mut previous = None;
-        for c in text.chars() {
-            let id = scaled.glyph_id(c);
-            if let Some(previous) = previous {
-                caret += scaled.kern(previous, id);
-            }
+        let (glyphs, _) = glyph_carets(&scaled, text);
+        for (id, caret) in glyphs {
             let glyph = id.with_scale_and_position(scaled.scale(), point(caret, baseline));
             if let Some(outlined) = font.outline_glyph(glyph) {
                 let bounds = outlined.px_bounds();
@@ -192,8 +187,6 @@ impl Canvas {
                     dot(self, left + i64::from(gx), top + i64::from(gy), coverage);
                 });
             }
-            caret += scaled.h_advance(id);
-            previous = Some(id);
         }
     }
 
@@ -251,18 +244,26 @@ pub fn text_width(text: &str, scale: usize) -> usize {
     let Some(font) = font() else {
         return 0;
     };
-    let scaled = font.as_scaled(PxScale::from(pixel_size(scale)));
-    let mut width = 0.0f32;
+    let (_, width) = glyph_carets(&font.as_scaled(PxScale::from(pixel_size(scale))), text);
+    width.ceil() as usize
+}
+
+/// The glyphs of `text` with the caret position each starts at (advances and kerning), and
+/// the caret position after the last.
+fn glyph_carets<F: Font>(scaled: &impl ScaleFont<F>, text: &str) -> (Vec<(GlyphId, f32)>, f32) {
+    let mut glyphs = Vec::with_capacity(text.len());
+    let mut caret = 0.0f32;
     let mut previous = None;
     for c in text.chars() {
         let id = scaled.glyph_id(c);
         if let Some(previous) = previous {
-            width += scaled.kern(previous, id);
+            caret += scaled.kern(previous, id);
         }
-        width += scaled.h_advance(id);
+        glyphs.push((id, caret));
+        caret += scaled.h_advance(id);
         previous = Some(id);
     }
-    width.ceil() as usize
+    (glyphs, caret)
 }
 
 /// Height in pixels of capitals at `scale` (descenders go below it).

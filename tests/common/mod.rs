@@ -85,3 +85,85 @@ pub fn gpu_context() -> Option<Arc<GpuContext>> {
         }
     }
 }
+
+/// The names of the entries in `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts that the command failed with exit status `code` (2 for a usage error) and exactly
+/// one `error: ` line on stderr holding every one of `needles`, with no panic, backtrace hint or
+/// allocator abort; returns stdout. The fixture's "not the standard MNIST" notice may come first.
+pub fn assert_one_line_error(output: &Output, code: i32, needles: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        !output.status.success(),
+        "must fail; stderr: {stderr}; stdout: {stdout}"
+    );
+    assert_eq!(output.status.code(), Some(code), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("notice: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].len() > "error: ".len(), "{stderr}");
+    for banned in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "internal error",
+        "memory allocation",
+        "ChunkType",
+    ] {
+        assert!(!stderr.contains(banned), "{banned}: {stderr}");
+    }
+    for needle in needles {
+        assert!(stderr.contains(needle), "'{needle}' not in: {stderr}");
+    }
+    stdout
+}
+
+/// The real MNIST folder named by MNIST_GPU_DATA; without it, `None` after a SKIPPED line on
+/// stderr (straight to the stream: the test harness captures `println!`, and this must show).
+pub fn real_mnist_dir(test: &str) -> Option<String> {
+    use std::io::Write;
+    let dir = std::env::var("MNIST_GPU_DATA").ok();
+    if dir.is_none() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set MNIST_GPU_DATA to the MNIST folder"
+        );
+    }
+    dir
+}
+
+/// `train --cpu` of a small network (8 hidden units, batches of 10) on the fixture in `data`
+/// for `rounds` rounds, then `extra`.
+pub fn small_train_args<'a>(data: &'a str, rounds: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        "--cpu",
+        "--data",
+        data,
+        "--hidden",
+        "8",
+        "--rounds",
+        rounds,
+        "--batch-size",
+        "10",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `download` into `target` from the one mirror `mirror`.
+pub fn download_args<'a>(target: &'a Path, mirror: &'a str) -> [&'a str; 5] {
+    let target = target.to_str().expect("utf-8");
+    ["download", "--dir", target, "--mirror", mirror]
+}

@@ -2,6 +2,7 @@
 //! error slots that turn wgpu's asynchronous errors into [`Error::Gpu`], and the readback helper.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -230,36 +231,29 @@ impl GpuContext {
     /// The bind-group layout of kernels with `kernel`'s storage signature.
     fn layout(&self, kernel: Kernel) -> Result<Arc<wgpu::BindGroupLayout>> {
         let signature: Vec<Access> = kernel.storage().collect();
-        let mut layouts = self
-            .layouts
-            .lock()
-            .map_err(|_| Error::Gpu("the layout cache's lock was poisoned".into()))?;
-        if let Some(layout) = layouts.get(&signature) {
-            return Ok(Arc::clone(layout));
-        }
-        let mut entries = vec![uniform_entry(0, true), uniform_entry(1, false)];
-        for (i, access) in signature.iter().enumerate() {
-            entries.push(wgpu::BindGroupLayoutEntry {
-                binding: 2 + i as u32,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage {
-                        read_only: *access == Access::Read,
+        cached(&self.layouts, "layout", signature, |signature| {
+            let mut entries = vec![uniform_entry(0, true), uniform_entry(1, false)];
+            for (i, access) in signature.iter().enumerate() {
+                entries.push(wgpu::BindGroupLayoutEntry {
+                    binding: 2 + i as u32,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage {
+                            read_only: *access == Access::Read,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
                     },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            });
-        }
-        let layout = Arc::new(self.device.create_bind_group_layout(
-            &wgpu::BindGroupLayoutDescriptor {
-                label: Some(&format!("mnist.{}", kernel.name())),
-                entries: &entries,
-            },
-        ));
-        layouts.insert(signature, Arc::clone(&layout));
-        Ok(layout)
+                    count: None,
+                });
+            }
+            Ok(self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(&format!("mnist.{}", kernel.name())),
+                    entries: &entries,
+                }))
+        })
     }
 
     fn compile(&self, variant: Variant) -> Result<Pipeline> {
@@ -320,16 +314,9 @@ impl GpuContext {
 
     /// The pipeline of `variant`, compiled the first time it is asked for.
     pub fn pipeline(&self, variant: Variant) -> Result<Arc<Pipeline>> {
-        let mut pipelines = self
-            .pipelines
-            .lock()
-            .map_err(|_| Error::Gpu("the pipeline cache's lock was poisoned".into()))?;
-        if let Some(pipeline) = pipelines.get(&variant) {
-            return Ok(Arc::clone(pipeline));
-        }
-        let pipeline = Arc::new(self.compile(variant)?);
-        pipelines.insert(variant, Arc::clone(&pipeline));
-        Ok(pipeline)
+        cached(&self.pipelines, "pipeline", variant, |&variant| {
+            self.compile(variant)
+        })
     }
 
     /// Turns any error wgpu reported asynchronously since the last check into `Error::Gpu`.
@@ -631,6 +618,26 @@ fn one_line(message: &str) -> String {
         .filter(|line| !line.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What `cache` holds under `key`, else what `make` makes of it, kept there for the next call
+/// (the lock held meanwhile, so it is made once); `what` names the cache in the error of a
+/// poisoned lock.
+fn cached<K: Eq + Hash, V>(
+    cache: &Mutex<HashMap<K, Arc<V>>>,
+    what: &str,
+    key: K,
+    make: impl FnOnce(&K) -> Result<V>,
+) -> Result<Arc<V>> {
+    let mut map = cache
+        .lock()
+        .map_err(|_| Error::Gpu(format!("the {what} cache's lock was poisoned")))?;
+    if let Some(value) = map.get(&key) {
+        return Ok(Arc::clone(value));
+    }
+    let value = Arc::new(make(&key)?);
+    map.insert(key, Arc::clone(&value));
+    Ok(value)
 }
 
 fn uniform_entry(binding: u32, dynamic: bool) -> wgpu::BindGroupLayoutEntry {

@@ -156,15 +156,14 @@ pub fn choose_plan(
     choose(ctx, sizes, batch, mode, cache, true)
 }
 
-/// Tunes afresh (ignoring a cached choice) and stores the result in `cache`.
+/// Times every candidate afresh (ignoring a cached choice) and stores the result in `cache`.
 pub fn retune(
     ctx: &GpuContext,
     sizes: &[usize],
     batch: usize,
-    mode: TuneMode,
     cache: Option<&Path>,
 ) -> Result<Tuned> {
-    choose(ctx, sizes, batch, mode, cache, false)
+    choose(ctx, sizes, batch, TuneMode::Full, cache, false)
 }
 
 fn choose(
