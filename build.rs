@@ -86,6 +86,7 @@ fn main() {
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("shaders/{name}.wgsl: {}", e.emit_to_string(&source)));
         let mut storage: Vec<(u32, String, &str)> = Vec::new();
+        let mut integers: Vec<String> = Vec::new();
         for (_, var) in module.global_variables.iter() {
             let Some(binding) = &var.binding else {
                 continue;
@@ -108,6 +109,9 @@ fn main() {
                     } else {
                         "Read"
                     };
+                    if holds_integers(&module, var.ty) {
+                        integers.push(var_name.clone());
+                    }
                     storage.push((binding.binding, var_name, access));
                 }
                 other => panic!("shaders/{name}.wgsl: {var_name} bound in {other:?}"),
@@ -132,7 +136,7 @@ fn main() {
         writeln!(
             out,
             "#[allow(non_upper_case_globals)]\npub const {name}: KernelInterface = \
-             KernelInterface {{ storage: &[{}], activation: {activation} }};",
+             KernelInterface {{ storage: &[{}], integers: &{integers:?}, activation: {activation} }};",
             bindings.join(", ")
         )
         .expect("write to a string");
@@ -158,4 +162,17 @@ fn wgsl_files(dir: &Path) -> Vec<(String, String)> {
         .collect();
     files.sort();
     files
+}
+
+/// Whether a storage buffer of type `ty` holds u32 (plain or atomic) rather than f32 elements.
+fn holds_integers(module: &naga::Module, ty: naga::Handle<naga::Type>) -> bool {
+    let mut inner = &module.types[ty].inner;
+    if let naga::TypeInner::Array { base, .. } = inner {
+        inner = &module.types[*base].inner;
+    }
+    match inner {
+        naga::TypeInner::Scalar(s) | naga::TypeInner::Atomic(s) => s.kind == naga::ScalarKind::Uint,
+        naga::TypeInner::Vector { scalar, .. } => scalar.kind == naga::ScalarKind::Uint,
+        _ => false,
+    }
 }

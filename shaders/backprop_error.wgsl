@@ -4,19 +4,16 @@
 // Shapes: deltas (rows × layer.outputs), weights (outputs × inputs), activations_in
 //   (rows × inputs), deltas_in (rows × inputs). One invocation: 4 rows × 4 inputs.
 #import params
+#import block
 #import backprop
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 @group(0) @binding(4) var<storage, read> activations_in: array<f32>;
 @group(0) @binding(5) var<storage, read_write> deltas_in: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
-// The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
-// indexed arrays would spill to memory. Out-of-range rows and inputs repeat the last one.
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+// A 4×4 block in named accumulators (lib/block.wgsl). Out-of-range rows and inputs
+// repeat the last one.
+fn block(id: vec3<u32>) {
     let i0 = id.x * 4u;
     let r0 = id.y * 4u;
     if i0 >= layer.inputs || r0 >= batch.rows {

@@ -8,6 +8,8 @@
 //   deltas_in (rows × inputs). Grid (ceil(inputs/BN), ceil(rows/BM), 1).
 #import params
 #import backprop
+#import gemm_load_a
+#import gemm_load_b
 
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
@@ -17,37 +19,28 @@
 const A_K_CONTIGUOUS: bool = true;
 const B_K_CONTIGUOUS: bool = false;
 
-fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if m < batch.rows {
-        for (var c = 0u; c < 4u; c++) {
-            if k + c < k_end {
-                v[c] = deltas[m * layer.outputs + k + c];
-            }
-        }
-    }
-    return v;
+fn gemm_m() -> u32 {
+    return batch.rows;
 }
 
-fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if k < k_end {
-        for (var c = 0u; c < 4u; c++) {
-            if n + c < layer.inputs {
-                v[c] = weights[k * layer.inputs + n + c];
-            }
-        }
-    }
-    return v;
+fn a_at(m: u32, k: u32) -> f32 {
+    return deltas[m * layer.outputs + k];
+}
+
+fn gemm_n() -> u32 {
+    return layer.inputs;
+}
+
+fn b_at(k: u32, n: u32) -> f32 {
+    return weights[k * layer.inputs + n];
 }
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     store_deltas_in(m, n, c);
 }
 
-#import gemm
-
-@compute @workgroup_size(BN / TN, BM / TM)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
-    gemm(t, group.y * BM, group.x * BN, 0u, layer.outputs);
+fn k_range(group: vec3<u32>) -> vec2<u32> {
+    return vec2<u32>(0u, layer.outputs);
 }
+
+#import gemm

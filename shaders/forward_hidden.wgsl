@@ -3,18 +3,15 @@
 // Shapes: inputs (rows × layer.inputs), parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: a 4 rows × 4 outputs register block.
 #import params
+#import block
 #import forward
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
 @group(0) @binding(3) var<storage, read> parameters: array<f32>;
 @group(0) @binding(4) var<storage, read_write> outputs: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
-// The 4×4 block lives in four named vec4 accumulators (written out by the composer's #unroll):
-// indexed arrays would spill to memory. Out-of-range rows and outputs repeat the last one.
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+// A 4×4 block in named accumulators (lib/block.wgsl). Out-of-range rows and outputs
+// repeat the last one.
+fn block(id: vec3<u32>) {
     let o0 = id.x * 4u;
     let r0 = id.y * 4u;
     if o0 >= layer.outputs || r0 >= batch.rows {

@@ -7,6 +7,8 @@
 //   outputs (rows × outputs). Grid (ceil(outputs/BN), ceil(rows/BM), 1).
 #import params
 #import forward
+#import gemm_load_a
+#import gemm_load_b
 
 @group(0) @binding(2) var<storage, read> inputs: array<f32>;
 @group(0) @binding(3) var<storage, read> parameters: array<f32>;
@@ -15,37 +17,28 @@
 const A_K_CONTIGUOUS: bool = true;
 const B_K_CONTIGUOUS: bool = true;
 
-fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if m < batch.rows {
-        for (var c = 0u; c < 4u; c++) {
-            if k + c < k_end {
-                v[c] = inputs[m * layer.inputs + k + c];
-            }
-        }
-    }
-    return v;
+fn gemm_m() -> u32 {
+    return batch.rows;
 }
 
-fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if n < layer.outputs {
-        for (var c = 0u; c < 4u; c++) {
-            if k + c < k_end {
-                v[c] = parameters[n * layer.inputs + k + c];
-            }
-        }
-    }
-    return v;
+fn a_at(m: u32, k: u32) -> f32 {
+    return inputs[m * layer.inputs + k];
+}
+
+fn gemm_n() -> u32 {
+    return layer.outputs;
+}
+
+fn b_at(k: u32, n: u32) -> f32 {
+    return parameters[n * layer.inputs + k];
 }
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     store_outputs(m, n, c);
 }
 
-#import gemm
-
-@compute @workgroup_size(BN / TN, BM / TM)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
-    gemm(t, group.y * BM, group.x * BN, 0u, layer.inputs);
+fn k_range(group: vec3<u32>) -> vec2<u32> {
+    return vec2<u32>(0u, layer.inputs);
 }
+
+#import gemm

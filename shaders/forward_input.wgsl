@@ -4,6 +4,7 @@
 // Shapes: images (n × words) u32, order (n) u32, parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). One invocation: an 8 rows × 8 outputs register block.
 #import params
+#import block
 #import forward
 #import pixels
 @group(0) @binding(2) var<storage, read> images: array<u32>;
@@ -11,14 +12,10 @@
 @group(0) @binding(4) var<storage, read> parameters: array<f32>;
 @group(0) @binding(5) var<storage, read_write> outputs: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
 // The 8×8 block lives in sixteen named vec4 accumulators (lo: outputs o0..o0+3, hi: o0+4..o0+7),
 // written out by the composer's #unroll: on lavapipe every buffer load costs a scalar loop, so
 // the block size sets FMAs per load, and indexed arrays would spill to memory.
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+fn block(id: vec3<u32>) {
     let o0 = id.x * 8u;
     let r0 = id.y * 8u;
     if o0 >= layer.outputs || r0 >= batch.rows {

@@ -8,6 +8,7 @@
 #import params
 #import pixels
 #import forward
+#import gemm_load_b
 
 @group(0) @binding(2) var<storage, read> images: array<u32>;
 @group(0) @binding(3) var<storage, read> order: array<u32>;
@@ -25,25 +26,20 @@ fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32> {
     return unpack_pixels(images[order[batch.first + m] * layer.words + k / 4u]);
 }
 
-fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if n < layer.outputs {
-        for (var c = 0u; c < 4u; c++) {
-            if k + c < k_end {
-                v[c] = parameters[n * layer.inputs + k + c];
-            }
-        }
-    }
-    return v;
+fn gemm_n() -> u32 {
+    return layer.outputs;
+}
+
+fn b_at(k: u32, n: u32) -> f32 {
+    return parameters[n * layer.inputs + k];
 }
 
 fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     store_outputs(m, n, c);
 }
 
-#import gemm
-
-@compute @workgroup_size(BN / TN, BM / TM)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
-    gemm(t, group.y * BM, group.x * BN, 0u, layer.inputs);
+fn k_range(group: vec3<u32>) -> vec2<u32> {
+    return vec2<u32>(0u, layer.inputs);
 }
+
+#import gemm

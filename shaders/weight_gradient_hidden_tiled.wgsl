@@ -7,6 +7,8 @@
 //   partials (splits × outputs × inputs). Grid (ceil(inputs/BN), ceil(outputs/BM), splits).
 #import params
 #import partials
+#import gemm_load_a
+#import gemm_load_b
 
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
 @group(0) @binding(3) var<storage, read> activations_in: array<f32>;
@@ -15,28 +17,20 @@
 const A_K_CONTIGUOUS: bool = false;
 const B_K_CONTIGUOUS: bool = false;
 
-fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if k < k_end {
-        for (var c = 0u; c < 4u; c++) {
-            if m + c < layer.outputs {
-                v[c] = deltas[k * layer.outputs + m + c];
-            }
-        }
-    }
-    return v;
+fn gemm_m() -> u32 {
+    return layer.outputs;
 }
 
-fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if k < k_end {
-        for (var c = 0u; c < 4u; c++) {
-            if n + c < layer.inputs {
-                v[c] = activations_in[k * layer.inputs + n + c];
-            }
-        }
-    }
-    return v;
+fn a_at(m: u32, k: u32) -> f32 {
+    return deltas[k * layer.outputs + m];
+}
+
+fn gemm_n() -> u32 {
+    return layer.inputs;
+}
+
+fn b_at(k: u32, n: u32) -> f32 {
+    return activations_in[k * layer.inputs + n];
 }
 
 // The epilogue's split (set once per invocation; it only picks where results are stored).
@@ -46,14 +40,12 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     store_partials(split, m, n, c);
 }
 
-#import gemm
-
-@compute @workgroup_size(BN / TN, BM / TM)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
-    // The k range comes from workgroup_id and uniforms only, never through the private
-    // `split`: the WGSL uniformity analysis (Tint enforces it) treats every private variable
-    // as varying, and gemm's barriers sit in a loop bounded by this range.
-    let rows = split_rows(group.z);
+// The split's rows, from workgroup_id and uniforms only (never through the private `split`:
+// the WGSL uniformity analysis, which Tint enforces, treats every private variable as varying,
+// and gemm's barriers sit in a loop bounded by this range); the epilogue's split is set here.
+fn k_range(group: vec3<u32>) -> vec2<u32> {
     split = group.z;
-    gemm(t, group.y * BM, group.x * BN, rows.x, rows.y);
+    return split_rows(group.z);
 }
+
+#import gemm

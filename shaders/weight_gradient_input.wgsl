@@ -5,6 +5,7 @@
 // Shapes: deltas (rows × layer.outputs), images (n × layer.words) u32, order (n) u32,
 //   partials (splits × outputs × inputs). One invocation: 8 outputs × the 8 pixels of two words.
 #import params
+#import block
 #import partials
 #import pixels
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
@@ -12,14 +13,10 @@
 @group(0) @binding(4) var<storage, read> order: array<u32>;
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
-
 // The 8×8 block lives in sixteen named vec4 accumulators (lo: pixels of the first word, hi: of
 // the second), written out by the composer's #unroll: on lavapipe every buffer load costs a
 // scalar loop, so the block size sets FMAs per load, and indexed arrays would spill to memory.
-@compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+fn block(id: vec3<u32>) {
     let word0 = id.x * 2u;
     let o0 = id.y * 8u;
     let split = id.z;

@@ -8,6 +8,7 @@
 //   partials (splits × outputs × inputs). Grid (ceil(inputs/BN), ceil(outputs/BM), splits).
 #import params
 #import partials
+#import gemm_load_a
 #import pixels
 
 @group(0) @binding(2) var<storage, read> deltas: array<f32>;
@@ -18,16 +19,12 @@
 const A_K_CONTIGUOUS: bool = false;
 const B_K_CONTIGUOUS: bool = false;
 
-fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32> {
-    var v = vec4<f32>();
-    if k < k_end {
-        for (var c = 0u; c < 4u; c++) {
-            if m + c < layer.outputs {
-                v[c] = deltas[k * layer.outputs + m + c];
-            }
-        }
-    }
-    return v;
+fn gemm_m() -> u32 {
+    return layer.outputs;
+}
+
+fn a_at(m: u32, k: u32) -> f32 {
+    return deltas[k * layer.outputs + m];
 }
 
 // n is a multiple of 4: one word. Pixels past layer.inputs are zero and never stored.
@@ -45,14 +42,12 @@ fn epilogue(m: u32, n: u32, c: vec4<f32>) {
     store_partials(split, m, n, c);
 }
 
-#import gemm
-
-@compute @workgroup_size(BN / TN, BM / TM)
-fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
-    // The k range comes from workgroup_id and uniforms only, never through the private
-    // `split`: the WGSL uniformity analysis (Tint enforces it) treats every private variable
-    // as varying, and gemm's barriers sit in a loop bounded by this range.
-    let rows = split_rows(group.z);
+// The split's rows, from workgroup_id and uniforms only (never through the private `split`:
+// the WGSL uniformity analysis, which Tint enforces, treats every private variable as varying,
+// and gemm's barriers sit in a loop bounded by this range); the epilogue's split is set here.
+fn k_range(group: vec3<u32>) -> vec2<u32> {
     split = group.z;
-    gemm(t, group.y * BM, group.x * BN, rows.x, rows.y);
+    return split_rows(group.z);
 }
+
+#import gemm

@@ -81,7 +81,12 @@ fn context() -> Option<Arc<GpuContext>> {
 mod common;
 mod twins;
 
-use twins::{KernelDevice, assert_close};
+use twins::{CLOSE, KernelDevice, assert_within};
+
+/// Within the kernels' tolerance ([`twins::CLOSE`]).
+fn assert_close(what: &str, got: &[f32], expected: &[f32]) {
+    assert_within(what, got, expected, CLOSE);
+}
 
 /// One test per kernel twin check (`tests/twins`), on this device shape.
 macro_rules! native_twin_tests {

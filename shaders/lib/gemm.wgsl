@@ -11,8 +11,12 @@
 //   const B_K_CONTIGUOUS: bool  whether B's columns are contiguous along k (else along n);
 //   fn load_a4(m: u32, k: u32, k_end: u32) -> vec4<f32>  4 elements of A from (m, k) along its
 //       contiguous axis (k..k+3 of row m, or m..m+3 of column k), 0 past the matrix or k_end;
-//   fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32>  likewise for B;
-//   fn epilogue(m: u32, n: u32, c: vec4<f32>)  C[m][n..n+3]: stores what exists.
+//   fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32>  likewise for B
+//       (for f32 operands read element by element, lib/gemm_load_a.wgsl and gemm_load_b.wgsl
+//       write these from the kernel's a_at / b_at);
+//   fn epilogue(m: u32, n: u32, c: vec4<f32>)  C[m][n..n+3]: stores what exists;
+//   fn k_range(group: vec3<u32>) -> vec2<u32>  the workgroup's [k_begin, k_end), uniform.
+// The entry point `main` is here.
 // Grid: (ceil(N / BN), ceil(M / BM), z) with workgroup_size(BN / TN, BM / TM).
 
 const GEMM_THREADS: u32 = (BM / TM) * (BN / TN);
@@ -87,4 +91,10 @@ fn gemm(t: u32, m0: u32, n0: u32, k_begin: u32, k_end: u32) {
             epilogue(m0 + tm * TM + i, n0 + tn * TN + j * 4u, acc[i * (TN / 4u) + j]);
         }
     }
+}
+
+@compute @workgroup_size(BN / TN, BM / TM)
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) group: vec3<u32>) {
+    let k = k_range(group);
+    gemm(t, group.y * BM, group.x * BN, k.x, k.y);
 }

@@ -2,39 +2,16 @@
 //! `deltas_in[r][i] = (Σ_o deltas[r][o]·weights[o][i]) · f'(s[r][i])`, s what the activation
 //! saved in `activations_in`: its outputs (σ' = a(1 − a)) or its z past them.
 
-use super::activation::Activation;
-use super::{BatchParams, LayerParams};
+use super::{Dispatch, f32s, put};
 
-/// The kernel as the engine compiles it today (the `ACTIVATION` override's default, sigmoid).
-pub fn backprop_error(
-    batch: &BatchParams,
-    layer: &LayerParams,
-    deltas: &[f32],
-    weights: &[f32],
-    activations_in: &[f32],
-    deltas_in: &mut [f32],
-) {
-    backprop_error_with(
-        Activation::Sigmoid,
-        batch,
-        layer,
-        deltas,
-        weights,
-        activations_in,
-        deltas_in,
-    );
-}
-
-/// The kernel compiled with `ACTIVATION = activation.id()`.
-pub fn backprop_error_with(
-    activation: Activation,
-    batch: &BatchParams,
-    layer: &LayerParams,
-    deltas: &[f32],
-    weights: &[f32],
-    activations_in: &[f32],
-    deltas_in: &mut [f32],
-) {
+/// The kernel on its bindings (see [`super::Twin`]).
+pub fn backprop_error(d: &Dispatch, storage: &mut [Vec<u8>]) {
+    let (batch, layer) = (&d.batch, &d.layer);
+    let activation = d.activation;
+    let deltas = f32s(&storage[0]);
+    let weights = f32s(&storage[1]);
+    let activations_in = f32s(&storage[2]);
+    let mut deltas_in = f32s(&storage[3]);
     let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
     for r in 0..batch.rows as usize {
         for i in 0..ins {
@@ -46,4 +23,5 @@ pub fn backprop_error_with(
             deltas_in[r * ins + i] = sum * activation.derivative(s);
         }
     }
+    put(&mut storage[3], &deltas_in);
 }

@@ -2,15 +2,14 @@
 //! step on bias `o` (stored after the weights) and its moments.
 
 use super::weight_step::step_parameter;
-use super::{BatchParams, LayerParams};
+use super::{Dispatch, f32s, put};
 
-pub fn bias_step(
-    batch: &BatchParams,
-    layer: &LayerParams,
-    deltas: &[f32],
-    parameters: &mut [f32],
-    moments: &mut [f32],
-) {
+/// The kernel on its bindings (see [`super::Twin`]).
+pub fn bias_step(d: &Dispatch, storage: &mut [Vec<u8>]) {
+    let (batch, layer) = (&d.batch, &d.layer);
+    let deltas = f32s(&storage[0]);
+    let mut parameters = f32s(&storage[1]);
+    let mut moments = f32s(&storage[2]);
     let outputs = layer.outputs as usize;
     let weights = outputs * layer.inputs as usize;
     for o in 0..outputs {
@@ -18,6 +17,8 @@ pub fn bias_step(
         for r in 0..batch.rows as usize {
             g += deltas[r * outputs + o];
         }
-        step_parameter(batch, layer, weights + o, g, parameters, moments);
+        step_parameter(batch, layer, weights + o, g, &mut parameters, &mut moments);
     }
+    put(&mut storage[1], &parameters);
+    put(&mut storage[2], &moments);
 }

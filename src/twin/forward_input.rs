@@ -3,16 +3,15 @@
 //! weights then biases in the layer's `parameters`, x = pixel / 255.
 
 use super::activation::Activation;
-use super::{BatchParams, LayerParams, pixel};
+use super::{Dispatch, f32s, pixel, put, u32s};
 
-pub fn forward_input(
-    batch: &BatchParams,
-    layer: &LayerParams,
-    images: &[u32],
-    order: &[u32],
-    parameters: &[f32],
-    outputs: &mut [f32],
-) {
+/// The kernel on its bindings (see [`super::Twin`]).
+pub fn forward_input(d: &Dispatch, storage: &mut [Vec<u8>]) {
+    let (batch, layer) = (&d.batch, &d.layer);
+    let images = u32s(&storage[0]);
+    let order = u32s(&storage[1]);
+    let parameters = f32s(&storage[2]);
+    let mut outputs = f32s(&storage[3]);
     let (inputs, outs, words) = (
         layer.inputs as usize,
         layer.outputs as usize,
@@ -24,10 +23,11 @@ pub fn forward_input(
         for o in 0..outs {
             let mut z = 0.0f32;
             for i in 0..inputs {
-                z += pixel(images, base, i) * weights[o * inputs + i];
+                z += pixel(&images, base, i) * weights[o * inputs + i];
             }
             let e = r * outs + o;
-            super::store_activation(Activation::Sigmoid, layer, outputs, e, z + biases[o]);
+            super::store_activation(Activation::Sigmoid, layer, &mut outputs, e, z + biases[o]);
         }
     }
+    put(&mut storage[3], &outputs);
 }

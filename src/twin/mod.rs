@@ -31,6 +31,36 @@ pub use crate::kernel_params::{BatchParams, LayerParams};
 use crate::ops::activation::Saved;
 pub use activation::Activation;
 
+/// What every twin is called with besides its buffers: the activation the kernel's `ACTIVATION`
+/// override selects (kernels without one ignore it) and the two uniform blocks.
+#[derive(Clone, Copy, Debug)]
+pub struct Dispatch {
+    pub activation: Activation,
+    pub batch: BatchParams,
+    pub layer: LayerParams,
+}
+
+/// The one calling convention of the twins (each `crate::twin::<kernel>::<kernel>`): a
+/// dispatch and its storage buffers in binding order, as bytes, exactly as a device runs the
+/// kernel on them; the buffers the kernel writes are updated in place. The kernel table holds
+/// each kernel's twin, so one harness checks any kernel on any device.
+pub type Twin = fn(&Dispatch, &mut [Vec<u8>]);
+
+/// A buffer's f32 values.
+pub fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytemuck::pod_collect_to_vec(bytes)
+}
+
+/// A buffer's u32 values.
+pub fn u32s(bytes: &[u8]) -> Vec<u32> {
+    bytemuck::pod_collect_to_vec(bytes)
+}
+
+/// Writes `values` back into a buffer.
+pub fn put<T: bytemuck::Pod>(bytes: &mut Vec<u8>, values: &[T]) {
+    *bytes = bytemuck::cast_slice(values).to_vec();
+}
+
 /// Twin of `shaders/lib/forward.wgsl`: output element `e` of a forward kernel is `f(z)`, and `z`
 /// itself [`saved_offset`] further on when the activation's derivative needs it.
 pub fn store_activation(

@@ -2,18 +2,16 @@
 //! one-hot label of image `order[first + r]`, f the output activation (the sigmoid for the
 //! quadratic cost; linear, f' = 1, for softmax with cross-entropy).
 
-use super::activation::Activation;
-use super::{BatchParams, LayerParams};
+use super::{Dispatch, f32s, put, u32s};
 
-pub fn output_error(
-    activation: Activation,
-    batch: &BatchParams,
-    layer: &LayerParams,
-    activations: &[f32],
-    labels: &[u32],
-    order: &[u32],
-    deltas: &mut [f32],
-) {
+/// The kernel on its bindings (see [`super::Twin`]).
+pub fn output_error(d: &Dispatch, storage: &mut [Vec<u8>]) {
+    let (batch, layer) = (&d.batch, &d.layer);
+    let activation = d.activation;
+    let activations = f32s(&storage[0]);
+    let labels = u32s(&storage[1]);
+    let order = u32s(&storage[2]);
+    let mut deltas = f32s(&storage[3]);
     let classes = layer.outputs as usize;
     for r in 0..batch.rows as usize {
         let label = labels[order[batch.first as usize + r] as usize] as usize;
@@ -23,4 +21,5 @@ pub fn output_error(
             deltas[r * classes + j] = diff * batch.scale * activation.derivative(a);
         }
     }
+    put(&mut storage[3], &deltas);
 }

@@ -1,15 +1,14 @@
 //! Twin of `shaders/weight_gradient_hidden.wgsl`: split-K partial sums
 //! `partials[s][o][i] = Σ_{r in split s} deltas[r][o]·activations_in[r][i]`.
 
-use super::{BatchParams, LayerParams};
+use super::{Dispatch, f32s, put};
 
-pub fn weight_gradient_hidden(
-    batch: &BatchParams,
-    layer: &LayerParams,
-    deltas: &[f32],
-    activations_in: &[f32],
-    partials: &mut [f32],
-) {
+/// The kernel on its bindings (see [`super::Twin`]).
+pub fn weight_gradient_hidden(d: &Dispatch, storage: &mut [Vec<u8>]) {
+    let (batch, layer) = (&d.batch, &d.layer);
+    let deltas = f32s(&storage[0]);
+    let activations_in = f32s(&storage[1]);
+    let mut partials = f32s(&storage[2]);
     let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
     let (rows, chunk) = (batch.rows as usize, batch.chunk as usize);
     for s in 0..batch.splits as usize {
@@ -24,4 +23,5 @@ pub fn weight_gradient_hidden(
             }
         }
     }
+    put(&mut storage[2], &partials);
 }

@@ -1,13 +1,12 @@
 //! Twin of `shaders/weight_update.wgsl`: `weights[e] −= lr · Σ_s partials[s][e]`.
 
-use super::{BatchParams, LayerParams};
+use super::{Dispatch, f32s, put};
 
-pub fn weight_update(
-    batch: &BatchParams,
-    layer: &LayerParams,
-    partials: &[f32],
-    weights: &mut [f32],
-) {
+/// The kernel on its bindings (see [`super::Twin`]).
+pub fn weight_update(d: &Dispatch, storage: &mut [Vec<u8>]) {
+    let (batch, layer) = (&d.batch, &d.layer);
+    let partials = f32s(&storage[0]);
+    let mut weights = f32s(&storage[1]);
     let count = (layer.outputs * layer.inputs) as usize;
     for (e, w) in weights[..count].iter_mut().enumerate() {
         let sum: f32 = (0..batch.splits as usize)
@@ -15,4 +14,5 @@ pub fn weight_update(
             .sum();
         *w -= layer.learning_rate * sum;
     }
+    put(&mut storage[1], &weights);
 }

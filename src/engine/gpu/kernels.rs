@@ -263,6 +263,8 @@ pub struct KernelSpec {
     pub source: &'static str,
     /// The bindings, read from the WGSL by the build script.
     pub interface: &'static KernelInterface,
+    /// Its CPU twin, `crate::twin::<name>::<name>`.
+    pub twin: crate::twin::Twin,
     pub workgroup: Workgroup,
     pub grid: Grid,
 }
@@ -273,6 +275,8 @@ pub struct KernelSpec {
 #[derive(Debug, PartialEq, Eq)]
 pub struct KernelInterface {
     pub storage: &'static [(&'static str, Access)],
+    /// The storage bindings whose elements are u32 (plain or atomic); the others hold f32.
+    pub integers: &'static [&'static str],
     pub activation: bool,
 }
 
@@ -302,6 +306,7 @@ macro_rules! kernels {
             name: stringify!($file),
             source: include_str!(concat!("../../../shaders/", stringify!($file), ".wgsl")),
             interface: &interfaces::$file,
+            twin: crate::twin::$file::$file,
             workgroup: Workgroup::$workgroup,
             grid: $grid,
         }),*];

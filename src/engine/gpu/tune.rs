@@ -507,66 +507,20 @@ pub fn verify(ctx: &GpuContext, product: Product, variant: Variant) -> Result<()
     let rows = 600;
     let operands = Operands::new(ctx, product, rows, &layer, 7);
     ctx.run_once(variant, operands.batch, layer, &operands.storage())?;
-    let f32s = |i: usize| -> Result<Vec<f32>> {
-        Ok(bytemuck::pod_collect_to_vec(&operands.read_buffer(ctx, i)?))
+    // The twin runs on what the device holds after the dispatch: the inputs as they were, the
+    // output overwritten by the twin's own.
+    let mut storage = (0..operands.buffers.len())
+        .map(|i| operands.read_buffer(ctx, i))
+        .collect::<Result<Vec<_>>>()?;
+    let out_index = storage.len() - 1;
+    let gpu = twin::f32s(&storage[out_index]);
+    let dispatch = twin::Dispatch {
+        activation: variant.activation,
+        batch: operands.batch,
+        layer,
     };
-    let u32s = |i: usize| -> Result<Vec<u32>> {
-        Ok(bytemuck::pod_collect_to_vec(&operands.read_buffer(ctx, i)?))
-    };
-    let out_index = operands.buffers.len() - 1;
-    let gpu = f32s(out_index)?;
-    let mut expected = vec![0.0f32; gpu.len()];
-    let (b, l) = (&operands.batch, &layer);
-    match product {
-        Product::ForwardInput => {
-            twin::forward_input_tiled::forward_input_tiled(
-                b,
-                l,
-                &u32s(0)?,
-                &u32s(1)?,
-                &f32s(2)?,
-                &mut expected,
-            );
-        }
-        Product::ForwardHidden => {
-            twin::forward_hidden_tiled::forward_hidden_tiled(
-                b,
-                l,
-                &f32s(0)?,
-                &f32s(1)?,
-                &mut expected,
-            );
-        }
-        Product::BackpropError => {
-            twin::backprop_error_tiled::backprop_error_tiled(
-                b,
-                l,
-                &f32s(0)?,
-                &f32s(1)?,
-                &f32s(2)?,
-                &mut expected,
-            );
-        }
-        Product::WeightGradientInput => {
-            twin::weight_gradient_input_tiled::weight_gradient_input_tiled(
-                b,
-                l,
-                &f32s(0)?,
-                &u32s(1)?,
-                &u32s(2)?,
-                &mut expected,
-            );
-        }
-        Product::WeightGradientHidden => {
-            twin::weight_gradient_hidden_tiled::weight_gradient_hidden_tiled(
-                b,
-                l,
-                &f32s(0)?,
-                &f32s(1)?,
-                &mut expected,
-            );
-        }
-    }
+    (variant.kernel.spec().twin)(&dispatch, &mut storage);
+    let expected = twin::f32s(&storage[out_index]);
     let worst = gpu.iter().zip(&expected).position(|(g, e)| {
         let close = (g - e).abs() <= 2e-4 * (1.0 + e.abs());
         !close
