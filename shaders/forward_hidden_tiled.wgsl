@@ -6,7 +6,7 @@
 // Shapes: inputs (rows × layer.inputs), parameters (weights outputs × inputs, then biases outputs),
 //   outputs (rows × outputs). Grid (ceil(outputs/BN), ceil(rows/BM), 1).
 #import params
-#import forward
+#import forward_tiled
 #import gemm_load_a
 #import gemm_load_b
 
@@ -32,13 +32,3 @@ fn gemm_n() -> u32 {
 fn b_at(k: u32, n: u32) -> f32 {
     return parameters[n * layer.inputs + k];
 }
-
-fn epilogue(m: u32, n: u32, c: vec4<f32>) {
-    store_outputs(m, n, c);
-}
-
-fn k_range(group: vec3<u32>) -> vec2<u32> {
-    return vec2<u32>(0u, layer.inputs);
-}
-
-#import gemm

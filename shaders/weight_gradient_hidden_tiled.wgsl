@@ -6,7 +6,7 @@
 // Shapes: deltas (rows × layer.outputs), activations_in (rows × layer.inputs),
 //   partials (splits × outputs × inputs). Grid (ceil(inputs/BN), ceil(outputs/BM), splits).
 #import params
-#import partials
+#import gradient_tiled
 #import gemm_load_a
 #import gemm_load_b
 
@@ -32,20 +32,3 @@ fn gemm_n() -> u32 {
 fn b_at(k: u32, n: u32) -> f32 {
     return activations_in[k * layer.inputs + n];
 }
-
-// The epilogue's split (set once per invocation; it only picks where results are stored).
-var<private> split: u32;
-
-fn epilogue(m: u32, n: u32, c: vec4<f32>) {
-    store_partials(split, m, n, c);
-}
-
-// The split's rows, from workgroup_id and uniforms only (never through the private `split`:
-// the WGSL uniformity analysis, which Tint enforces, treats every private variable as varying,
-// and gemm's barriers sit in a loop bounded by this range); the epilogue's split is set here.
-fn k_range(group: vec3<u32>) -> vec2<u32> {
-    split = group.z;
-    return split_rows(group.z);
-}
-
-#import gemm

@@ -7,7 +7,7 @@
 // Shapes: deltas (rows × layer.outputs), images (n × layer.words) u32, order (n) u32,
 //   partials (splits × outputs × inputs). Grid (ceil(inputs/BN), ceil(outputs/BM), splits).
 #import params
-#import partials
+#import gradient_tiled
 #import gemm_load_a
 #import pixels
 
@@ -34,20 +34,3 @@ fn load_b4(k: u32, n: u32, k_end: u32) -> vec4<f32> {
     }
     return unpack_pixels(images[order[batch.first + k] * layer.words + n / 4u]);
 }
-
-// The epilogue's split (set once per invocation; it only picks where results are stored).
-var<private> split: u32;
-
-fn epilogue(m: u32, n: u32, c: vec4<f32>) {
-    store_partials(split, m, n, c);
-}
-
-// The split's rows, from workgroup_id and uniforms only (never through the private `split`:
-// the WGSL uniformity analysis, which Tint enforces, treats every private variable as varying,
-// and gemm's barriers sit in a loop bounded by this range); the epilogue's split is set here.
-fn k_range(group: vec3<u32>) -> vec2<u32> {
-    split = group.z;
-    return split_rows(group.z);
-}
-
-#import gemm

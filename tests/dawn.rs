@@ -33,14 +33,8 @@ impl KernelDevice for Dawn {
         self.limits.clone()
     }
 
-    fn run(
-        &self,
-        variant: Variant,
-        batch: BatchParams,
-        layer: LayerParams,
-        storage: &mut [Vec<u8>],
-    ) {
-        Dawn::run(self, variant, batch, layer, storage);
+    fn run(&self, variant: Variant, blocks: (BatchParams, LayerParams), storage: &mut [Vec<u8>]) {
+        Dawn::run(self, variant, blocks.0, blocks.1, storage);
     }
 }
 

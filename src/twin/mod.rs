@@ -85,6 +85,46 @@ pub fn saved_offset(activation: Activation, layer: &LayerParams, width: usize) -
     }
 }
 
+/// Twin of `shaders/lib/batch_sum.wgsl`, the cost kernels' frame: `row_cost` of every row of the
+/// batch (from its activations and its label, read through the order) summed in f64, and
+/// `costs[batch.index] = batch_cost(sum, rows)`. Bindings: activations, labels, order, costs.
+pub fn batch_sum(
+    d: &Dispatch,
+    storage: &mut [Vec<u8>],
+    row_cost: impl Fn(&[f32], usize) -> f64,
+    batch_cost: impl Fn(f64, usize) -> f64,
+) {
+    let (batch, classes) = (&d.batch, d.layer.outputs as usize);
+    let (activations, labels, order) = (f32s(&storage[0]), u32s(&storage[1]), u32s(&storage[2]));
+    let rows = batch.rows as usize;
+    let sum: f64 = (0..rows)
+        .map(|r| {
+            let label = labels[order[batch.first as usize + r] as usize] as usize;
+            row_cost(&activations[r * classes..(r + 1) * classes], label)
+        })
+        .sum();
+    let mut costs = f32s(&storage[3]);
+    costs[batch.index as usize] = batch_cost(sum, rows) as f32;
+    put(&mut storage[3], &costs);
+}
+
+/// Twin of the weight-gradient kernels' split-K structure (`split_rows` in
+/// shaders/lib/params.wgsl, `store_partials` in shaders/lib/partials.wgsl): into `partials`
+/// (splits × outputs × inputs), each split's `Σ_r term(r, o, i)` over its rows, in row order.
+pub fn split_sums(d: &Dispatch, partials: &mut [f32], term: impl Fn(usize, usize, usize) -> f32) {
+    let (ins, outs) = (d.layer.inputs as usize, d.layer.outputs as usize);
+    let (rows, chunk) = (d.batch.rows as usize, d.batch.chunk as usize);
+    for s in 0..d.batch.splits as usize {
+        let range = (s * chunk).min(rows)..((s + 1) * chunk).min(rows);
+        for o in 0..outs {
+            for i in 0..ins {
+                let sum: f32 = range.clone().map(|r| term(r, o, i)).sum();
+                partials[(s * outs + o) * ins + i] = sum;
+            }
+        }
+    }
+}
+
 /// Pixel `i` (as `pixel / 255`) of the packed image starting at word `base`.
 pub fn pixel(images: &[u32], base: usize, i: usize) -> f32 {
     let byte = (images[base + i / 4] >> (8 * (i % 4))) & 0xff;

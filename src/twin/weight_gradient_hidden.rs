@@ -5,23 +5,11 @@ use super::{Dispatch, f32s, put};
 
 /// The kernel on its bindings (see [`super::Twin`]).
 pub fn weight_gradient_hidden(d: &Dispatch, storage: &mut [Vec<u8>]) {
-    let (batch, layer) = (&d.batch, &d.layer);
-    let deltas = f32s(&storage[0]);
-    let activations_in = f32s(&storage[1]);
+    let (deltas, activations_in) = (f32s(&storage[0]), f32s(&storage[1]));
+    let (ins, outs) = (d.layer.inputs as usize, d.layer.outputs as usize);
     let mut partials = f32s(&storage[2]);
-    let (ins, outs) = (layer.inputs as usize, layer.outputs as usize);
-    let (rows, chunk) = (batch.rows as usize, batch.chunk as usize);
-    for s in 0..batch.splits as usize {
-        let range = (s * chunk).min(rows)..((s + 1) * chunk).min(rows);
-        for o in 0..outs {
-            for i in 0..ins {
-                let sum: f32 = range
-                    .clone()
-                    .map(|r| deltas[r * outs + o] * activations_in[r * ins + i])
-                    .sum();
-                partials[(s * outs + o) * ins + i] = sum;
-            }
-        }
-    }
+    super::split_sums(d, &mut partials, |r, o, i| {
+        deltas[r * outs + o] * activations_in[r * ins + i]
+    });
     put(&mut storage[2], &partials);
 }

@@ -5,31 +5,13 @@ use super::{Dispatch, f32s, pixel, put, u32s};
 
 /// The kernel on its bindings (see [`super::Twin`]).
 pub fn weight_gradient_input(d: &Dispatch, storage: &mut [Vec<u8>]) {
-    let (batch, layer) = (&d.batch, &d.layer);
     let deltas = f32s(&storage[0]);
-    let images = u32s(&storage[1]);
-    let order = u32s(&storage[2]);
+    let (images, order) = (u32s(&storage[1]), u32s(&storage[2]));
+    let (outs, words) = (d.layer.outputs as usize, d.layer.words as usize);
+    let first = d.batch.first as usize;
     let mut partials = f32s(&storage[3]);
-    let (ins, outs, words) = (
-        layer.inputs as usize,
-        layer.outputs as usize,
-        layer.words as usize,
-    );
-    let (rows, chunk) = (batch.rows as usize, batch.chunk as usize);
-    for s in 0..batch.splits as usize {
-        let range = (s * chunk).min(rows)..((s + 1) * chunk).min(rows);
-        for o in 0..outs {
-            for i in 0..ins {
-                let sum: f32 = range
-                    .clone()
-                    .map(|r| {
-                        let base = order[batch.first as usize + r] as usize * words;
-                        deltas[r * outs + o] * pixel(&images, base, i)
-                    })
-                    .sum();
-                partials[(s * outs + o) * ins + i] = sum;
-            }
-        }
-    }
+    super::split_sums(d, &mut partials, |r, o, i| {
+        deltas[r * outs + o] * pixel(&images, order[first + r] as usize * words, i)
+    });
     put(&mut storage[3], &partials);
 }

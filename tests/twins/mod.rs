@@ -50,15 +50,10 @@ pub trait KernelDevice {
     /// The limits a tile must fit to run here.
     fn limits(&self) -> wgpu::Limits;
 
-    /// One dispatch of `variant` on `storage`, its storage buffers in binding order. Every
-    /// buffer the kernel table marks read-write is replaced by its contents after the run.
-    fn run(
-        &self,
-        variant: Variant,
-        batch: BatchParams,
-        layer: LayerParams,
-        storage: &mut [Vec<u8>],
-    );
+    /// One dispatch of `variant` with the uniform `blocks` on `storage`, its storage buffers in
+    /// binding order. Every buffer the kernel table marks read-write is replaced by its
+    /// contents after the run.
+    fn run(&self, variant: Variant, blocks: (BatchParams, LayerParams), storage: &mut [Vec<u8>]);
 }
 
 impl KernelDevice for GpuContext {
@@ -66,13 +61,8 @@ impl KernelDevice for GpuContext {
         self.limits.clone()
     }
 
-    fn run(
-        &self,
-        variant: Variant,
-        batch: BatchParams,
-        layer: LayerParams,
-        storage: &mut [Vec<u8>],
-    ) {
+    fn run(&self, variant: Variant, blocks: (BatchParams, LayerParams), storage: &mut [Vec<u8>]) {
+        let (batch, layer) = blocks;
         let buffers: Vec<wgpu::Buffer> = storage
             .iter()
             .map(|bytes| self.buffer_with("storage", bytes))
@@ -183,7 +173,7 @@ const TILED_SHAPES: [Shape; 5] = [
 /// Runs `variant` on `storage` (its buffers in binding order) on the device, and its twin from
 /// the kernel table on a copy, then compares every buffer the kernel writes: u32 buffers
 /// exactly, f32 ones within `relative`·(1 + |expected|). Returns the device's buffers.
-pub fn check(
+pub fn check_within(
     device: &dyn KernelDevice,
     variant: Variant,
     (batch, layer): (BatchParams, LayerParams),
@@ -200,7 +190,7 @@ pub fn check(
     };
     (spec.twin)(&dispatch, &mut want);
     let mut got = storage;
-    device.run(variant, batch, layer, &mut got);
+    device.run(variant, (batch, layer), &mut got);
     for (i, &(name, access)) in spec.interface.storage.iter().enumerate() {
         if access != Access::ReadWrite {
             continue;
@@ -213,6 +203,17 @@ pub fn check(
         }
     }
     got
+}
+
+/// [`check_within`] the kernels' tolerance, [`CLOSE`].
+pub fn check(
+    device: &dyn KernelDevice,
+    variant: impl Into<Variant>,
+    blocks: (BatchParams, LayerParams),
+    storage: Vec<Vec<u8>>,
+    what: &str,
+) -> Vec<Vec<u8>> {
+    check_within(device, variant.into(), blocks, storage, CLOSE, what)
 }
 
 /// `(rows)x(outputs)x(inputs)`, for messages.
@@ -255,7 +256,7 @@ fn check_product(
         for (seed, &shape) in shapes.iter().enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(seed as u64 + 10 * product as u64);
             let (blocks, buffers) = storage(&mut rng, shape);
-            check(device, variant, blocks, buffers, CLOSE, &shape_name(shape));
+            check(device, variant, blocks, buffers, &shape_name(shape));
         }
     }
 }
@@ -399,7 +400,7 @@ pub fn every_activation_in_forward_hidden_and_backprop_error_matches_its_twin(
                     bytes(&parameters),
                     poisoned(kept * rows * outputs),
                 ];
-                let got = check(device, variant, (batch, layer), storage, 2e-5, &what);
+                let got = check_within(device, variant, (batch, layer), storage, 2e-5, &what);
                 assert!(
                     f32s(&got[2]).iter().any(|&a| a < 0.0) || activation.f64(-1.0) >= 0.0,
                     "{what}: no negative pre-activation reached"
@@ -434,7 +435,7 @@ pub fn every_activation_in_forward_hidden_and_backprop_error_matches_its_twin(
                     bytes(&kept_values),
                     poisoned(rows * inputs),
                 ];
-                check(device, variant, (batch, layer), storage, 2e-5, &what);
+                check_within(device, variant, (batch, layer), storage, 2e-5, &what);
             }
         }
     }
@@ -463,24 +464,10 @@ pub fn output_error_and_batch_cost_match_twins(device: &dyn KernelDevice) {
         let inputs = vec![activations, labels, order];
         let what = shape_name(shape);
         let storage = [inputs.clone(), vec![poisoned(rows * outputs)]].concat();
-        check(
-            device,
-            Kernel::OutputError.into(),
-            blocks,
-            storage,
-            CLOSE,
-            &what,
-        );
+        check(device, Kernel::OutputError, blocks, storage, &what);
         let costs = bytes(&uniform(&mut rng, 4, 1.0, 2.0));
         let storage = [inputs, vec![costs]].concat();
-        check(
-            device,
-            Kernel::BatchCost.into(),
-            blocks,
-            storage,
-            CLOSE,
-            &what,
-        );
+        check(device, Kernel::BatchCost, blocks, storage, &what);
     }
 }
 
@@ -499,33 +486,19 @@ pub fn weight_and_bias_updates_match_twins(device: &dyn KernelDevice) {
             poisoned(blocks.0.splits as usize * outputs * inputs),
         ];
         let what = shape_name(shape);
-        let partials = check(
+        let gradient = check(
             device,
-            Kernel::WeightGradientHidden.into(),
+            Kernel::WeightGradientHidden,
             blocks,
             gradient,
-            CLOSE,
             &what,
-        )
-        .swap_remove(2);
+        );
         let weights = bytes(&uniform(&mut rng, outputs * inputs, -0.5, 0.5));
-        check(
-            device,
-            Kernel::WeightUpdate.into(),
-            blocks,
-            vec![partials, weights],
-            CLOSE,
-            &what,
-        );
+        let storage = vec![gradient[2].clone(), weights];
+        check(device, Kernel::WeightUpdate, blocks, storage, &what);
         let parameters = bytes(&uniform(&mut rng, outputs * inputs + outputs, -0.5, 0.5));
-        check(
-            device,
-            Kernel::BiasUpdate.into(),
-            blocks,
-            vec![deltas, parameters],
-            CLOSE,
-            &what,
-        );
+        let storage = vec![deltas, parameters];
+        check(device, Kernel::BiasUpdate, blocks, storage, &what);
     }
 }
 
@@ -551,8 +524,8 @@ pub fn weight_update_vec4_matches_twin(device: &dyn KernelDevice) {
             bytes(&uniform(&mut rng, splits * outputs * inputs, -0.3, 0.3)),
             bytes(&uniform(&mut rng, outputs * inputs, -0.5, 0.5)),
         ];
-        let variant = Kernel::WeightUpdateVec4.into();
-        check(device, variant, blocks, storage, CLOSE, &shape_name(shape));
+        let variant = Kernel::WeightUpdateVec4;
+        check(device, variant, blocks, storage, &shape_name(shape));
     }
     assert_eq!(
         Kernel::weight_update_for(&LayerParams::new(29, 13, 0.5)),
@@ -575,15 +548,8 @@ pub fn bias_update_vec4_matches_twin(device: &dyn KernelDevice) {
             bytes(&uniform(&mut rng, rows * outputs, -0.3, 0.3)),
             bytes(&uniform(&mut rng, outputs * 9 + outputs, -0.5, 0.5)),
         ];
-        let variant = Kernel::BiasUpdateVec4.into();
-        check(
-            device,
-            variant,
-            blocks,
-            storage,
-            CLOSE,
-            &format!("{rows}x{outputs}"),
-        );
+        let what = format!("{rows}x{outputs}");
+        check(device, Kernel::BiasUpdateVec4, blocks, storage, &what);
     }
     assert_eq!(
         Kernel::bias_update_for(&LayerParams::new(9, 10, 0.5)),
@@ -610,7 +576,7 @@ pub fn evaluate_matches_twin(device: &dyn KernelDevice) {
             BatchParams::new(0, 6, rows),
             LayerParams::new(7, outputs, 0.5),
         );
-        check(
+        check_within(
             device,
             Kernel::Evaluate.into(),
             blocks,
@@ -637,32 +603,17 @@ pub fn softmax_and_cross_entropy_kernels_match_twins(device: &dyn KernelDevice) 
         );
         let what = shape_name(shape);
         // exp of arguments ≤ 0 and one division: a few ulps of values ≤ 1.
-        let p = check(
-            device,
-            Kernel::Softmax.into(),
-            blocks,
-            vec![z],
-            CLOSE,
-            &what,
-        )
-        .swap_remove(0);
+        let p = check(device, Kernel::Softmax, blocks, vec![z], &what).swap_remove(0);
         let inputs = vec![p, labels, order];
         let linear = Variant {
             activation: Activation::Linear,
             ..Kernel::OutputError.into()
         };
         let storage = [inputs.clone(), vec![poisoned(rows * outputs)]].concat();
-        check(device, linear, blocks, storage, CLOSE, &what);
+        check(device, linear, blocks, storage, &what);
         // An f32 log and an f32 sum of ≤ 1100 terms against an f64 sum: relative 2e-4 holds.
         let storage = [inputs, vec![bytes(&uniform(&mut rng, 4, 1.0, 2.0))]].concat();
-        let got = check(
-            device,
-            Kernel::BatchCostXent.into(),
-            blocks,
-            storage,
-            CLOSE,
-            &what,
-        );
+        let got = check(device, Kernel::BatchCostXent, blocks, storage, &what);
         assert!(
             f32s(&got[3])[2] > 0.1,
             "the random labels must cost something"
@@ -714,14 +665,7 @@ pub fn optimizer_step_kernels_match_twins(device: &dyn KernelDevice) {
             moments.extend(uniform(&mut rng, count, 1e-4, 1e-3));
             let what = format!("{} {}", optimizer.describe(), shape_name(shape));
             let storage = vec![bytes(&partials), bytes(&parameters), bytes(&moments)];
-            let mut stepped = check(
-                device,
-                Kernel::WeightStep.into(),
-                blocks,
-                storage,
-                CLOSE,
-                &what,
-            );
+            let mut stepped = check(device, Kernel::WeightStep, blocks, storage, &what);
             assert_ne!(
                 stepped[1],
                 bytes(&parameters),
@@ -732,14 +676,7 @@ pub fn optimizer_step_kernels_match_twins(device: &dyn KernelDevice) {
                 stepped.swap_remove(1),
                 stepped.swap_remove(1),
             ];
-            check(
-                device,
-                Kernel::BiasStep.into(),
-                blocks,
-                storage,
-                CLOSE,
-                &what,
-            );
+            check(device, Kernel::BiasStep, blocks, storage, &what);
         }
     }
 }
@@ -761,7 +698,7 @@ pub fn dropout_kernels_match_twins(device: &dyn KernelDevice) {
         let n = rows * outputs;
         let what = shape_name(shape);
         let storage = vec![bytes(&uniform(&mut rng, n, 0.01, 1.0)), poisoned(n)];
-        let got = check(
+        let got = check_within(
             device,
             Kernel::DropoutForward.into(),
             blocks,
@@ -775,7 +712,7 @@ pub fn dropout_kernels_match_twins(device: &dyn KernelDevice) {
             "some kept, some dropped: {kept} of {n}"
         );
         let storage = vec![bytes(&uniform(&mut rng, n, -0.5, 0.5))];
-        check(
+        check_within(
             device,
             Kernel::DropoutBackward.into(),
             blocks,

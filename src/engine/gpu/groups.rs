@@ -69,6 +69,25 @@ impl Groups {
             }
         };
         let (act, deltas) = (&b.activations, &b.deltas);
+        // The output layer's kernels that read the training labels through an order.
+        let labelled = |kernel, order: &wgpu::Buffer, out: Bound<'_>| {
+            let storage = [
+                ("activations", &act[last]),
+                ("labels", &b.train.labels),
+                ("order", order),
+                out,
+            ];
+            group(kernel, last, &storage)
+        };
+        let evaluate = |labels: &wgpu::Buffer| {
+            let storage = [
+                ("activations", &act[last]),
+                ("labels", labels),
+                ("predictions", &b.predicted),
+                ("correct", &b.correct_count),
+            ];
+            group(Kernel::Evaluate, last, &storage)
+        };
         let training_orders = [&b.order, &b.identity];
         let sources = [
             (&b.train.images, &b.order),
@@ -96,26 +115,10 @@ impl Groups {
                 group(plan.forward_hidden.kernel, l, &storage)
             })?,
             output_error: (training_orders.iter())
-                .map(|order| {
-                    let storage = [
-                        ("activations", &act[last]),
-                        ("labels", &b.train.labels),
-                        ("order", *order),
-                        ("deltas", &deltas[last]),
-                    ];
-                    group(Kernel::OutputError, last, &storage)
-                })
+                .map(|order| labelled(Kernel::OutputError, order, ("deltas", &deltas[last])))
                 .collect::<Result<_>>()?,
             batch_cost: (training_orders.iter())
-                .map(|order| {
-                    let storage = [
-                        ("activations", &act[last]),
-                        ("labels", &b.train.labels),
-                        ("order", *order),
-                        ("costs", &b.costs),
-                    ];
-                    group(Kernel::BatchCost, last, &storage)
-                })
+                .map(|order| labelled(Kernel::BatchCost, order, ("costs", &b.costs)))
                 .collect::<Result<_>>()?,
             backprop_error: per_hidden_layer(&|l| {
                 let storage = [
@@ -214,26 +217,8 @@ impl Groups {
                     group(Kernel::BiasStep, l, &storage)
                 })
                 .collect::<Result<_>>()?,
-            evaluate_train: group(
-                Kernel::Evaluate,
-                last,
-                &[
-                    ("activations", &act[last]),
-                    ("labels", &b.train.labels),
-                    ("predictions", &b.predicted),
-                    ("correct", &b.correct_count),
-                ],
-            )?,
-            evaluate_test: group(
-                Kernel::Evaluate,
-                last,
-                &[
-                    ("activations", &act[last]),
-                    ("labels", &b.test.labels),
-                    ("predictions", &b.predicted),
-                    ("correct", &b.correct_count),
-                ],
-            )?,
+            evaluate_train: evaluate(&b.train.labels)?,
+            evaluate_test: evaluate(&b.test.labels)?,
         })
     }
 }
