@@ -21,16 +21,7 @@ pub trait Real:
     fn max(self, other: Self) -> Self;
     fn sqrt(self) -> Self;
     /// −1, 0 or 1 (WGSL's `sign`: 0 at 0, unlike `f32::signum`).
-    fn sign(self) -> Self {
-        let zero = Self::from_f64(0.0);
-        if self > zero {
-            Self::from_f64(1.0)
-        } else if self < zero {
-            Self::from_f64(-1.0)
-        } else {
-            zero
-        }
-    }
+    fn sign(self) -> Self;
     /// σ(z) = 1/(1 + e^{−z}).
     fn sigmoid(self) -> Self {
         (Self::from_f64(1.0) + (-self).exp()).recip()
@@ -63,6 +54,11 @@ macro_rules! libm_real {
             #[inline(always)]
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
+            }
+            // Two comparisons, no branch: the update loops keep vectorising.
+            #[inline(always)]
+            fn sign(self) -> Self {
+                <$t>::from(u8::from(self > 0.0)) - <$t>::from(u8::from(self < 0.0))
             }
         }
     };
@@ -123,6 +119,10 @@ impl Real for Fast {
     #[inline(always)]
     fn sqrt(self) -> Self {
         Fast(self.0.sqrt())
+    }
+    #[inline(always)]
+    fn sign(self) -> Self {
+        Fast(self.0.sign())
     }
     #[inline(always)]
     fn sigmoid(self) -> Self {
