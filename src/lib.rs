@@ -1,11 +1,12 @@
-//! mnist-gpu: train a fully connected sigmoid network on MNIST, on the GPU through wgpu
+//! mnist-gpu: train a fully connected network on MNIST, on the GPU through wgpu
 //! (WGSL compute shaders) or on a fast native CPU path.
 //!
 //! The modules follow the data's path:
 //! [`data`] (IDX files, download) → [`model`] (the network and its init) →
 //! [`engine`] (one training backend per device: [`engine::cpu`] and [`engine::gpu`]) →
 //! [`train`] (the round loop) → [`report`] (printed lines, metrics, pictures).
-//! [`cpu`] holds the plain CPU twin of every WGSL kernel in `shaders/`, name for name, and
+//! [`ops`] and [`optim`] define each operation once (maths, WGSL, metadata); [`twin`] holds the
+//! plain CPU twin of every WGSL kernel in `shaders/`, name for name, and
 //! [`reference`] a plain f64 implementation of the whole network that the tests trust.
 //! [`model_file`] saves and loads trained networks (safetensors), and [`predict`] turns a
 //! picture of a digit into the network's MNIST-like input; [`serve`] puts a trained network

@@ -441,6 +441,45 @@ fn resume_continues_the_uninterrupted_trajectory() {
     assert!(err.contains("already completed 3 rounds"), "{err}");
 }
 
+/// Lion (one moment per parameter, its own β₂ default) and GELU (whose backward pass reads the
+/// kept pre-activations) survive a save and a resume exactly.
+#[test]
+fn resume_with_lion_and_gelu_is_identical_to_an_uninterrupted_run() {
+    let (dir, data) = fixture();
+    let data = data.to_str().expect("utf-8");
+    let path = |name: &str| arg_in(dir.path(), name);
+    let recipe = "--preset fast --hidden 24 --batch-size 32 --lr 0.0005 --optimizer lion \
+        --weight-decay 0.1 --activation gelu --rounds 4 --seed 5 --eval-every 1";
+    let run_with = |extra: &[&str]| train_ok(data, recipe, extra);
+    let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
+    let (whole_model, part_model) = (path("whole.safetensors"), path("part.safetensors"));
+    run_with(&["--metrics", &whole, "--save", &whole_model]);
+    let stop = [
+        "--stop-after",
+        "2",
+        "--metrics",
+        &part,
+        "--save",
+        &part_model,
+    ];
+    run_with(&stop);
+    let saved = model_file::load(Path::new(&part_model)).expect("load");
+    assert_eq!(saved.network.activation.name(), "gelu");
+    assert_eq!(saved.training.optimizer.name(), "lion");
+    assert_eq!(saved.training.optimizer.settings().beta2, 0.99);
+    assert_eq!(saved.training.optimizer.settings().weight_decay, 0.1);
+    assert_eq!(saved.optimizer_state.first.len(), 4);
+    assert!(saved.optimizer_state.second.is_empty());
+    resume(data, &part_model, &rest, &["--save", &part_model]);
+    let whole_run = trajectory(Path::new(&whole));
+    assert_eq!(joined_trajectory(&part, &rest), whole_run);
+    let a = model_file::load(Path::new(&whole_model)).expect("load");
+    let b = model_file::load(Path::new(&part_model)).expect("load");
+    assert_eq!(a.network, b.network);
+    assert_eq!(a.optimizer_state, b.optimizer_state);
+    assert!(whole_run[3].1 < whole_run[0].1, "{whole_run:?}");
+}
+
 #[test]
 fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run() {
     let (dir, data) = fixture();

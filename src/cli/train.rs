@@ -68,32 +68,31 @@ pub struct TrainArgs {
     pub activation: Option<String>,
     /// Output and cost: mse = sigmoid outputs with the quadratic cost (the tutorial's), xent =
     /// softmax outputs with cross-entropy [preset]
-    #[arg(long, value_parser = ["mse", "xent"])]
+    #[arg(long, value_parser = Loss::ALL.map(Loss::name))]
     pub loss: Option<String>,
-    /// Initial weights: uniform ±0.5 (the tutorial's), he (for relu), xavier (for sigmoid,
-    /// tanh) [preset]
-    #[arg(long, value_parser = ["uniform", "he", "xavier"])]
+    /// Initial weights: uniform ±0.5 (the tutorial's), he (for relu, GELU, SiLU), xavier (for
+    /// sigmoid, tanh) [preset]
+    #[arg(long, value_parser = Init::ALL.map(Init::name))]
     pub init: Option<String>,
     /// Optimiser [preset]
     #[arg(long, value_parser = optimizer_names())]
     pub optimizer: Option<String>,
-    /// Momentum of --optimizer momentum [default: 0.9]
-    #[arg(long, value_name = "MU", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "MU", allow_negative_numbers = true, value_parser = super::numbers::float,
+        help = setting_help(Setting::Momentum, "Momentum μ"))]
     pub momentum: Option<f32>,
-    /// Nesterov momentum for --optimizer momentum.
-    #[arg(long)]
+    #[arg(long, help = setting_help(Setting::Nesterov, "Nesterov momentum"))]
     pub nesterov: bool,
-    /// Adam's and Lion's first-moment decay [default: 0.9]
-    #[arg(long, value_name = "B1", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "B1", allow_negative_numbers = true, value_parser = super::numbers::float,
+        help = setting_help(Setting::Beta1, "Decay β₁ of the first moment (Lion: of the interpolation)"))]
     pub beta1: Option<f32>,
-    /// Adam's second-moment decay [default: 0.999], Lion's momentum decay [default: 0.99]
-    #[arg(long, value_name = "B2", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "B2", allow_negative_numbers = true, value_parser = super::numbers::float,
+        help = setting_help(Setting::Beta2, "Decay β₂ of the second moment (Lion: of its momentum)"))]
     pub beta2: Option<f32>,
-    /// Adam's epsilon [default: 1e-8]
-    #[arg(long, value_name = "EPS", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "EPS", allow_negative_numbers = true, value_parser = super::numbers::float,
+        help = setting_help(Setting::Eps, "Adam's ε"))]
     pub eps: Option<f32>,
-    /// AdamW's and Lion's decoupled weight decay [default: 0.01 for AdamW, 0 for Lion]
-    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true, value_parser = super::numbers::float,
+        help = setting_help(Setting::WeightDecay, "Decoupled weight decay λ"))]
     pub weight_decay: Option<f32>,
     /// Learning-rate schedule: constant, step (×--lr-gamma every --lr-step-rounds), cosine
     /// (to 0 at the last planned round) [preset]
@@ -935,6 +934,24 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// An optimiser flag's help: what it sets, then each optimiser that reads it with its default,
+/// from the definitions (`[adam: 0.9, adamw: 0.9, lion: 0.9]`).
+fn setting_help(setting: Setting, what: &str) -> String {
+    let readers: Vec<String> = (Optimizer::NAMES.into_iter())
+        .filter_map(|name| {
+            let optimizer = Optimizer::from_name(name, Optimizer::defaults(name)).ok()?;
+            if !optimizer.reads().contains(&setting) {
+                return None;
+            }
+            Some(match setting {
+                Setting::Nesterov => name.to_string(),
+                _ => format!("{name}: {}", setting.value(&optimizer.settings())),
+            })
+        })
+        .collect();
+    format!("{what} [{}]", readers.join(", "))
 }
 
 /// The optimisers `--optimizer` accepts, each with its rule, from their definitions.
