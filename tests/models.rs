@@ -450,19 +450,8 @@ fn resume_with_lion_and_gelu_is_identical_to_an_uninterrupted_run() {
     let path = |name: &str| arg_in(dir.path(), name);
     let recipe = "--preset fast --hidden 24 --batch-size 32 --lr 0.0005 --optimizer lion \
         --weight-decay 0.1 --activation gelu --rounds 4 --seed 5 --eval-every 1";
-    let run_with = |extra: &[&str]| train_ok(data, recipe, extra);
-    let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
-    let (whole_model, part_model) = (path("whole.safetensors"), path("part.safetensors"));
-    run_with(&["--metrics", &whole, "--save", &whole_model]);
-    let stop = [
-        "--stop-after",
-        "2",
-        "--metrics",
-        &part,
-        "--save",
-        &part_model,
-    ];
-    run_with(&stop);
+    let runs = WholeAndPart::run(data, recipe, &path);
+    let part_model = runs.part_model.clone();
     let saved = model_file::load(Path::new(&part_model)).expect("load");
     assert_eq!(saved.network.activation.name(), "gelu");
     assert_eq!(saved.training.optimizer.name(), "lion");
@@ -470,14 +459,56 @@ fn resume_with_lion_and_gelu_is_identical_to_an_uninterrupted_run() {
     assert_eq!(saved.training.optimizer.settings().weight_decay, 0.1);
     assert_eq!(saved.optimizer_state.first.len(), 4);
     assert!(saved.optimizer_state.second.is_empty());
-    resume(data, &part_model, &rest, &["--save", &part_model]);
-    let whole_run = trajectory(Path::new(&whole));
-    assert_eq!(joined_trajectory(&part, &rest), whole_run);
-    let a = model_file::load(Path::new(&whole_model)).expect("load");
-    let b = model_file::load(Path::new(&part_model)).expect("load");
-    assert_eq!(a.network, b.network);
-    assert_eq!(a.optimizer_state, b.optimizer_state);
+    resume(data, &part_model, &runs.rest, &["--save", &part_model]);
+    let whole_run = runs.check_resumed_is_whole();
     assert!(whole_run[3].1 < whole_run[0].1, "{whole_run:?}");
+}
+
+/// A run of a recipe to its end, and the same run stopped after round 2, each with its metrics
+/// and model; `rest` names the metrics of the stopped run's resumption.
+struct WholeAndPart {
+    whole: String,
+    part: String,
+    rest: String,
+    whole_model: String,
+    part_model: String,
+}
+
+impl WholeAndPart {
+    fn run(data: &str, recipe: &str, path: &dyn Fn(&str) -> String) -> WholeAndPart {
+        let runs = WholeAndPart {
+            whole: path("whole.jsonl"),
+            part: path("part.jsonl"),
+            rest: path("rest.jsonl"),
+            whole_model: path("whole.safetensors"),
+            part_model: path("part.safetensors"),
+        };
+        let whole = ["--metrics", &runs.whole, "--save", &runs.whole_model];
+        train_ok(data, recipe, &whole);
+        let stop = [
+            "--stop-after",
+            "2",
+            "--metrics",
+            &runs.part,
+            "--save",
+            &runs.part_model,
+        ];
+        train_ok(data, recipe, &stop);
+        runs
+    }
+
+    /// After the resumption: the joined trajectory, the network and the optimiser state are
+    /// the uninterrupted run's, bit for bit (masks depend on counters only, the state is saved
+    /// exactly). Returns the whole run's trajectory.
+    fn check_resumed_is_whole(&self) -> Vec<(usize, f64, Option<f64>)> {
+        let whole_run = trajectory(Path::new(&self.whole));
+        assert_eq!(joined_trajectory(&self.part, &self.rest), whole_run);
+        let a = model_file::load(Path::new(&self.whole_model)).expect("load");
+        let b = model_file::load(Path::new(&self.part_model)).expect("load");
+        assert_eq!(a.network, b.network);
+        assert_eq!(a.optimizer_state, b.optimizer_state);
+        whole_run
+    }
 }
 
 #[test]
@@ -487,18 +518,8 @@ fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run(
     let path = |name: &str| arg_in(dir.path(), name);
     let recipe = "--preset fast --hidden 24,12 --batch-size 32 --lr 0.003 --optimizer adamw \
         --dropout 0.3 --lr-schedule cosine --warmup 1.5 --rounds 5 --seed 11 --eval-every 1";
-    let run_with = |extra: &[&str]| train_ok(data, recipe, extra);
-    let (whole, part, rest) = (path("whole.jsonl"), path("part.jsonl"), path("rest.jsonl"));
-    let (whole_model, part_model) = (path("whole.safetensors"), path("part.safetensors"));
-    run_with(&["--metrics", &whole, "--save", &whole_model]);
-    run_with(&[
-        "--stop-after",
-        "2",
-        "--metrics",
-        &part,
-        "--save",
-        &part_model,
-    ]);
+    let runs = WholeAndPart::run(data, recipe, &path);
+    let part_model = runs.part_model.clone();
     let saved = model_file::load(Path::new(&part_model)).expect("load");
     assert_eq!(saved.training.rounds_completed, 2);
     assert_eq!(saved.training.rounds_planned, 5);
@@ -506,18 +527,12 @@ fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run(
     assert!(saved.optimizer_state.steps > 0);
     assert_eq!(saved.optimizer_state.second.len(), 6);
     // The recipe comes from the file: only --resume and the outputs are given.
-    let out = resume(data, &part_model, &rest, &["--save", &part_model]);
+    let out = resume(data, &part_model, &runs.rest, &["--save", &part_model]);
     assert!(out.contains("running rounds 3..=5"), "{out}");
-    let whole_run = trajectory(Path::new(&whole));
-    let joined = joined_trajectory(&part, &rest);
-    assert_eq!(whole_run.len(), 5);
     // Dropout masks depend on (seed, round, batch, element) only and the optimiser state is
     // saved exactly, so the resumed run repeats the uninterrupted one bit for bit.
-    assert_eq!(joined, whole_run);
-    let a = model_file::load(Path::new(&whole_model)).expect("load");
-    let b = model_file::load(Path::new(&part_model)).expect("load");
-    assert_eq!(a.network, b.network);
-    assert_eq!(a.optimizer_state, b.optimizer_state);
+    let whole_run = runs.check_resumed_is_whole();
+    assert_eq!(whole_run.len(), 5);
     assert!(whole_run[4].1 < whole_run[0].1, "{whole_run:?}");
 
     // The architecture and optimiser of a saved run cannot change on resuming.
