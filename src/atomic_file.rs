@@ -114,10 +114,12 @@ pub fn write_atomic_with(
         Destination::Atomic(target) => {
             let temp = TempFile::new(temp_path(&target));
             let result = (|| {
-                let mut file = File::create(&temp.path)?;
-                fill(&mut file)?;
-                file.sync_all()?;
-                drop(file);
+                {
+                    // Closed before the rename.
+                    let mut file = File::create(&temp.path)?;
+                    fill(&mut file)?;
+                    file.sync_all()?;
+                }
                 std::fs::rename(&temp.path, &target)
             })();
             match result {

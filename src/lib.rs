@@ -25,6 +25,7 @@ pub mod optim;
 pub mod predict;
 pub mod reference;
 pub mod report;
+#[cfg(feature = "native")]
 pub mod serve;
 pub mod train;
 pub mod twin;

@@ -5,8 +5,10 @@
 //! `t10k-labels-idx1-ubyte`, each optionally with a `.gz` suffix.
 
 pub mod checksums;
+#[cfg(feature = "native")]
 pub mod download;
 pub mod idx;
+#[cfg(feature = "native")]
 pub mod locate;
 
 use std::path::{Path, PathBuf};

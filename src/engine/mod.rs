@@ -6,11 +6,14 @@
 //! An inference engine owns only the network: images come with each call, and it needs no data
 //! set, no optimiser and no learning rate (eval, predict, serve).
 
+#[cfg(feature = "native")]
 pub mod cpu;
+#[cfg(feature = "native")]
 pub mod gemm;
 pub mod gpu;
 
-use crate::Result;
+use crate::data::Mnist;
+use crate::{Error, Result};
 use crate::data::Split;
 use crate::model::Network;
 use crate::ops::Dropout;
@@ -160,6 +163,54 @@ pub fn batches(images: usize, batch_size: usize) -> impl Iterator<Item = (usize,
     (0..images)
         .step_by(batch_size)
         .map(move |first| (first, batch_size.min(images - first)))
+}
+
+/// Element counts of a network's parameter tensors: weights 0, biases 0, weights 1, ...
+pub fn tensor_lens(net: &Network) -> Vec<usize> {
+    net.layers
+        .iter()
+        .flat_map(|l| [l.weights.len(), l.biases.len()])
+        .collect()
+}
+
+/// Checks what every engine needs of its settings and data.
+pub fn validate(net: &Network, data: &Mnist, hyper: Hyper) -> Result<()> {
+    if hyper.batch_size == 0 {
+        return Err(Error::Config("--batch-size must be at least 1".into()));
+    }
+    if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
+        return Err(Error::Config(format!(
+            "--lr must be a positive number, got {}",
+            hyper.learning_rate
+        )));
+    }
+    if net.layers.len() > 16 {
+        return Err(Error::Config(format!(
+            "at most 15 hidden layers are supported, got {}",
+            net.layers.len() - 1
+        )));
+    }
+    if net.inputs() != data.train.pixels() {
+        return Err(Error::Config(format!(
+            "the network takes {} inputs but the images have {} pixels",
+            net.inputs(),
+            data.train.pixels()
+        )));
+    }
+    if data.train.is_empty() {
+        return Err(Error::Config("the training split has no images".into()));
+    }
+    Ok(())
+}
+
+/// Checks that `order` is a permutation-sized index list within range.
+pub fn check_order(order: &[u32], images: usize) -> Result<()> {
+    if order.len() != images || order.iter().any(|&i| i as usize >= images) {
+        return Err(Error::Config(format!(
+            "a round's order must list {images} image indices below {images}"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,4 +5,5 @@ pub mod confusion;
 pub mod evaluation;
 pub mod grid;
 pub mod metrics;
+#[cfg(feature = "native")]
 pub mod plot;

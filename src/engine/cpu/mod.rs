@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use self::input_layer::{BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
-use super::{Engine, Hyper, Inference, Pixels, Recipe, Validation, batches};
+use super::{Engine, Hyper, Inference, Pixels, Recipe, Validation, batches, check_order, tensor_lens, validate};
 use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
 use crate::ops::activation::{ActivationOp, Fast, Saved, Visit, fast_sigmoid};
@@ -112,14 +112,6 @@ fn saved(buffer: &[f32], activation: Activation, len: usize) -> &[f32] {
         Saved::Output => &buffer[..len],
         Saved::Input => &buffer[buffer.len() / 2..][..len],
     }
-}
-
-/// Element counts of a network's parameter tensors: weights 0, biases 0, weights 1, ...
-pub fn tensor_lens(net: &Network) -> Vec<usize> {
-    net.layers
-        .iter()
-        .flat_map(|l| [l.weights.len(), l.biases.len()])
-        .collect()
 }
 
 /// The dropout of one training forward pass: the layers' keys and the mask buffers.
@@ -861,42 +853,3 @@ impl Engine for CpuEngine {
     }
 }
 
-/// Checks what every engine needs of its settings and data.
-pub fn validate(net: &Network, data: &Mnist, hyper: Hyper) -> Result<()> {
-    if hyper.batch_size == 0 {
-        return Err(Error::Config("--batch-size must be at least 1".into()));
-    }
-    if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
-        return Err(Error::Config(format!(
-            "--lr must be a positive number, got {}",
-            hyper.learning_rate
-        )));
-    }
-    if net.layers.len() > 16 {
-        return Err(Error::Config(format!(
-            "at most 15 hidden layers are supported, got {}",
-            net.layers.len() - 1
-        )));
-    }
-    if net.inputs() != data.train.pixels() {
-        return Err(Error::Config(format!(
-            "the network takes {} inputs but the images have {} pixels",
-            net.inputs(),
-            data.train.pixels()
-        )));
-    }
-    if data.train.is_empty() {
-        return Err(Error::Config("the training split has no images".into()));
-    }
-    Ok(())
-}
-
-/// Checks that `order` is a permutation-sized index list within range.
-pub fn check_order(order: &[u32], images: usize) -> Result<()> {
-    if order.len() != images || order.iter().any(|&i| i as usize >= images) {
-        return Err(Error::Config(format!(
-            "a round's order must list {images} image indices below {images}"
-        )));
-    }
-    Ok(())
-}

@@ -24,7 +24,7 @@ use groups::Groups;
 use kernels::{Kernel, Variant};
 use plan::KernelPlan;
 
-use super::cpu::{check_order, tensor_lens, validate};
+use super::{check_order, tensor_lens, validate};
 use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};

@@ -105,7 +105,11 @@ impl Tuned {
 pub fn cache_dir() -> Option<PathBuf> {
     match std::env::var_os(CACHE_DIR_ENV) {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        #[cfg(feature = "native")]
         _ => dirs::cache_dir().map(|d| d.join("mnist-gpu")),
+        // A browser tab has no cache folder: the plan is tuned again on each visit.
+        #[cfg(not(feature = "native"))]
+        _ => None,
     }
 }
 
