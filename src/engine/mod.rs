@@ -13,11 +13,11 @@ pub mod gemm;
 pub mod gpu;
 
 use crate::data::Mnist;
-use crate::{Error, Result};
 use crate::data::Split;
 use crate::model::Network;
 use crate::ops::Dropout;
 use crate::optim::{LrPlan, Optimizer, OptimizerState};
+use crate::{Error, Result};
 
 /// The optimiser settings a round needs.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -22,7 +22,10 @@ use rayon::prelude::*;
 
 use self::input_layer::{BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
-use super::{Engine, Hyper, Inference, Pixels, Recipe, Validation, batches, check_order, tensor_lens, validate};
+use super::{
+    Engine, Hyper, Inference, Pixels, Recipe, Validation, batches, check_order, tensor_lens,
+    validate,
+};
 use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
 use crate::ops::activation::{ActivationOp, Fast, Saved, Visit, fast_sigmoid};
@@ -852,4 +855,3 @@ impl Engine for CpuEngine {
         Ok(state)
     }
 }
-

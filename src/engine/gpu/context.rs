@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wgpu::util::DeviceExt;
@@ -479,61 +479,75 @@ impl GpuContext {
     }
 
     /// Submits `encoder` after copying `size` bytes of `source` (from `offset`) into a staging
-    /// buffer, waits, and returns those bytes: the only way data comes back from the GPU.
-    pub fn submit_and_read(
+    /// buffer, and awaits those bytes: the only way data comes back from the GPU. Natively the
+    /// device is polled here until the copy is done; in a browser the mapping completes when
+    /// its event loop runs, so the future must be awaited there (never blocked on).
+    pub async fn submit_and_read_async(
         &self,
         mut encoder: wgpu::CommandEncoder,
         source: &wgpu::Buffer,
         offset: u64,
         size: u64,
     ) -> Result<Vec<u8>> {
-        // Held until the bytes are copied out: threads sharing a context take turns.
-        let mut slot = self
+        // Taken out while in use (no lock is held across the await): a concurrent reader makes
+        // its own buffer, and the larger one is kept.
+        let kept = self
             .staging
             .lock()
-            .map_err(|_| Error::Gpu("the readback buffer's lock was poisoned".into()))?;
-        if slot.as_ref().is_none_or(|b| b.size() < size) {
-            *slot = Some(self.device.create_buffer(&wgpu::BufferDescriptor {
+            .map_err(|_| Error::Gpu("the readback buffer's lock was poisoned".into()))?
+            .take();
+        let staging = match kept {
+            Some(buffer) if buffer.size() >= size => buffer,
+            _ => self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("mnist.readback"),
                 size,
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
-            }));
-        }
-        let Some(staging) = slot.as_ref() else {
-            return Err(Error::Gpu("no readback buffer".into()));
+            }),
         };
-        encoder.copy_buffer_to_buffer(source, offset, staging, 0, size);
+        encoder.copy_buffer_to_buffer(source, offset, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
-        let (sender, receiver) = mpsc::channel();
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
         staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            let _ = sender.send(result);
+            sender.send(result).ok();
         });
-        let read = (|| {
-            self.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: None,
-                    timeout: Some(GPU_TIMEOUT),
-                })
-                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-            self.check()?;
-            match receiver.recv_timeout(GPU_TIMEOUT) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(Error::Gpu(format!("mapping a readback buffer: {e}"))),
-                Err(_) => return Err(Error::Gpu("a readback buffer was never mapped".into())),
-            }
-            let bytes = staging
-                .get_mapped_range(..size)
-                .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?
-                .to_vec();
-            staging.unmap();
-            Ok(bytes)
-        })();
-        if read.is_err() {
-            // A failed read may leave the buffer mapped or pending: start afresh next time.
-            *slot = None;
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(GPU_TIMEOUT),
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        self.check()?;
+        match receiver.receive().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::Gpu(format!("mapping a readback buffer: {e}"))),
+            None => return Err(Error::Gpu("a readback buffer was never mapped".into())),
         }
-        read
+        let bytes = staging
+            .get_mapped_range(..size)
+            .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?
+            .to_vec();
+        staging.unmap();
+        // Kept for the next read (a failed read drops it: it may still be mapped or pending).
+        if let Ok(mut slot) = self.staging.lock()
+            && slot.as_ref().is_none_or(|b| b.size() < staging.size())
+        {
+            *slot = Some(staging);
+        }
+        Ok(bytes)
+    }
+
+    /// [`GpuContext::submit_and_read_async`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn submit_and_read(
+        &self,
+        encoder: wgpu::CommandEncoder,
+        source: &wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    ) -> Result<Vec<u8>> {
+        pollster::block_on(self.submit_and_read_async(encoder, source, offset, size))
     }
 
     /// Runs `record` inside an out-of-memory error scope, for allocations that may not fit.
@@ -585,6 +599,7 @@ impl GpuContext {
     }
 
     /// Reads a whole buffer back (tests and one-offs; engines count their own readbacks).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read(&self, buffer: &wgpu::Buffer) -> Result<Vec<u8>> {
         self.submit_and_read(self.encoder(), buffer, 0, buffer.size())
     }

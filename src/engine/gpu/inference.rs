@@ -11,7 +11,9 @@ use super::kernels::{Kernel, Variant};
 use super::plan::KernelPlan;
 use super::{forward_variant, layer_parameters};
 use crate::Result;
-use crate::engine::{Inference, Pixels};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::engine::Inference;
+use crate::engine::Pixels;
 use crate::kernel_params::{BatchParams, LayerParams, pack_images, words_per_image};
 use crate::model::Network;
 use crate::ops::{Activation, Loss};
@@ -116,7 +118,7 @@ impl GpuInference {
     }
 
     /// The outputs of up to `self.rows` images given as grey levels.
-    fn chunk_outputs(&self, bytes: &[u8]) -> Result<Vec<f32>> {
+    async fn chunk_outputs(&self, bytes: &[u8]) -> Result<Vec<f32>> {
         let ctx = &*self.context;
         let pixels = self.sizes[0];
         let rows = bytes.len() / pixels;
@@ -148,11 +150,42 @@ impl GpuInference {
         }
         let classes = self.sizes[self.sizes.len() - 1];
         let top = &self.activations[self.activations.len() - 1];
-        let read = ctx.submit_and_read(encoder, top, 0, (rows * classes * 4) as u64)?;
+        let size = (rows * classes * 4) as u64;
+        let read = ctx.submit_and_read_async(encoder, top, 0, size).await?;
         Ok(bytemuck::pod_collect_to_vec(&read))
     }
 }
 
+impl GpuInference {
+    /// The network's outputs for `images`, each chunk's readback awaited (what a browser tab
+    /// calls; [`Inference::outputs`] blocks on it).
+    pub async fn outputs_async(&mut self, images: Pixels<'_>) -> Result<Vec<f32>> {
+        let pixels = self.sizes[0];
+        let count = images.images(pixels)?;
+        let mut outputs = Vec::with_capacity(count * self.sizes[self.sizes.len() - 1]);
+        let chunk = self.rows * pixels;
+        match images {
+            Pixels::Bytes(bytes) => {
+                for part in bytes.chunks(chunk) {
+                    outputs.extend(self.chunk_outputs(part).await?);
+                }
+            }
+            Pixels::Values(values) => {
+                for part in values.chunks(chunk) {
+                    // MNIST's 256 grey levels: what the packed image buffer holds.
+                    let bytes: Vec<u8> = part
+                        .iter()
+                        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+                        .collect();
+                    outputs.extend(self.chunk_outputs(&bytes).await?);
+                }
+            }
+        }
+        Ok(outputs)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl Inference for GpuInference {
     fn describe(&self) -> String {
         format!("{}, forward only", self.context.describe())
@@ -163,27 +196,6 @@ impl Inference for GpuInference {
     }
 
     fn outputs(&mut self, images: Pixels<'_>) -> Result<Vec<f32>> {
-        let pixels = self.sizes[0];
-        let count = images.images(pixels)?;
-        let mut outputs = Vec::with_capacity(count * self.classes());
-        let chunk = self.rows * pixels;
-        match images {
-            Pixels::Bytes(bytes) => {
-                for part in bytes.chunks(chunk) {
-                    outputs.extend(self.chunk_outputs(part)?);
-                }
-            }
-            Pixels::Values(values) => {
-                for part in values.chunks(chunk) {
-                    // MNIST's 256 grey levels: what the packed image buffer holds.
-                    let bytes: Vec<u8> = part
-                        .iter()
-                        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-                        .collect();
-                    outputs.extend(self.chunk_outputs(&bytes)?);
-                }
-            }
-        }
-        Ok(outputs)
+        pollster::block_on(self.outputs_async(images))
     }
 }

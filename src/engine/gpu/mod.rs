@@ -12,6 +12,8 @@ mod groups;
 pub mod inference;
 pub mod kernels;
 pub mod plan;
+// Timing kernels blocks on the device; the browser build takes the adapter class's default plan.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod tune;
 
 use std::sync::Arc;
@@ -24,8 +26,10 @@ use groups::Groups;
 use kernels::{Kernel, Variant};
 use plan::KernelPlan;
 
+#[cfg(not(target_arch = "wasm32"))]
+use super::Engine;
+use super::{Hyper, Recipe, batches};
 use super::{check_order, tensor_lens, validate};
-use super::{Engine, Hyper, Recipe, batches};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
 use crate::ops::Loss;
@@ -282,7 +286,7 @@ impl GpuEngine {
         self.readbacks
     }
 
-    fn read(
+    async fn read(
         &mut self,
         encoder: wgpu::CommandEncoder,
         source: &wgpu::Buffer,
@@ -290,7 +294,9 @@ impl GpuEngine {
     ) -> Result<Vec<u8>> {
         self.readbacks.calls += 1;
         self.readbacks.bytes += bytes;
-        self.context.submit_and_read(encoder, source, 0, bytes)
+        (self.context)
+            .submit_and_read_async(encoder, source, 0, bytes)
+            .await
     }
 
     /// Records `variant` on batch slot `slot`, its grid from `batch`'s rows of `layer`.
@@ -511,12 +517,10 @@ impl GpuEngine {
     }
 }
 
-impl Engine for GpuEngine {
-    fn describe(&self) -> String {
-        self.context.describe()
-    }
-
-    fn train_round(&mut self, order: Option<&[u32]>) -> Result<f64> {
+/// The engine's work, each readback awaited: what a browser tab calls (its readbacks complete
+/// only when its event loop runs), and what the blocking [`Engine`] implementation waits on.
+impl GpuEngine {
+    pub async fn train_round_async(&mut self, order: Option<&[u32]>) -> Result<f64> {
         let source = match order {
             Some(order) => {
                 check_order(order, self.buffers.train.len)?;
@@ -543,7 +547,9 @@ impl Engine for GpuEngine {
             }
         }
         let costs = self.buffers.costs.clone();
-        let bytes = self.read(encoder, &costs, self.train_batches.len() as u64 * 4)?;
+        let bytes = self
+            .read(encoder, &costs, self.train_batches.len() as u64 * 4)
+            .await?;
         let costs: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
         self.steps += costs.len() as u64;
         self.round += 1;
@@ -551,24 +557,24 @@ impl Engine for GpuEngine {
         Ok(total / costs.len().max(1) as f64)
     }
 
-    fn correct(&mut self, split: Split) -> Result<usize> {
+    pub async fn correct_async(&mut self, split: Split) -> Result<usize> {
         let encoder = self.record_evaluation(split)?;
         let counter = self.buffers.correct_count.clone();
-        let bytes = self.read(encoder, &counter, 4)?;
+        let bytes = self.read(encoder, &counter, 4).await?;
         let count: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
         Ok(count.first().copied().unwrap_or(0) as usize)
     }
 
-    fn predictions(&mut self, split: Split) -> Result<Vec<u8>> {
+    pub async fn predictions_async(&mut self, split: Split) -> Result<Vec<u8>> {
         let images = self.resident(split).len;
         let encoder = self.record_evaluation(split)?;
         let predicted = self.buffers.predicted.clone();
-        let bytes = self.read(encoder, &predicted, images as u64 * 4)?;
+        let bytes = self.read(encoder, &predicted, images as u64 * 4).await?;
         let classes: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
         Ok(classes.iter().map(|&c| c as u8).collect())
     }
 
-    fn outputs(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
+    pub async fn outputs_async(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
         let images = self.resident(split).len;
         if index >= images {
             return Err(Error::Config(format!(
@@ -596,17 +602,19 @@ impl Engine for GpuEngine {
         }
         let top = self.buffers.activations[self.buffers.activations.len() - 1].clone();
         let classes = self.sizes[self.sizes.len() - 1];
-        let bytes = self.read(encoder, &top, classes as u64 * 4)?;
+        let bytes = self.read(encoder, &top, classes as u64 * 4).await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
-    fn network(&mut self) -> Result<Network> {
+    pub async fn network_async(&mut self) -> Result<Network> {
         let mut layers = Vec::with_capacity(self.buffers.parameters.len());
         for l in 0..self.buffers.parameters.len() {
             let (inputs, outputs) = (self.sizes[l], self.sizes[l + 1]);
             let parameters = self.buffers.parameters[l].clone();
             let encoder = self.context.encoder();
-            let bytes = self.read(encoder, &parameters, ((inputs + 1) * outputs) as u64 * 4)?;
+            let bytes = self
+                .read(encoder, &parameters, ((inputs + 1) * outputs) as u64 * 4)
+                .await?;
             let mut weights: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
             let biases = weights.split_off(inputs * outputs);
             layers.push(Layer {
@@ -623,7 +631,7 @@ impl Engine for GpuEngine {
         })
     }
 
-    fn optimizer_state(&mut self) -> Result<OptimizerState> {
+    pub async fn optimizer_state_async(&mut self) -> Result<OptimizerState> {
         let optimizer = self.recipe.optimizer;
         let mut state = OptimizerState {
             steps: self.steps,
@@ -634,7 +642,7 @@ impl Engine for GpuEngine {
             let count = (inputs + 1) * outputs;
             let moments = self.moments[l].clone();
             let encoder = self.context.encoder();
-            let bytes = self.read(encoder, &moments, 2 * count as u64 * 4)?;
+            let bytes = self.read(encoder, &moments, 2 * count as u64 * 4).await?;
             let values: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes);
             let weights = inputs * outputs;
             for (slots, at, used) in [
@@ -648,6 +656,37 @@ impl Engine for GpuEngine {
             }
         }
         Ok(state)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Engine for GpuEngine {
+    fn describe(&self) -> String {
+        self.context.describe()
+    }
+
+    fn train_round(&mut self, order: Option<&[u32]>) -> Result<f64> {
+        pollster::block_on(self.train_round_async(order))
+    }
+
+    fn correct(&mut self, split: Split) -> Result<usize> {
+        pollster::block_on(self.correct_async(split))
+    }
+
+    fn predictions(&mut self, split: Split) -> Result<Vec<u8>> {
+        pollster::block_on(self.predictions_async(split))
+    }
+
+    fn outputs(&mut self, split: Split, index: usize) -> Result<Vec<f32>> {
+        pollster::block_on(self.outputs_async(split, index))
+    }
+
+    fn network(&mut self) -> Result<Network> {
+        pollster::block_on(self.network_async())
+    }
+
+    fn optimizer_state(&mut self) -> Result<OptimizerState> {
+        pollster::block_on(self.optimizer_state_async())
     }
 }
 
