@@ -32,7 +32,29 @@ pub struct AdapterSummary {
     pub features: wgpu::Features,
 }
 
+/// Runs `work` and returns the error of kind `filter` it raised. Natively inside an error scope,
+/// awaited at once; a browser answers a scope only once its event loop runs, so there no scope
+/// is pushed and an error reaches the uncaptured-error slot, which every readback checks.
+fn caught<T>(
+    device: &wgpu::Device,
+    filter: wgpu::ErrorFilter,
+    work: impl FnOnce() -> T,
+) -> (T, Option<wgpu::Error>) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let scope = device.push_error_scope(filter);
+        let value = work();
+        (value, pollster::block_on(scope.pop()))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = (device, filter);
+        (work(), None)
+    }
+}
+
 /// Every adapter the given backends expose (`WGPU_BACKEND` honoured).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn list_adapters(backends: wgpu::Backends) -> Vec<AdapterSummary> {
     let backends = backends.with_env();
     let instance = instance(backends);
@@ -68,9 +90,20 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
 /// Chooses an adapter: the one named by `WGPU_ADAPTER_NAME` (a case-insensitive substring, as
 /// `wgpu::util::initialize_adapter_from_env` matches it, without its panic when none matches),
 /// else the best ranked one.
-fn choose_adapter(instance: &wgpu::Instance, request: AdapterRequest) -> Result<wgpu::Adapter> {
+async fn choose_adapter(
+    instance: &wgpu::Instance,
+    request: AdapterRequest,
+) -> Result<wgpu::Adapter> {
     let backends = request.backends;
-    let mut adapters = pollster::block_on(instance.enumerate_adapters(backends));
+    let mut adapters = instance.enumerate_adapters(backends).await;
+    // A browser lists no adapters: it hands out the one it chose for the page.
+    if adapters.is_empty() && backends.contains(wgpu::Backends::BROWSER_WEBGPU) {
+        let options = wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        };
+        adapters.extend(instance.request_adapter(&options).await.ok());
+    }
     let found = adapters.len();
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
         let wanted = wanted.to_lowercase();
@@ -173,26 +206,36 @@ pub struct GpuContext {
 
 impl GpuContext {
     /// Opens the chosen adapter with its real limits and compiles every fixed kernel.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(request: AdapterRequest) -> Result<Self> {
         Self::with_limits(request, LimitsRequest::Adapter)
     }
 
-    /// Opens the chosen adapter with the limits `limits` asks for.
+    /// Opens the chosen adapter with the limits `limits` asks for (native, blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn with_limits(request: AdapterRequest, limits: LimitsRequest) -> Result<Self> {
+        pollster::block_on(Self::open(request, limits))
+    }
+
+    /// Opens the chosen adapter with the limits `limits` asks for, awaiting the adapter and
+    /// the device (a browser tab's way; [`GpuContext::with_limits`] blocks on it).
+    pub async fn open(request: AdapterRequest, limits: LimitsRequest) -> Result<Self> {
         let instance = instance(request.backends);
-        let adapter = choose_adapter(&instance, request)?;
+        let adapter = choose_adapter(&instance, request).await?;
         let info = adapter.get_info();
         let limits = match limits {
             LimitsRequest::Adapter => adapter.limits(),
             LimitsRequest::Downlevel => wgpu::Limits::downlevel_defaults(),
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("mnist.device"),
-            required_features: wgpu::Features::empty(),
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| Error::Gpu(one_line(&format!("cannot open {}: {e}", info.name))))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("mnist.device"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Gpu(one_line(&format!("cannot open {}: {e}", info.name))))?;
 
         let errors = Arc::new(ErrorSlot::default());
         let uncaptured = Arc::clone(&errors);
@@ -274,36 +317,36 @@ impl GpuContext {
         }
         let source = variant.source()?;
         let layout = self.layout(kernel)?;
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let label = format!("mnist.{}", variant.describe());
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-        let pipeline_layout = self
-            .device
-            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(&label),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-        let constants = variant.constants();
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    ..Default::default()
-                },
-                cache: None,
-            });
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        let (pipeline, error) = caught(&self.device, wgpu::ErrorFilter::Validation, || {
+            let label = format!("mnist.{}", variant.describe());
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(&label),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                });
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(&label),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+            let constants = variant.constants();
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&label),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        ..Default::default()
+                    },
+                    cache: None,
+                })
+        });
+        if let Some(e) = error {
             return Err(Error::Gpu(one_line(&format!(
                 "kernel {}: {e}",
                 variant.describe()
@@ -552,11 +595,9 @@ impl GpuContext {
 
     /// Runs `record` inside an out-of-memory error scope, for allocations that may not fit.
     pub fn allocating<T>(&self, what: &str, record: impl FnOnce() -> T) -> Result<T> {
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let value = record();
-        match pollster::block_on(scope.pop()) {
-            Some(e) => Err(Error::Gpu(one_line(&format!("allocating {what}: {e}")))),
-            None => Ok(value),
+        match caught(&self.device, wgpu::ErrorFilter::OutOfMemory, record) {
+            (value, None) => Ok(value),
+            (_, Some(e)) => Err(Error::Gpu(one_line(&format!("allocating {what}: {e}")))),
         }
     }
 

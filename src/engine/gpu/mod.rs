@@ -21,7 +21,9 @@ use std::sync::Arc;
 use crate::kernel_params::{BatchParams, LayerParams, split_count, words_per_image};
 use buffers::{Buffers, Resident, Shape, check_fits};
 use context::UniformSlots;
-pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest, list_adapters};
+#[cfg(not(target_arch = "wasm32"))]
+pub use context::list_adapters;
+pub use context::{AdapterRequest, AdapterSummary, GpuContext, LimitsRequest};
 use groups::Groups;
 use kernels::{Kernel, Variant};
 use plan::KernelPlan;
