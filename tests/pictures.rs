@@ -11,6 +11,7 @@ use mnist_gpu::report::grid::{
     titled_digit_grid_png,
 };
 use mnist_gpu::report::plot::{ACCURACY_COLOUR, COST_COLOUR, HEIGHT, WIDTH, curves, curves_png};
+use mnist_gpu::report::weights::{diverging, strongest_units};
 use mnist_gpu::train::RoundRecord;
 
 /// A decoded RGB picture.
@@ -504,6 +505,82 @@ fn show_rejects_bad_ranges_with_one_line() {
     assert!(!run.status.success());
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(folder_is_empty(out_dir.path()));
+}
+
+/// `show --weights`: the first layer of a model trained on the fixture, one map per unit in
+/// the grid's places, coloured by the diverging map (a blue or red pixel in each map, never a
+/// grey one), the strongest unit first; without `--model`, or onto the model itself, refused.
+#[test]
+fn show_weights_draws_one_map_per_first_layer_unit() {
+    let (data, out_dir, out) = show_folders();
+    let data_arg = data.path().to_str().expect("utf-8 path");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let model = out_dir.path().join("m.safetensors");
+    let model_arg = model.to_str().expect("utf-8 path");
+    mnist_gpu_ok(&[
+        "train", "--cpu", "--data", data_arg, "--hidden", "12", "--rounds", "1", "--save",
+        model_arg,
+    ]);
+    let run = mnist_gpu_ok(&["show", "--weights", "--model", model_arg, "--out", out_arg]);
+    assert!(String::from_utf8_lossy(&run.stdout).contains("12 of the 12"));
+    let saved = mnist_gpu::model_file::load(&model).expect("model");
+    let first = &saved.network.layers[0];
+    let units = strongest_units(&first.weights, first.inputs, 12);
+    let picture = Picture::read(&out);
+    let captions: Vec<String> = units.iter().map(|u| format!("#{u}")).collect();
+    let scale = first.weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+    let title = format!(
+        "first-layer weights, 12 of 12 units, strongest first (red +, blue −, full colour at ±{scale:.3})"
+    );
+    let layout = GridLayout::new(&captions, 10).with_title(&title);
+    assert_eq!(
+        (picture.width, picture.height),
+        (layout.width(), layout.height())
+    );
+    for (index, &unit) in units.iter().enumerate() {
+        let (x, y) = layout.digit_origin(index);
+        // Pixel 0's block: the colour of that weight on the shared scale.
+        let w = first.weights[unit * first.inputs];
+        assert_eq!(picture.at(x, y), diverging(w / scale), "unit {unit}");
+        let coloured = (0..784).map(|p| picture.at(x + (p % 28) * 4, y + (p / 28) * 4));
+        assert!(
+            coloured.clone().all(|[r, _, b]| r == 255 || b == 255),
+            "unit {unit}: a pixel off the diverging map"
+        );
+        assert!(coloured.clone().any(|c| c != WHITE), "unit {unit}: blank");
+    }
+
+    let refused = [
+        vec!["show", "--weights", "--out", out_arg],
+        vec![
+            "show",
+            "--weights",
+            "--model",
+            model_arg,
+            "--out",
+            model_arg,
+        ],
+        vec![
+            "show",
+            "--weights",
+            "--model",
+            model_arg,
+            "--out",
+            out_arg,
+            "--count",
+            "13",
+        ],
+    ];
+    for args in refused {
+        let run = mnist_gpu(&args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{args:?} accepted");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+    assert!(
+        mnist_gpu::model_file::load(&model).is_ok(),
+        "the model was overwritten"
+    );
 }
 
 #[test]

@@ -7,3 +7,4 @@ pub mod grid;
 pub mod metrics;
 #[cfg(feature = "native")]
 pub mod plot;
+pub mod weights;
