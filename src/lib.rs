@@ -23,6 +23,7 @@ pub mod model_file;
 pub mod ops;
 pub mod optim;
 pub mod predict;
+pub mod preset;
 pub mod reference;
 pub mod report;
 #[cfg(feature = "native")]

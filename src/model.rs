@@ -177,13 +177,21 @@ impl Network {
     /// The output vector for one image given as `pixel / 255` values (plain loops): sigmoid
     /// outputs for `mse` networks, softmax probabilities for `xent` ones.
     pub fn forward(&self, input: &[f32]) -> Vec<f32> {
-        let mut activation = input.to_vec();
+        self.forward_layers(input).pop().unwrap_or_default()
+    }
+
+    /// Every layer's output for one image: the hidden layers' activations (what the page and
+    /// `predict --show-activations` draw), then the output vector as [`Network::forward`]
+    /// gives it.
+    pub fn forward_layers(&self, input: &[f32]) -> Vec<Vec<f32>> {
         let last = self.layers.len() - 1;
+        let mut outputs: Vec<Vec<f32>> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
-            activation = (0..layer.outputs)
+            let activation = outputs.last().map_or(input, Vec::as_slice);
+            let next = (0..layer.outputs)
                 .map(|o| {
                     let row = &layer.weights[o * layer.inputs..(o + 1) * layer.inputs];
-                    let z: f32 = row.iter().zip(&activation).map(|(w, a)| w * a).sum();
+                    let z: f32 = row.iter().zip(activation).map(|(w, a)| w * a).sum();
                     let z = z + layer.biases[o];
                     if l == last {
                         z
@@ -192,13 +200,15 @@ impl Network {
                     }
                 })
                 .collect();
+            outputs.push(next);
         }
-        self.loss.outputs_exact(&mut activation);
-        activation
+        if let Some(out) = outputs.last_mut() {
+            self.loss.outputs_exact(out);
+        }
+        outputs
     }
 }
 
-/// The logistic function.
 pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }

@@ -415,6 +415,14 @@ fn fit_caption(text: &str, room: usize, width: impl Fn(&str) -> usize) -> String
     String::new()
 }
 
+/// Sigmoid outputs are ten independent scores, not a distribution: the page's bars and the
+/// API's `probabilities` are the outputs divided by their sum (the same normalisation as
+/// `mnist-gpu predict`). A network whose outputs already sum to 1 is left unchanged.
+pub fn probabilities(outputs: &[f32]) -> Vec<f32> {
+    let sum: f32 = outputs.iter().sum::<f32>().max(f32::MIN_POSITIVE);
+    outputs.iter().map(|o| o / sum).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! The training loop: rounds over the training split, the order of each round, evaluation.
 //! It drives any [`Engine`] the same way, so every backend prints the same trajectory.
 
-use std::time::Instant;
+// `web_time` is `std::time` natively and the page's clock in a browser tab.
+use web_time::Instant;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -112,18 +113,14 @@ pub fn train_with(
     mut validation: Option<&mut dyn Validation>,
     on_round: &mut dyn FnMut(&mut dyn Engine, &RoundRecord) -> Result<()>,
 ) -> Result<Vec<RoundRecord>> {
-    let mut records = Vec::new();
-    let mut order = Vec::with_capacity(if schedule.shuffle { train_images } else { 0 });
-    for round in schedule.first_round..=schedule.rounds {
-        if schedule.shuffle {
-            fill_round_order(schedule.seed, round, train_images, &mut order);
-        }
+    let mut rounds = Rounds::new(schedule.clone(), train_images);
+    while let Some((round, order)) = rounds.next_round() {
         let start = Instant::now();
-        let cost = engine.train_round(schedule.shuffle.then_some(order.as_slice()))?;
+        let cost = engine.train_round(order)?;
         let seconds = start.elapsed().as_secs_f64();
         let eval_start = Instant::now();
         let (mut test_accuracy, mut validation_accuracy) = (None, None);
-        if schedule.evaluates(round) {
+        if rounds.evaluates(round) {
             test_accuracy = Some(accuracy(engine, Split::Test, test_images)?);
             if let Some(set) = validation.as_deref_mut() {
                 let net = engine.network()?;
@@ -140,16 +137,85 @@ pub fn train_with(
             eval_seconds: eval_start.elapsed().as_secs_f64(),
         };
         on_round(engine, &record)?;
-        let reached = match (schedule.target_accuracy, record.target_metric()) {
+        rounds.finish(record);
+    }
+    Ok(rounds.into_records())
+}
+
+/// Where a run is in its [`Schedule`]: which round comes next and in what order, whether it
+/// evaluates, whether the target stops the run. The blocking loop above and a browser tab's
+/// awaited rounds step through the same plan, so both visit the same images.
+pub struct Rounds {
+    schedule: Schedule,
+    train_images: usize,
+    next: usize,
+    order: Vec<u32>,
+    records: Vec<RoundRecord>,
+    stopped: bool,
+}
+
+impl Rounds {
+    pub fn new(schedule: Schedule, train_images: usize) -> Self {
+        let capacity = if schedule.shuffle { train_images } else { 0 };
+        Rounds {
+            next: schedule.first_round,
+            schedule,
+            train_images,
+            order: Vec::with_capacity(capacity),
+            records: Vec::new(),
+            stopped: false,
+        }
+    }
+
+    /// The next round's number and the order it visits the images in (`None`: storage
+    /// order), or `None` when the run is over.
+    pub fn next_round(&mut self) -> Option<(usize, Option<&[u32]>)> {
+        if self.is_over() {
+            return None;
+        }
+        let round = self.next;
+        if self.schedule.shuffle {
+            fill_round_order(
+                self.schedule.seed,
+                round,
+                self.train_images,
+                &mut self.order,
+            );
+        }
+        Some((
+            round,
+            self.schedule.shuffle.then_some(self.order.as_slice()),
+        ))
+    }
+
+    /// Whether every planned round has run, or the target stopped the run.
+    pub fn is_over(&self) -> bool {
+        self.stopped || self.next > self.schedule.rounds
+    }
+
+    /// Whether `round` measures accuracy.
+    pub fn evaluates(&self, round: usize) -> bool {
+        self.schedule.evaluates(round)
+    }
+
+    /// Records a finished round; a round that reaches the target accuracy ends the run.
+    pub fn finish(&mut self, record: RoundRecord) {
+        let reached = match (self.schedule.target_accuracy, record.target_metric()) {
             (Some(target), Some(acc)) => acc >= target,
             _ => false,
         };
-        records.push(record);
-        if reached {
-            break;
-        }
+        self.next = record.round + 1;
+        self.stopped |= reached;
+        self.records.push(record);
     }
-    Ok(records)
+
+    pub fn records(&self) -> &[RoundRecord] {
+        &self.records
+    }
+
+    pub fn into_records(self) -> Vec<RoundRecord> {
+        self.records
+    }
 }
 
 #[cfg(test)]

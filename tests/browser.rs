@@ -645,3 +645,320 @@ fn tracing_keeps_every_skeleton_pixel_and_joins_branches() {
     assert!(xs.iter().min() <= Some(&8) && xs.iter().max() >= Some(&19));
     assert!(ys.iter().max() >= Some(&20));
 }
+
+/// Training images the in-tab run uses, and its rounds: a subset keeps SwiftShader's rounds
+/// to seconds.
+const TAB_IMAGES: usize = 5000;
+const TAB_ROUNDS: usize = 2;
+/// How long the page may take to load, train and evaluate on SwiftShader.
+const TAB_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The page's recorded state (`window.mnistTraining`).
+async fn training_state(client: &Client) -> Value {
+    client
+        .execute("return window.mnistTraining;", vec![])
+        .await
+        .expect("read window.mnistTraining")
+}
+
+/// Waits until the panel leaves `busy` states; fails on an error the page shows.
+async fn wait_training(client: &Client, busy: &[&str]) -> Value {
+    let deadline = Instant::now() + TAB_TIMEOUT;
+    loop {
+        let state = training_state(client).await;
+        let now = state["state"].as_str().unwrap_or("").to_string();
+        assert!(now != "error", "the page failed: {}", state["error"]);
+        if !busy.contains(&now.as_str()) {
+            return state;
+        }
+        assert!(Instant::now() < deadline, "the page is still {now}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Colours in an element's screenshot, and how many of its pixels are reddish, bluish and
+/// orange (the weight maps' and the activations' colour maps).
+async fn screenshot_colours(element: &Element) -> (usize, usize, usize, usize) {
+    let png = element.screenshot().await.expect("element screenshot");
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .expect("a PNG");
+    let mut pixels = vec![0; decoder.output_buffer_size().expect("size")];
+    let info = decoder.next_frame(&mut pixels).expect("pixels");
+    let channels = info.color_type.samples();
+    let mut colours = std::collections::HashSet::new();
+    let (mut red, mut blue, mut orange) = (0, 0, 0);
+    for px in pixels[..info.buffer_size()].chunks(channels) {
+        let (r, g, b) = (px[0], px[1], px[2]);
+        colours.insert((r, g, b));
+        if r > 200 && g < 150 && b < 150 {
+            red += 1;
+        }
+        if b > 200 && r < 150 && g < 150 {
+            blue += 1;
+        }
+        if r > 150 && g < 160 && b < 60 {
+            orange += 1;
+        }
+    }
+    (colours.len(), red, blue, orange)
+}
+
+/// The fast recipe as `train --cpu --preset fast` runs it on the first TAB_IMAGES training
+/// images: its rounds' records.
+fn native_fast_rounds(data: &Path) -> Vec<mnist_gpu::train::RoundRecord> {
+    use mnist_gpu::engine::cpu::CpuEngine;
+    use mnist_gpu::preset::PresetName;
+    use mnist_gpu::train::{Schedule, train};
+    let mut mnist = mnist_gpu::data::Mnist::load(data).expect("MNIST");
+    mnist.train = mnist.train.truncated(TAB_IMAGES);
+    let preset = PresetName::Fast.preset();
+    let net = preset.network(42).expect("network");
+    let recipe = preset.recipe(42, TAB_ROUNDS).expect("recipe");
+    let mut engine = CpuEngine::with_recipe(net, &mnist, recipe, None).expect("CPU engine");
+    let schedule = Schedule {
+        rounds: TAB_ROUNDS,
+        first_round: 1,
+        eval_every: 1,
+        shuffle: preset.shuffle,
+        seed: 42,
+        target_accuracy: None,
+    };
+    train(
+        &mut engine,
+        &schedule,
+        mnist.train.len(),
+        mnist.test.len(),
+        &mut |_| Ok(()),
+    )
+    .expect("train")
+}
+
+/// The page trains the fast recipe in the tab on WebGPU (SwiftShader here): its costs match
+/// the native `--cpu` engine's on the same images, its downloaded model evaluates from the
+/// command line to the accuracy it showed, a digit drawn with pointer actions is read in the
+/// tab exactly as that model reads it, the weight maps and activations are drawn, and the
+/// page's benchmark reports every product and both rounds.
+#[test]
+fn chromium_trains_in_the_tab_on_webgpu() {
+    let Some(driver) = on_path("chromedriver") else {
+        return missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+    };
+    let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
+        return missing("MNIST_GPU_DATA does not point at the real MNIST");
+    };
+    let test = match load_split(&data, Split::Test) {
+        Ok(test) => test,
+        Err(e) => return missing(&format!("the MNIST test split cannot be read: {e}")),
+    };
+    let web = std::env::var_os("MNIST_GPU_WEB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web"));
+    if !web.join("mnist_gpu_web_bg.wasm").is_file() {
+        return missing(&format!(
+            "the in-browser trainer is not built in {} (run tools/build-web)",
+            web.display()
+        ));
+    }
+    let native = native_fast_rounds(&data);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+        .args(["serve", "--port", "0", "--cpu", "--offline", "--data"])
+        .arg(&data)
+        .arg("--web")
+        .arg(&web)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mnist-gpu serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let _server = Process(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server stopped before printing its address")
+            .expect("line");
+        println!("server: {line}");
+        if line.starts_with("in-browser training:") {
+            assert!(line.contains("with the data in"), "{line}");
+        }
+        if let Some(at) = line.find("http://") {
+            let url = &line[at..];
+            break url[..url.find(' ').unwrap_or(url.len())].to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let (_driver, webdriver) = start_chromedriver(&driver);
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu",
+                     "--use-webgpu-adapter=swiftshader", "--window-size=1100,2400",
+                     "--hide-scrollbars"]
+        });
+        if let Some(chromium) = on_path("chromium") {
+            options["binary"] = Value::from(chromium.display().to_string());
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let client = ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(capabilities)
+        .connect(&webdriver)
+        .await
+        .expect("start Chromium through chromedriver");
+
+        let started = Instant::now();
+        client
+            .goto(&format!(
+                "{url}?preset=fast&images={TAB_IMAGES}&rounds={TAB_ROUNDS}&seed=42&bench-images=3000&autostart"
+            ))
+            .await
+            .expect("open the page");
+        let state = wait_training(&client, &["idle", "loading", "training"]).await;
+        assert_eq!(state["state"], "done", "{state}");
+        println!(
+            "trained in the tab in {:.1} s on {}",
+            started.elapsed().as_secs_f64(),
+            state["engine"]
+        );
+        let records = state["records"].as_array().expect("records");
+        assert_eq!(records.len(), TAB_ROUNDS, "{state}");
+        for (page, cpu) in records.iter().zip(&native) {
+            let cost = page["cost"].as_f64().expect("cost");
+            let accuracy = page["test_accuracy"].as_f64().expect("accuracy");
+            println!(
+                "round {}: page cost {cost:.6}, {accuracy:.2}%, {:.2} s; --cpu cost {:.6}, {:.2}%",
+                page["round"],
+                page["seconds"].as_f64().unwrap_or(0.0),
+                cpu.cost,
+                cpu.test_accuracy.unwrap_or(0.0)
+            );
+            assert_eq!(page["images"], TAB_IMAGES);
+            // The native GPU tests' promise: f32 sums in other orders, ~1e-6 per step
+            // compounded over 80 Adam steps stay far below 1e-4 relative.
+            let relative = (cost - cpu.cost).abs() / cpu.cost;
+            assert!(relative <= 1e-4, "round {}: cost {cost} vs --cpu {}", page["round"], cpu.cost);
+            // Nearly identical weights may still split a borderline image: 0.05 points is
+            // 5 of the 10,000 test images.
+            let cpu_accuracy = cpu.test_accuracy.expect("evaluated");
+            assert!((accuracy - cpu_accuracy).abs() <= 0.05, "{accuracy} vs --cpu {cpu_accuracy}");
+        }
+        let shown = records.last().expect("a round")["test_accuracy"].as_f64().expect("accuracy");
+        assert!(shown > 90.0, "the tab's model reaches {shown}%");
+
+        // The downloaded model, evaluated by the command line, gives the accuracy shown.
+        let model: String = client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(window.mnistTraining.model).then((r) => r.arrayBuffer()).then((b) => {
+                   const bytes = new Uint8Array(b);
+                   let text = '';
+                   for (let i = 0; i < bytes.length; i += 0x8000)
+                     text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+                   done(btoa(text));
+                 }).catch((e) => done(`failed: ${e}`));",
+                vec![],
+            )
+            .await
+            .expect("read the model")
+            .as_str()
+            .expect("base64")
+            .to_string();
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(model)
+            .expect("base64");
+        let path = dir.path().join("browser.safetensors");
+        std::fs::write(&path, &bytes).expect("save the model");
+        let eval = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+            .args(["eval", "--cpu", "--offline", "--model"])
+            .arg(&path)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .expect("run mnist-gpu eval");
+        let out = String::from_utf8_lossy(&eval.stdout);
+        assert!(eval.status.success(), "{out}{}", String::from_utf8_lossy(&eval.stderr));
+        println!("eval of the downloaded model: {out}");
+        let percent = format!("{shown:.2}%");
+        assert!(out.contains(&percent), "the page showed {percent}; eval says: {out}");
+
+        // A drawn digit is read in the tab, exactly as the downloaded model reads its input.
+        let saved = mnist_gpu::model_file::load(&path).expect("load the downloaded model");
+        let pad = element(&client, "pad").await;
+        let side = client
+            .execute("return document.getElementById('pad').getBoundingClientRect().width;", vec![])
+            .await
+            .expect("pad size")
+            .as_f64()
+            .expect("a width");
+        let (index, image) = first_of(&test, 3);
+        let strokes = draw(&client, &pad, side, image, Device::Mouse).await;
+        let digit = answer(&client, strokes).await;
+        let source = client
+            .execute("return document.getElementById('prediction').dataset.source;", vec![])
+            .await
+            .expect("source");
+        assert_eq!(source, "tab", "the drawing was not read in the tab");
+        let reading = training_state(&client).await["lastReading"].clone();
+        let input: Vec<f32> = reading["input"]
+            .as_array()
+            .expect("input rows")
+            .iter()
+            .flat_map(|row| row.as_array().expect("a row").clone())
+            .map(|v| v.as_f64().expect("a value") as f32)
+            .collect();
+        assert_eq!(input.len(), 784);
+        let outputs = saved.network.forward(&input);
+        let expected = mnist_gpu::model::argmax(&outputs);
+        println!("test image {index} (a 3) drawn in {strokes} strokes: the tab reads {digit}");
+        assert_eq!(digit, expected.to_string(), "the tab and the model disagree");
+        for (page, model) in reading["outputs"].as_array().expect("outputs").iter().zip(&outputs) {
+            let page = page.as_f64().expect("an output") as f32;
+            assert!((page - model).abs() <= 1e-5, "output {page} vs the model's {model}");
+        }
+        let load_to_prediction = client
+            .execute("return window.mnistTraining.firstPrediction;", vec![])
+            .await
+            .expect("first prediction")
+            .as_f64()
+            .expect("a time");
+        println!("page load to the first in-tab prediction: {:.1} s", load_to_prediction / 1e3);
+
+        // The weight maps and the activations are drawn: diverging red and blue maps, orange
+        // active units.
+        let weights = element(&client, "train-weights").await;
+        let (colours, red, blue, _) = screenshot_colours(&weights).await;
+        println!("weight maps: {colours} colours, {red} red and {blue} blue pixels");
+        assert!(colours > 200 && red > 1000 && blue > 1000, "the weight maps look empty");
+        let activations = element(&client, "train-activations").await;
+        let (colours, _, _, orange) = screenshot_colours(&activations).await;
+        println!("activations: {colours} colours, {orange} orange pixels");
+        assert!(colours > 20 && orange > 100, "the activations look empty");
+        let png = client.screenshot().await.expect("screenshot");
+        let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("page-trained.png");
+        std::fs::write(&shot, &png).expect("save the screenshot");
+        println!("screenshot: {}", shot.display());
+
+        // The benchmark: every product timed, a round at batch 1000 and at full batch.
+        click(&client, "bench-run").await;
+        let state = wait_training(&client, &["benchmarking"]).await;
+        let bench = &state["bench"]["json"];
+        println!("{}", state["bench"]["text"].as_str().unwrap_or(""));
+        let products = bench["products"].as_array().expect("products");
+        assert_eq!(products.len(), 5, "{bench}");
+        assert!(products.iter().all(|p| p["seconds"].as_f64() > Some(0.0)), "{bench}");
+        let rounds = bench["rounds"].as_array().expect("rounds");
+        let batches: Vec<_> = rounds.iter().map(|r| r["batch"].as_u64()).collect();
+        assert_eq!(batches, [Some(1000), Some(3000)], "{bench}");
+        client.close().await.expect("close the browser");
+    });
+}

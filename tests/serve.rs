@@ -71,6 +71,7 @@ impl Server {
             predictor,
             card,
             body_timeout,
+            files: Default::default(),
         });
         let (addr_tx, addr_rx) = mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

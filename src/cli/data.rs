@@ -30,7 +30,7 @@ pub fn data_files(args: &DataArgs) -> Vec<(&'static str, PathBuf)> {
 }
 
 /// The data folder the flags (or the environment, or the user cache) point at.
-fn location(args: &DataArgs) -> mnist_gpu::Result<Location> {
+pub fn location(args: &DataArgs) -> mnist_gpu::Result<Location> {
     let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
     locate(
         args.data.as_deref(),

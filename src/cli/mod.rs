@@ -10,7 +10,6 @@ pub mod interrupt;
 mod numbers;
 mod paths;
 mod predict;
-mod preset;
 mod serve;
 mod show;
 mod train;

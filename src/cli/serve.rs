@@ -1,23 +1,20 @@
 //! `mnist-gpu serve`: a local web page to draw digits on, and its JSON API.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use clap::Args;
 use mnist_gpu::data::Split;
-use mnist_gpu::engine::{Hyper, Recipe};
-use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
-use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
-use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
-use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
+use mnist_gpu::model_file::{self, SavedModel, data_fingerprint};
+use mnist_gpu::preset::PresetName;
+use mnist_gpu::serve::files::WebFiles;
 use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, Predictor};
 use mnist_gpu::train::{Schedule, train};
 
 use super::DataArgs;
 use super::backend::{BackendArgs, build_inference, build_training_engine};
-use super::preset::{PresetName, STEP_GAMMA, STEP_ROUNDS};
 
 #[derive(Args, Debug)]
 #[command(
@@ -34,7 +31,12 @@ pub struct ServeArgs {
     /// the network.
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
     pub host: String,
-    // Where the quick model's training data comes from (only without --model).
+    /// The page's in-browser trainer, as `tools/build-web` writes it [default: the `web`
+    /// folder beside the folder of this program, e.g. target/web]
+    #[arg(long, value_name = "DIR", env = "MNIST_GPU_WEB")]
+    pub web: Option<PathBuf>,
+    // Where the quick model's training data comes from (only without --model), and what the
+    // page's in-browser trainer fetches.
     #[command(flatten)]
     pub data: DataArgs,
     // The engine that runs the predictions (and trains the quick model), chosen as `eval` and
@@ -93,10 +95,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     .context("cannot set up the engine for predictions")?;
     println!("predictions: {}", predictor.describe());
     let card = ModelCard::new(&model, source, trained_at, predictor.describe());
+    let files = web_files(&args);
     let app = serve::router(AppState {
         predictor,
         card,
         body_timeout: serve::BODY_TIMEOUT,
+        files,
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -136,6 +140,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     Err(super::Exit(super::interrupt::EXIT_STATUS).into())
 }
 
+/// The in-browser trainer's files: the web build and the data folder, each when found; one
+/// line says what the page's "Train in this browser" panel will have.
+fn web_files(args: &ServeArgs) -> WebFiles {
+    let pkg = args.web.clone().or_else(|| {
+        let exe = std::env::current_exe().ok()?;
+        Some(exe.parent()?.parent()?.join("web"))
+    });
+    let data = super::data::location(&args.data).ok().map(|l| l.dir);
+    let files = WebFiles::find(pkg.as_deref(), data.as_deref());
+    match (&files.pkg, files.data.is_empty()) {
+        (Some(dir), false) => println!(
+            "in-browser training: {} with the data in {}",
+            dir.display(),
+            data.as_deref().unwrap_or(Path::new("")).display()
+        ),
+        (None, _) => println!(
+            "in-browser training: not built (run tools/build-web{})",
+            pkg.map(|p| format!("; looked in {}", p.display()))
+                .unwrap_or_default()
+        ),
+        (Some(_), true) => {
+            println!("in-browser training: no MNIST folder to share (pass --data DIR)")
+        }
+    }
+    files
+}
+
 /// Anything but loopback exposes the page: say so.
 fn exposure_warning(ip: IpAddr) -> Option<String> {
     (!ip.is_loopback()).then(|| {
@@ -169,39 +200,13 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
     let data = super::data::load(&args.data)?;
     // The fast preset's recipe, cut to QUICK_ROUNDS rounds.
     let preset = PresetName::Fast.preset();
-    let arch = Architecture {
-        activation: Activation::parse(preset.activation)?,
-        loss: Loss::parse(preset.loss)?,
-    };
-    let init = Init::parse(preset.init)?;
-    let mut sizes = vec![INPUTS];
-    sizes.extend(parse_hidden(preset.hidden)?);
-    sizes.push(CLASSES);
-    let network = Network::build(&sizes, arch, init, QUICK_SEED)?;
-    let optimizer = Optimizer::from_name(preset.optimizer, OptimizerSettings::default())?;
-    let lr_schedule = LrSchedule::from_name(preset.lr_schedule, STEP_ROUNDS, STEP_GAMMA)?;
-    let dropout = Dropout::new(preset.dropout)?;
-    let recipe = Recipe {
-        hyper: Hyper {
-            batch_size: preset.batch_size,
-            learning_rate: preset.lr,
-        },
-        optimizer,
-        lr: LrPlan {
-            base: preset.lr,
-            schedule: lr_schedule,
-            warmup: preset.warmup,
-            rounds: QUICK_ROUNDS,
-        },
-        dropout,
-        seed: QUICK_SEED,
-        first_round: 1,
-    };
+    let network = preset.network(QUICK_SEED)?;
+    let recipe = preset.recipe(QUICK_SEED, QUICK_ROUNDS)?;
     println!(
         "no --model given: training a quick model first ({}, {}; {}, batch {}, {QUICK_ROUNDS} rounds, shuffled: the fast preset's recipe)",
         network.shape_name(),
         network.describe(),
-        optimizer.describe(),
+        recipe.optimizer.describe(),
         preset.batch_size
     );
     let start = Instant::now();
@@ -230,24 +235,13 @@ fn quick_model(args: &ServeArgs) -> anyhow::Result<SavedModel> {
         "quick model trained in {:.1} s: test accuracy {test_accuracy:.2}% (train a better one with `mnist-gpu train --preset best --save m.safetensors`, then `serve --model m.safetensors`)",
         start.elapsed().as_secs_f64()
     );
+    let mut training = preset.training_info(QUICK_SEED, QUICK_ROUNDS, engine.describe())?;
+    training.rounds_completed = QUICK_ROUNDS;
+    training.data_fingerprint = data_fingerprint(&data);
+    training.test_accuracy = Some(test_accuracy);
     Ok(SavedModel {
         network: engine.network()?,
-        training: TrainingInfo {
-            rounds_completed: QUICK_ROUNDS,
-            batch_size: preset.batch_size,
-            learning_rate: preset.lr,
-            seed: QUICK_SEED,
-            shuffle: preset.shuffle,
-            engine: engine.describe(),
-            data_fingerprint: data_fingerprint(&data),
-            test_accuracy: Some(test_accuracy),
-            init,
-            optimizer,
-            schedule: lr_schedule,
-            warmup: preset.warmup,
-            rounds_planned: QUICK_ROUNDS,
-            dropout: preset.dropout,
-        },
+        training,
         optimizer_state: engine.optimizer_state()?,
     })
 }

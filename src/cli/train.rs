@@ -23,7 +23,7 @@ use super::DataArgs;
 use super::backend::{BackendArgs, build_training_engine};
 use super::interrupt;
 use super::paths::{Named, check_distinct, check_output_file};
-use super::preset::{Preset, PresetName, STEP_GAMMA, STEP_ROUNDS};
+use mnist_gpu::preset::{Preset, PresetName, STEP_GAMMA, STEP_ROUNDS};
 
 #[derive(Args, Debug)]
 #[command(after_long_help = PRESETS_HELP)]

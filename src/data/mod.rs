@@ -177,6 +177,24 @@ impl Mnist {
     }
 }
 
+impl Mnist {
+    /// `train` and `test` images of random pixels with random labels, for timing (speed does not
+    /// depend on the pixels).
+    pub fn random(train: usize, test: usize, seed: u64) -> Mnist {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut split = |n: usize| Dataset {
+            images: (0..n * 784).map(|_| rng.random()).collect(),
+            labels: (0..n).map(|_| rng.random_range(0..10)).collect(),
+            rows: 28,
+            cols: 28,
+        };
+        let train = split(train);
+        let test = split(test);
+        Mnist::new(train, test, "random pixels".into())
+    }
+}
+
 impl Dataset {
     /// SHA-256 of the IDX image and label files holding this split.
     pub fn idx_sha256(&self) -> [String; 2] {
@@ -187,6 +205,47 @@ impl Dataset {
             checksums::sha256_hex(&labels),
         ]
     }
+}
+
+/// A split from the bytes of its image and label files as stored (gzipped or raw), e.g. fetched
+/// by a web page; `image_name` and `label_name` name them in errors.
+pub fn split_from_files(
+    image_name: &Path,
+    image_file: &[u8],
+    label_name: &Path,
+    label_file: &[u8],
+) -> Result<Dataset> {
+    let image_bytes = idx::read_content(image_name, image_file)?;
+    let label_bytes = idx::read_content(label_name, label_file)?;
+    dataset_from_content(image_name, &image_bytes, label_name, &label_bytes)
+}
+
+/// Parses a split's image and label content and checks that they agree.
+fn dataset_from_content(
+    image_path: &Path,
+    image_bytes: &[u8],
+    label_path: &Path,
+    label_bytes: &[u8],
+) -> Result<Dataset> {
+    let images = idx::parse_images(image_path, image_bytes)?;
+    let labels = idx::parse_labels(label_path, label_bytes)?;
+    if images.count != labels.len() {
+        return Err(crate::Error::bad_file(
+            label_path,
+            format!(
+                "{} labels but {} has {} images",
+                labels.len(),
+                image_path.display(),
+                images.count
+            ),
+        ));
+    }
+    Ok(Dataset {
+        images: images.pixels,
+        labels,
+        rows: images.rows,
+        cols: images.cols,
+    })
 }
 
 /// Reads one split's images and labels and checks that they agree.
@@ -201,28 +260,10 @@ fn load_split_hashed(dir: &Path, split: Split) -> Result<(Dataset, [String; 2])>
     let label_path = idx::find_file(dir, label_stem)?;
     let image_bytes = idx::read_bytes(&image_path)?;
     let label_bytes = idx::read_bytes(&label_path)?;
-    let images = idx::parse_images(&image_path, &image_bytes)?;
-    let labels = idx::parse_labels(&label_path, &label_bytes)?;
-    if images.count != labels.len() {
-        return Err(crate::Error::bad_file(
-            &label_path,
-            format!(
-                "{} labels but {} has {} images",
-                labels.len(),
-                image_path.display(),
-                images.count
-            ),
-        ));
-    }
+    let dataset = dataset_from_content(&image_path, &image_bytes, &label_path, &label_bytes)?;
     let sha256 = [
         checksums::sha256_hex(&image_bytes),
         checksums::sha256_hex(&label_bytes),
     ];
-    let dataset = Dataset {
-        images: images.pixels,
-        labels,
-        rows: images.rows,
-        cols: images.cols,
-    };
     Ok((dataset, sha256))
 }

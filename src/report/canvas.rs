@@ -190,6 +190,14 @@ impl Canvas {
         }
     }
 
+    /// The pixels as row-major RGBA bytes (opaque): what a browser's `ImageData` takes.
+    pub fn rgba(&self) -> Vec<u8> {
+        self.bytes
+            .chunks_exact(3)
+            .flat_map(|rgb| [rgb[0], rgb[1], rgb[2], 255])
+            .collect()
+    }
+
     /// The canvas as PNG bytes.
     pub fn encode_png(&self) -> std::result::Result<Vec<u8>, png::EncodingError> {
         let mut out = Vec::new();

@@ -1,5 +1,7 @@
 //! What a run shows people: metrics files and pictures.
 
+pub mod activations;
+pub mod bench;
 pub mod canvas;
 pub mod confusion;
 pub mod evaluation;

@@ -13,10 +13,12 @@ use super::AppState;
 pub const INDEX_HTML: &str = include_str!("page/index.html");
 pub const APP_JS: &str = include_str!("page/app.js");
 pub const STYLE_CSS: &str = include_str!("page/style.css");
+pub const TRAIN_JS: &str = include_str!("page/train.js");
 
-/// Only the page's own scripts, styles and pictures; nothing loads from elsewhere.
+/// Only the page's own scripts, styles and pictures; nothing loads from elsewhere. The
+/// in-browser trainer compiles its WebAssembly (`'wasm-unsafe-eval'`; no JavaScript eval).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; \
-     style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; \
+     style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' blob:; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'";
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
@@ -31,7 +33,7 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
-/// `GET /`, `/app.js` and `/style.css`.
+/// `GET /`, `/app.js`, `/train.js` and `/style.css`.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(
@@ -41,6 +43,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/train.js",
+            get(|| async { asset("text/javascript; charset=utf-8", TRAIN_JS) }),
         )
         .route(
             "/style.css",

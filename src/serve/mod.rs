@@ -2,12 +2,14 @@
 //! the small JSON API behind it.
 //!
 //! * [`assets`]: the page (HTML, JS, CSS) embedded in the binary; no other path is served.
+//! * [`files`]: the in-browser trainer's WebAssembly and the MNIST files it trains on.
 //! * [`api`]: `POST /api/predict` and `GET /api/model`, every failure a JSON error.
 //! * [`predictor`]: one classifier shared by all requests through a bounded queue.
 //! * [`run`]: the HTTP/1 server loop with timeouts on slow clients and a graceful shutdown.
 
 pub mod api;
 pub mod assets;
+pub mod files;
 mod json_errors;
 pub mod predictor;
 
@@ -100,6 +102,8 @@ pub struct AppState {
     pub card: ModelCard,
     /// How long a request body may take to arrive ([`BODY_TIMEOUT`] unless testing).
     pub body_timeout: Duration,
+    /// What the page's in-browser trainer fetches.
+    pub files: files::WebFiles,
 }
 
 /// The routes: the embedded page, the API, and JSON errors for everything else.
@@ -108,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/predict", post(api::predict))
         .route("/api/model", get(api::model))
         .merge(assets::routes())
+        .merge(files::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(Arc::new(state))

@@ -76,13 +76,7 @@ impl Classify for EngineClassifier {
     }
 }
 
-/// Sigmoid outputs are ten independent scores, not a distribution: the page's bars and the
-/// API's `probabilities` are the outputs divided by their sum (the same normalisation as
-/// `mnist-gpu predict`). A network whose outputs already sum to 1 is left unchanged.
-pub fn probabilities(outputs: &[f32]) -> Vec<f32> {
-    let sum: f32 = outputs.iter().sum::<f32>().max(f32::MIN_POSITIVE);
-    outputs.iter().map(|o| o / sum).collect()
-}
+pub use crate::predict::probabilities;
 
 struct Job {
     input: Vec<f32>,

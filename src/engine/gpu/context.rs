@@ -567,6 +567,8 @@ impl GpuContext {
             Some(Err(e)) => return Err(Error::Gpu(format!("mapping a readback buffer: {e}"))),
             None => return Err(Error::Gpu("a readback buffer was never mapped".into())),
         }
+        // A browser reports errors of the submitted work by the time the mapping completes.
+        self.check()?;
         let bytes = staging
             .get_mapped_range(..size)
             .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?

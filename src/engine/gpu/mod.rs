@@ -12,6 +12,7 @@ mod groups;
 pub mod inference;
 pub mod kernels;
 pub mod plan;
+pub mod timing;
 // Timing kernels blocks on the device; the browser build takes the adapter class's default plan.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod tune;

@@ -185,11 +185,16 @@ function predictDrawing() {
   }, "image/png");
 }
 
+// A model trained in this tab (train.js sets it when training stops) reads the drawings here,
+// in WebAssembly; without one the server reads them.
+window.mnistTab = null;
+
 async function send(body, type, strokeCount) {
+  if (window.mnistTab) return readInTab(body, strokeCount);
   const id = ++sent;
   prediction.dataset.status = "waiting";
   try {
-    const response = await fetch("/api/predict", {
+    const response = await fetch("api/predict", {
       method: "POST",
       headers: { "Content-Type": type || "application/octet-stream" },
       body,
@@ -198,6 +203,24 @@ async function send(body, type, strokeCount) {
     if (id !== sent) return;
     if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
     show(answer, strokeCount);
+  } catch (err) {
+    if (id !== sent) return;
+    digitOut.textContent = "?";
+    statusLine.textContent = `Could not classify: ${err.message}`;
+    prediction.dataset.status = "error";
+  }
+}
+
+async function readInTab(blob, strokeCount) {
+  const id = ++sent;
+  prediction.dataset.status = "waiting";
+  try {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    if (id !== sent) return;
+    const answer = window.mnistTab.classify(bytes);
+    show(answer, strokeCount);
+    statusLine.textContent += " (read in this tab by the model trained here)";
+    window.mnistTab.showActivations(bytes);
   } catch (err) {
     if (id !== sent) return;
     digitOut.textContent = "?";
@@ -226,6 +249,7 @@ function show(answer, strokeCount) {
   });
   seenCtx.putImageData(image, 0, 0);
   prediction.dataset.strokes = String(strokeCount);
+  prediction.dataset.source = window.mnistTab ? "tab" : "server";
   prediction.dataset.status = "ready";
 }
 
@@ -258,7 +282,9 @@ dropZone.addEventListener("drop", (e) => {
 async function loadCard() {
   const card = document.getElementById("model-card");
   try {
-    const m = await (await fetch("/api/model")).json();
+    const response = await fetch("api/model");
+    if (!response.ok) throw new Error("no server here: train a model in this browser below");
+    const m = await response.json();
     document.getElementById("probabilities-note").textContent =
       `Probabilities: ${m.probabilities}.`;
     const rows = [
@@ -281,7 +307,7 @@ async function loadCard() {
       return [dt, dd];
     }));
   } catch (err) {
-    card.textContent = `cannot load the model card: ${err.message}`;
+    card.textContent = `cannot load the server's model card: ${err.message}`;
   }
 }
 

@@ -1,0 +1,222 @@
+// The "Train in this browser" panel. The trainer is the library compiled to WebAssembly: the
+// GPU engine and its WGSL kernels on this browser's WebGPU, the preset's recipe, the order of
+// each round, the pictures and the model file all come from Rust. This file fetches the files,
+// asks for one round after another, and puts what comes back on the page.
+import init, { Gpu, Trainer } from "./pkg/mnist_gpu_web.js";
+
+const panel = document.getElementById("train");
+const statusLine = document.getElementById("train-status");
+const startButton = document.getElementById("train-start");
+const stopButton = document.getElementById("train-stop");
+const presetChoice = document.getElementById("train-preset");
+const download = document.getElementById("train-download");
+const rows = document.querySelector("#train-rounds tbody");
+const curve = document.getElementById("train-curve");
+const weights = document.getElementById("train-weights");
+const activations = document.getElementById("train-activations");
+const benchButton = document.getElementById("bench-run");
+const benchOut = document.getElementById("bench-out");
+
+// ?preset=fast&images=5000&rounds=1&seed=42&autostart (and bench-images=N): a run chosen by
+// its address.
+const params = new URLSearchParams(location.search);
+const whole = (name, fallback) => {
+  const value = Number(params.get(name) ?? fallback);
+  return Number.isInteger(value) && value >= 0 ? value : fallback;
+};
+const options = {
+  images: whole("images", 0),
+  rounds: whole("rounds", 0),
+  seed: whole("seed", 42),
+  benchImages: whole("bench-images", 60000) || 60000,
+};
+if (params.get("preset")) presetChoice.value = params.get("preset");
+
+// What the page has done, for people and for tests: its state, each round's figures, the
+// adapter, the model's download address and when the first in-tab prediction came.
+const training = { state: "idle", records: [], adapter: null, model: null, error: null };
+window.mnistTraining = training;
+
+let wasm = null;
+let gpu = null;
+let trainer = null;
+let stopRequested = false;
+
+function setState(state, text) {
+  training.state = state;
+  panel.dataset.state = state;
+  if (text) statusLine.textContent = text;
+  const busy = state === "loading" || state === "training" || state === "benchmarking";
+  startButton.disabled = busy || state === "unsupported";
+  benchButton.disabled = busy || state === "unsupported";
+  stopButton.disabled = state !== "training";
+}
+
+async function openGpu() {
+  wasm ??= init();
+  await wasm;
+  gpu ??= await Gpu.open(adapterName);
+  training.adapter = gpu.adapter();
+}
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    let why = `HTTP ${response.status}`;
+    try { why = (await response.json()).error || why; } catch { /* not JSON */ }
+    throw new Error(`cannot fetch ${url}: ${why}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function fetchData() {
+  const listing = JSON.parse(new TextDecoder().decode(await fetchBytes("data/files.json")));
+  return Promise.all(listing.files.map(fetchBytes));
+}
+
+function drawPicture(canvas, picture) {
+  canvas.width = picture.width;
+  canvas.height = picture.height;
+  const image = new ImageData(new Uint8ClampedArray(picture.rgba()), picture.width, picture.height);
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  picture.free();
+}
+
+function addRow(r) {
+  const tr = document.createElement("tr");
+  for (const text of [r.round, r.cost.toFixed(6), `${r.test_accuracy.toFixed(2)}%`, r.seconds.toFixed(2)]) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.appendChild(td);
+  }
+  rows.appendChild(tr);
+}
+
+// Cost (blue, left scale from 0) and test accuracy (orange, 80–100%) per round.
+function drawCurve() {
+  const ctx = curve.getContext("2d");
+  const { width, height } = curve;
+  const pad = 30;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.strokeStyle = "#ccc";
+  ctx.strokeRect(pad, 10, width - 2 * pad, height - pad - 10);
+  const records = training.records;
+  if (records.length === 0) return;
+  const rounds = Math.max(records[0].rounds, records.length);
+  const x = (round) => pad + (width - 2 * pad) * (rounds === 1 ? 1 : (round - 1) / (rounds - 1));
+  const maxCost = Math.max(...records.map((r) => r.cost));
+  const series = [
+    ["#1f5fbf", (r) => r.cost / maxCost],
+    ["#d9540f", (r) => Math.max(0, (r.test_accuracy - 80) / 20)],
+  ];
+  for (const [colour, value] of series) {
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
+    ctx.beginPath();
+    records.forEach((r, i) => {
+      const y = height - pad - (height - pad - 10) * value(r);
+      if (i === 0) ctx.moveTo(x(r.round), y); else ctx.lineTo(x(r.round), y);
+      ctx.fillRect(x(r.round) - 2, y - 2, 4, 4);
+    });
+    ctx.stroke();
+  }
+  ctx.fillStyle = "#333";
+  ctx.font = "11px sans-serif";
+  ctx.fillText(`cost (max ${maxCost.toFixed(3)})`, pad, height - 8);
+  ctx.fillText("test accuracy 80–100%", width - pad - 120, height - 8);
+}
+
+async function train() {
+  stopRequested = false;
+  window.mnistTab = null;
+  trainer?.free();
+  trainer = null;
+  training.records = [];
+  training.model = null;
+  rows.replaceChildren();
+  download.hidden = true;
+  setState("loading", "Loading the trainer and MNIST…");
+  try {
+    const [files] = await Promise.all([fetchData(), openGpu()]);
+    const preset = presetChoice.value;
+    trainer = Trainer.new(gpu, preset, ...files, options.images, options.rounds, options.seed);
+    training.engine = trainer.engine();
+    setState("training", `Training the ${preset} recipe on ${training.engine}…`);
+    for (;;) {
+      const json = await trainer.round();
+      if (json === "null") break;
+      const r = JSON.parse(json);
+      training.records.push(r);
+      addRow(r);
+      drawCurve();
+      drawPicture(weights, trainer.weight_maps(32, 8));
+      statusLine.textContent = `Round ${r.round} of ${r.rounds} on ${r.images} images: cost ${r.cost.toFixed(4)}, test accuracy ${r.test_accuracy.toFixed(2)}%, ${r.seconds.toFixed(2)} s.`;
+      if (stopRequested || trainer.finished()) break;
+    }
+    await finish();
+  } catch (err) {
+    training.error = err.message ?? String(err);
+    setState("error", `Training stopped: ${training.error}`);
+  }
+}
+
+// The model trained here now reads the pad, and can be saved.
+async function finish() {
+  const bytes = await trainer.model_file();
+  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+  download.href = url;
+  download.hidden = false;
+  training.model = url;
+  const current = trainer;
+  window.mnistTab = {
+    classify: (picture) => {
+      const answer = JSON.parse(current.classify(picture));
+      training.firstPrediction ??= performance.now();
+      training.lastReading = answer;
+      return answer;
+    },
+    showActivations: (picture) => {
+      drawPicture(activations, current.activations(picture));
+      activations.closest("figure").hidden = false;
+    },
+  };
+  const last = training.records.at(-1);
+  const accuracy = last ? `${last.test_accuracy.toFixed(2)}% test accuracy after ${last.round} rounds` : "no rounds run";
+  setState("done", `Trained here: ${accuracy}. Draw a digit: this tab reads it now.`);
+}
+
+async function runBench() {
+  benchOut.hidden = false;
+  benchOut.textContent = "";
+  setState("benchmarking", "Benchmarking this GPU (a minute or two on a slow one)…");
+  try {
+    await openGpu();
+    const report = JSON.parse(await gpu.bench(options.benchImages));
+    training.bench = report;
+    benchOut.textContent = `${report.text}\n${JSON.stringify(report.json)}`;
+    setState(trainer ? "done" : "idle", "Benchmark done: copy the text below into a bug report.");
+  } catch (err) {
+    training.error = err.message ?? String(err);
+    setState("error", `Benchmark stopped: ${training.error}`);
+  }
+}
+
+startButton.addEventListener("click", train);
+stopButton.addEventListener("click", () => {
+  stopRequested = true;
+  statusLine.textContent = "Stopping after this round…";
+});
+benchButton.addEventListener("click", runBench);
+
+// A browser without WebGPU, or with WebGPU but no adapter for this page, gets one line.
+const adapter = navigator.gpu ? await navigator.gpu.requestAdapter().catch(() => null) : null;
+const info = adapter?.info ?? {};
+const adapterName = [info.vendor, info.architecture, info.device, info.description]
+  .filter((part) => part).join(" ") || "WebGPU adapter";
+if (!adapter) {
+  setState("unsupported", "This browser offers no WebGPU adapter, so it cannot train here (Chrome or Edge 113+, Safari 26+, with hardware acceleration on). The drawing pad still asks the server.");
+} else {
+  setState("idle", "Ready: choose a recipe and press Train.");
+  if (params.has("autostart")) train();
+}
