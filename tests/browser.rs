@@ -464,6 +464,15 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
             .await
             .expect("the model card");
         assert!(card.text().await.expect("card text").contains("784"));
+        // Without WebGPU (this browser runs with --disable-gpu) the training panel says so in
+        // one line, and the pad is read by the server.
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        while training_state(&client).await["state"] != "unsupported" {
+            assert!(Instant::now() < deadline, "the panel did not report the missing WebGPU");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let line = text_of(&client, "train-status").await;
+        assert!(line.contains("no WebGPU adapter"), "{line}");
 
         // Three digits of different classes, each drawn with another pointer device.
         let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-page.png");
@@ -606,7 +615,18 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
             .expect("layout");
         let number = |i: usize| layout[i].as_f64().expect("a number");
         let (scroll, inner, pad_width) = (number(0), number(1), number(2));
-        assert!(scroll <= inner, "the page is {scroll} px wide in a {inner} px window");
+        if scroll > inner {
+            let wide = client
+                .execute(
+                    "return [...document.querySelectorAll('body *')]
+                       .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+                       .map((e) => e.tagName + '#' + e.id + '.' + e.className).join(' ');",
+                    vec![],
+                )
+                .await
+                .expect("wide elements");
+            panic!("the page is {scroll} px wide in a {inner} px window: {wide}");
+        }
         assert!(pad_width >= 0.75 * inner, "the pad is {pad_width} px of {inner}");
         assert!(number(3) >= number(4), "the answer sits below the pad on a phone");
         let phone = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-phone.png");
@@ -652,6 +672,44 @@ const TAB_IMAGES: usize = 5000;
 const TAB_ROUNDS: usize = 2;
 /// How long the page may take to load, train and evaluate on SwiftShader.
 const TAB_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The in-tab runs take the machine's cores (SwiftShader): one at a time.
+static WEBGPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Chromium with WebGPU on SwiftShader (or the machine's GPU), through chromedriver.
+async fn webgpu_client(webdriver: &str) -> Client {
+    let mut options = json!({
+        "args": ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu",
+                 "--use-webgpu-adapter=swiftshader", "--window-size=1100,2400",
+                 "--hide-scrollbars"]
+    });
+    if let Some(chromium) = on_path("chromium") {
+        options["binary"] = Value::from(chromium.display().to_string());
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(webdriver)
+        .await
+        .expect("start Chromium through chromedriver")
+}
+
+/// The web build `tools/build-web` writes (or `MNIST_GPU_WEB`), if it is there.
+fn web_build() -> Option<PathBuf> {
+    let web = std::env::var_os("MNIST_GPU_WEB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web"));
+    if web.join("mnist_gpu_web_bg.wasm").is_file() {
+        Some(web)
+    } else {
+        missing(&format!(
+            "the in-browser trainer is not built in {} (run tools/build-web)",
+            web.display()
+        ));
+        None
+    }
+}
 
 /// The page's recorded state (`window.mnistTraining`).
 async fn training_state(client: &Client) -> Value {
@@ -751,15 +809,10 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         Ok(test) => test,
         Err(e) => return missing(&format!("the MNIST test split cannot be read: {e}")),
     };
-    let web = std::env::var_os("MNIST_GPU_WEB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/web"));
-    if !web.join("mnist_gpu_web_bg.wasm").is_file() {
-        return missing(&format!(
-            "the in-browser trainer is not built in {} (run tools/build-web)",
-            web.display()
-        ));
-    }
+    let Some(web) = web_build() else {
+        return;
+    };
+    let _one_at_a_time = WEBGPU.lock();
     let native = native_fast_rounds(&data);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
@@ -797,23 +850,7 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let mut options = json!({
-            "args": ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu",
-                     "--use-webgpu-adapter=swiftshader", "--window-size=1100,2400",
-                     "--hide-scrollbars"]
-        });
-        if let Some(chromium) = on_path("chromium") {
-            options["binary"] = Value::from(chromium.display().to_string());
-        }
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("goog:chromeOptions".into(), options);
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(capabilities)
-        .connect(&webdriver)
-        .await
-        .expect("start Chromium through chromedriver");
+        let client = webgpu_client(&webdriver).await;
 
         let started = Instant::now();
         client
@@ -959,6 +996,111 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         let rounds = bench["rounds"].as_array().expect("rounds");
         let batches: Vec<_> = rounds.iter().map(|r| r["batch"].as_u64()).collect();
         assert_eq!(batches, [Some(1000), Some(3000)], "{bench}");
+        client.close().await.expect("close the browser");
+    });
+}
+
+/// `tools/build-web --static DIR` writes a site that trains from any static web server (here
+/// Python's), with no `mnist-gpu` process behind it.
+#[test]
+fn the_static_site_trains_without_a_server() {
+    let Some(driver) = on_path("chromedriver") else {
+        return missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+    };
+    let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
+        return missing("MNIST_GPU_DATA does not point at the real MNIST");
+    };
+    let Some(python) = on_path("python3") else {
+        return missing("python3 is not installed (it serves the static site)");
+    };
+    if web_build().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = dir.path().join("site");
+    let built = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/build-web"))
+        .arg("--static")
+        .arg(&site)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("run tools/build-web");
+    assert!(
+        built.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    for file in [
+        "index.html",
+        "app.js",
+        "train.js",
+        "style.css",
+        "pkg/mnist_gpu_web_bg.wasm",
+    ] {
+        assert!(site.join(file).is_file(), "the site has no {file}");
+    }
+    // A folder holding something else is refused, and left as it was.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    std::fs::write(other.join("notes.txt"), "mine").expect("write");
+    let refused = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/build-web"))
+        .arg("--static")
+        .arg(&other)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("run tools/build-web");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not empty"));
+    assert_eq!(std::fs::read_dir(&other).expect("list").count(), 1);
+
+    let _one_at_a_time = WEBGPU.lock();
+    let port = chromium::free_port();
+    let _server = Process(
+        Command::new(python)
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "--directory",
+            ])
+            .arg(&site)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the static server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_driver, webdriver) = start_chromedriver(&driver);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let client = webgpu_client(&webdriver).await;
+        client
+            .goto(&format!(
+                "http://127.0.0.1:{port}/?preset=fast&images=2000&rounds=1&autostart"
+            ))
+            .await
+            .expect("open the static page");
+        let state = wait_training(&client, &["idle", "loading", "training"]).await;
+        assert_eq!(state["state"], "done", "{state}");
+        let records = state["records"].as_array().expect("records");
+        assert_eq!(records.len(), 1, "{state}");
+        println!("static site: round 1 {}", records[0]);
+        assert_eq!(records[0]["images"], 2000);
+        assert!(records[0]["test_accuracy"].as_f64() > Some(50.0), "{state}");
+        // No server: the model card says where predictions come from instead.
+        let card = text_of(&client, "model-card").await;
+        assert!(card.contains("train a model in this browser"), "{card}");
         client.close().await.expect("close the browser");
     });
 }
