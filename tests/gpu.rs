@@ -290,6 +290,54 @@ fn a_round_reads_back_one_f32_per_batch() {
     );
 }
 
+/// Dispatches per batch step for L layers, as docs/kernels.md counts them: the tutorial's
+/// SGD 5·L + 1 (weights and biases updated apart, by vec4 kernels where they fit); any other
+/// optimiser with softmax outputs 4·L + 2 (one `parameter_step` per layer); dropout adds a mask
+/// forward and back per hidden layer.
+#[test]
+fn a_batch_step_records_the_documented_dispatches() {
+    let Some(ctx) = context() else { return };
+    let data = synthetic(10);
+    for (hidden, optimizer, loss, dropout) in [
+        (&[16][..], "sgd", Loss::Mse, 0.0),
+        (&[16][..], "adam", Loss::Xent, 0.0),
+        (&[16, 12][..], "adam", Loss::Xent, 0.0),
+        (&[16][..], "adam", Loss::Xent, 0.5),
+    ] {
+        let layers = hidden.len() as u64 + 1;
+        let arch = Architecture {
+            activation: Activation::Relu,
+            loss,
+        };
+        let mut sizes = vec![784];
+        sizes.extend_from_slice(hidden);
+        sizes.push(10);
+        let net = Network::build(&sizes, arch, Init::He, 1).expect("network");
+        let mut recipe = Recipe::sgd(HYPER);
+        if optimizer != "sgd" {
+            recipe.optimizer =
+                Optimizer::from_name(optimizer, Optimizer::defaults(optimizer)).expect("adam");
+        }
+        recipe.dropout = Dropout::new(dropout).expect("rate");
+        let plan = KernelPlan::default_for(&ctx.info, &ctx.limits);
+        let mut gpu = GpuEngine::with_recipe(Arc::clone(&ctx), plan, net, &data, recipe, None)
+            .expect("gpu engine");
+        let batches = data.train.len().div_ceil(HYPER.batch_size) as u64;
+        let before = gpu.dispatches();
+        gpu.train_round(None).expect("round");
+        let per_step = (gpu.dispatches() - before) as f64 / batches as f64;
+        let expected = match (optimizer, dropout > 0.0) {
+            ("sgd", _) => 5 * layers + 1,
+            (_, false) => 4 * layers + 2,
+            (_, true) => 4 * layers + 2 + 2 * (layers - 1),
+        };
+        assert_eq!(
+            per_step, expected as f64,
+            "{optimizer} {hidden:?} dropout {dropout}"
+        );
+    }
+}
+
 #[test]
 fn a_bad_order_is_a_clear_error() {
     let Some(ctx) = context() else { return };

@@ -583,6 +583,98 @@ fn show_weights_draws_one_map_per_first_layer_unit() {
     );
 }
 
+/// `predict --show-activations`: one row per picture, each hidden unit's cell shaded by its
+/// activation as the model computes it (the most active unit full orange, an idle one white);
+/// onto the picture itself, refused.
+#[test]
+fn predict_draws_the_hidden_activations_of_each_picture() {
+    let (data, out_dir, out) = show_folders();
+    let data_arg = data.path().to_str().expect("utf-8 path");
+    let model = out_dir.path().join("m.safetensors");
+    let model_arg = model.to_str().expect("utf-8 path");
+    mnist_gpu_ok(&[
+        "train",
+        "--cpu",
+        "--data",
+        data_arg,
+        "--hidden",
+        "16",
+        "--rounds",
+        "1",
+        "--activation",
+        "relu",
+        "--save",
+        model_arg,
+    ]);
+    let saved = mnist_gpu::model_file::load(&model).expect("model");
+    let mut pictures = Vec::new();
+    for seed in [1, 2] {
+        let digit = patterned_digit(seed);
+        let path = out_dir.path().join(format!("digit{seed}.png"));
+        let grey: Vec<u8> = digit.iter().map(|v| 255 - v).collect();
+        image::GrayImage::from_raw(28, 28, grey)
+            .expect("28×28")
+            .save(&path)
+            .expect("save the picture");
+        pictures.push(path);
+    }
+    let (a, b) = (
+        pictures[0].to_str().expect("utf-8"),
+        pictures[1].to_str().expect("utf-8"),
+    );
+    let out_arg = out.to_str().expect("utf-8 path");
+    let run = mnist_gpu_ok(&[
+        "predict",
+        "--model",
+        model_arg,
+        a,
+        b,
+        "--show-activations",
+        out_arg,
+    ]);
+    assert!(String::from_utf8_lossy(&run.stdout).contains("activations drawn to"));
+    let picture = Picture::read(&out);
+    // The same rows, drawn by the library from the model's own forward pass.
+    let rows: Vec<_> = pictures
+        .iter()
+        .map(|path| {
+            let image = mnist_gpu::predict::read_picture(path).expect("picture");
+            let input = mnist_gpu::predict::mnist_input(path, &image).expect("input");
+            let layers = saved.network.forward_layers(&input);
+            let digit = mnist_gpu::model::argmax(layers.last().expect("outputs"));
+            let name = path.file_name().expect("name").to_string_lossy();
+            (format!("{name}: reads {digit}"), input, layers)
+        })
+        .collect();
+    let expected = mnist_gpu::report::activations::activations_pictures(&rows).expect("drawn");
+    assert_eq!(
+        (picture.width, picture.height),
+        (expected.width(), expected.height())
+    );
+    let differing = (0..picture.height)
+        .flat_map(|y| (0..picture.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| Some(picture.at(x, y)) != expected.pixel(x, y))
+        .count();
+    assert_eq!(
+        differing, 0,
+        "the picture differs from the model's activations"
+    );
+    // Each row shows some active and some idle units (relu: zeros are common).
+    let hidden = &rows[0].2[0];
+    assert!(hidden.iter().any(|&v| v > 0.0), "no unit is active");
+
+    let run = mnist_gpu(&["predict", "--model", model_arg, a, "--show-activations", a]);
+    assert!(!run.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr).trim().lines().count(),
+        1
+    );
+    assert!(
+        mnist_gpu::predict::read_picture(&pictures[0]).is_ok(),
+        "the picture was replaced"
+    );
+}
+
 #[test]
 fn train_plot_draws_the_run_and_checks_its_folder_first() {
     let data = tempfile::tempdir().expect("tempdir");

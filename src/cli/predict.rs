@@ -8,6 +8,7 @@ use clap::Args;
 use mnist_gpu::model_file;
 use mnist_gpu::ops::Loss;
 use mnist_gpu::predict::{mnist_input, read_picture, top_classes, write_inputs_png};
+use mnist_gpu::report::activations::activations_pictures;
 
 /// Each 28×28 input is drawn 8× larger by --show-input.
 const SHOW_SCALE: usize = 8;
@@ -25,17 +26,30 @@ pub struct PredictArgs {
     /// labelled with its file name) to a PNG.
     #[arg(long, value_name = "FILE.png")]
     pub show_input: Option<PathBuf>,
+    /// Draw what the network does with each picture to a PNG: its 28×28 input, every hidden
+    /// unit's activation (one cell per unit, darker is more active) and the outputs, one row
+    /// per picture.
+    #[arg(long, value_name = "FILE.png")]
+    pub show_activations: Option<PathBuf>,
     /// How many classes to list per picture.
     #[arg(long, default_value_t = 3, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
     pub top: usize,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    let mut outputs: Vec<Named<'_>> = Vec::new();
     if let Some(path) = &args.show_input {
         super::paths::check_output_file(path, "--show-input")?;
+        outputs.push(("--show-input", path.as_path()));
+    }
+    if let Some(path) = &args.show_activations {
+        super::paths::check_output_file(path, "--show-activations")?;
+        outputs.push(("--show-activations", path.as_path()));
+    }
+    if !outputs.is_empty() {
         let mut inputs: Vec<Named<'_>> = vec![("--model", args.model.as_path())];
         inputs.extend(args.images.iter().map(|p| ("the picture", p.as_path())));
-        check_distinct(&inputs, &[("--show-input", path.as_path())])?;
+        check_distinct(&inputs, &outputs)?;
     }
     let saved = model_file::load(&args.model).context("cannot load the model")?;
     // Every picture gets its line: the classes of a good one, an error for a bad one.
@@ -68,6 +82,25 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             Loss::Xent => {
                 println!("(percentages: the softmax probabilities of the network's outputs)")
             }
+        }
+    }
+    if let Some(path) = &args.show_activations {
+        if inputs.is_empty() {
+            println!("no picture could be used: {} not drawn", path.display());
+        } else {
+            let rows: Vec<_> = inputs
+                .iter()
+                .zip(&captions)
+                .map(|(input, caption)| {
+                    let layers = saved.network.forward_layers(input);
+                    let digit = mnist_gpu::model::argmax(layers.last().map_or(&[][..], |o| o));
+                    (format!("{caption}: reads {digit}"), input.clone(), layers)
+                })
+                .collect();
+            activations_pictures(&rows)
+                .and_then(|canvas| canvas.save_png(path))
+                .context("cannot draw the activations")?;
+            println!("activations drawn to {}", path.display());
         }
     }
     if let Some(path) = &args.show_input {

@@ -136,6 +136,29 @@ pub fn activations_picture(input: &[f32], layers: &[Vec<f32>], title: &str) -> R
     Ok(canvas)
 }
 
+/// One [`activations_picture`] per input, stacked top to bottom: `(title, input, layers)` each.
+pub fn activations_pictures(rows: &[(String, Vec<f32>, Vec<Vec<f32>>)]) -> Result<Canvas> {
+    let pictures = rows
+        .iter()
+        .map(|(title, input, layers)| activations_picture(input, layers, title))
+        .collect::<Result<Vec<_>>>()?;
+    let width = pictures.iter().map(Canvas::width).max().unwrap_or(0);
+    let height = pictures.iter().map(Canvas::height).sum();
+    let mut canvas = Canvas::new(width, height, WHITE);
+    let mut top = 0;
+    for picture in &pictures {
+        for y in 0..picture.height() {
+            for x in 0..picture.width() {
+                if let Some(colour) = picture.pixel(x, y) {
+                    canvas.set(x as i64, (top + y) as i64, colour);
+                }
+            }
+        }
+        top += picture.height();
+    }
+    Ok(canvas)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +183,23 @@ mod tests {
         let half = canvas.pixel(ux, uy).expect("inside");
         assert!(half != WHITE && half != ACTIVE, "{half:?}");
         assert!(activations_picture(&input[1..], &[vec![0.0; 10]], "x").is_err());
+        let one = activations_picture(&input, &[vec![1.0; 3], vec![0.1; 10]], "a").expect("a");
+        let rows = vec![
+            (
+                "a".to_string(),
+                input.clone(),
+                vec![vec![1.0; 3], vec![0.1; 10]],
+            ),
+            (
+                "b".to_string(),
+                input.clone(),
+                vec![vec![0.0; 3], vec![0.1; 10]],
+            ),
+        ];
+        let both = activations_pictures(&rows).expect("stacked");
+        assert_eq!(
+            (both.width(), both.height()),
+            (one.width(), 2 * one.height())
+        );
     }
 }

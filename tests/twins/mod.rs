@@ -639,7 +639,7 @@ fn optimizers() -> Vec<Optimizer> {
     all
 }
 
-/// `weight_step` and `bias_step` for every optimiser at step 3 of a scheduled rate, on random
+/// `parameter_step` for every optimiser at step 3 of a scheduled rate, on random
 /// parameters, moments (second moments positive) and gradients. The parameters and moments
 /// are both read and written, so they start as random values, not NaN: an element a kernel
 /// skips keeps its old value, which differs from the twin's stepped one. Sums of ≤ 1100 terms
@@ -664,19 +664,23 @@ pub fn optimizer_step_kernels_match_twins(device: &dyn KernelDevice) {
             let mut moments = uniform(&mut rng, count, -0.01, 0.01);
             moments.extend(uniform(&mut rng, count, 1e-4, 1e-3));
             let what = format!("{} {}", optimizer.describe(), shape_name(shape));
-            let storage = vec![bytes(&partials), bytes(&parameters), bytes(&moments)];
-            let mut stepped = check(device, Kernel::WeightStep, blocks, storage, &what);
-            assert_ne!(
-                stepped[1],
-                bytes(&parameters),
-                "{what}: the step must move the weights"
-            );
             let storage = vec![
+                bytes(&partials),
                 bytes(&deltas),
-                stepped.swap_remove(1),
-                stepped.swap_remove(1),
+                bytes(&parameters),
+                bytes(&moments),
             ];
-            check(device, Kernel::BiasStep, blocks, storage, &what);
+            let stepped = check(device, Kernel::ParameterStep, blocks, storage, &what);
+            let (weights, biases) = (outputs * inputs, count);
+            let moved = |range: std::ops::Range<usize>| {
+                let after = &stepped[2][4 * range.start..4 * range.end];
+                after != &bytes(&parameters)[4 * range.start..4 * range.end]
+            };
+            assert!(moved(0..weights), "{what}: the step must move the weights");
+            assert!(
+                moved(weights..biases),
+                "{what}: the step must move the biases"
+            );
         }
     }
 }

@@ -31,9 +31,8 @@ pub struct Groups {
     pub dropout_backward: Vec<wgpu::BindGroup>,
     /// `softmax` on the last layer's outputs.
     pub softmax: wgpu::BindGroup,
-    /// `weight_step` and `bias_step` per layer (empty without moment buffers).
-    pub weight_step: Vec<wgpu::BindGroup>,
-    pub bias_step: Vec<wgpu::BindGroup>,
+    /// `parameter_step` per layer (empty without moment buffers).
+    pub parameter_step: Vec<wgpu::BindGroup>,
     pub evaluate_train: wgpu::BindGroup,
     pub evaluate_test: wgpu::BindGroup,
 }
@@ -197,24 +196,15 @@ impl Groups {
                 .map(|l| group(Kernel::DropoutBackward, l, &[("deltas", &deltas[l])]))
                 .collect::<Result<_>>()?,
             softmax: group(Kernel::Softmax, last, &[("activations", &act[last])])?,
-            weight_step: (moments.iter().enumerate())
+            parameter_step: (moments.iter().enumerate())
                 .map(|(l, m)| {
                     let storage = [
                         ("partials", &b.partials),
-                        ("parameters", &b.parameters[l]),
-                        ("moments", m),
-                    ];
-                    group(Kernel::WeightStep, l, &storage)
-                })
-                .collect::<Result<_>>()?,
-            bias_step: (moments.iter().enumerate())
-                .map(|(l, m)| {
-                    let storage = [
                         ("deltas", &deltas[l]),
                         ("parameters", &b.parameters[l]),
                         ("moments", m),
                     ];
-                    group(Kernel::BiasStep, l, &storage)
+                    group(Kernel::ParameterStep, l, &storage)
                 })
                 .collect::<Result<_>>()?,
             evaluate_train: evaluate(&b.train.labels)?,

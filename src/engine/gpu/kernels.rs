@@ -349,8 +349,7 @@ kernels! {
     Evaluate = evaluate, Line, Grid::Fixed(|b, _| linear(b.rows));
     Softmax = softmax, Line, Grid::Fixed(|b, _| linear(b.rows));
     BatchCostXent = batch_cost_xent, Fixed, Grid::Fixed(|_, _| [1, 1, 1]);
-    WeightStep = weight_step, Line, Grid::Fixed(|_, l| linear(l.outputs * l.inputs));
-    BiasStep = bias_step, Line, Grid::Fixed(|_, l| linear(l.outputs));
+    ParameterStep = parameter_step, Line, Grid::Fixed(|_, l| linear((l.inputs + 1) * l.outputs));
     DropoutForward = dropout_forward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
     DropoutBackward = dropout_backward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
 }

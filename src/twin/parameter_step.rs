@@ -1,24 +1,34 @@
-//! Twin of `shaders/weight_step.wgsl`: `g = Σ_s partials[s][e]`, then one step of the layer's
-//! optimiser ([`crate::optim::Optimizer::update`]) on weight `e`, its moments at `moments[e]`
-//! and `moments[count + e]`, count = (inputs + 1)·outputs.
+//! Twin of `shaders/parameter_step.wgsl`: each weight's gradient `Σ_s partials[s][e]`, each
+//! bias's `Σ_r deltas[r][o]` (row by row), then one step of the layer's optimiser
+//! ([`crate::optim::Optimizer::update`]) on every parameter `e`, its moments at `moments[e]` and
+//! `moments[count + e]`, count = (inputs + 1)·outputs.
 
 use super::{BatchParams, Dispatch, LayerParams, f32s, put};
 
 /// The kernel on its bindings (see [`super::Twin`]).
-pub fn weight_step(d: &Dispatch, storage: &mut [Vec<u8>]) {
+pub fn parameter_step(d: &Dispatch, storage: &mut [Vec<u8>]) {
     let (batch, layer) = (&d.batch, &d.layer);
     let partials = f32s(&storage[0]);
-    let mut parameters = f32s(&storage[1]);
-    let mut moments = f32s(&storage[2]);
-    let weights = (layer.outputs * layer.inputs) as usize;
+    let deltas = f32s(&storage[1]);
+    let mut parameters = f32s(&storage[2]);
+    let mut moments = f32s(&storage[3]);
+    let outputs = layer.outputs as usize;
+    let weights = outputs * layer.inputs as usize;
     for e in 0..weights {
         let g: f32 = (0..batch.splits as usize)
             .map(|s| partials[s * weights + e])
             .sum();
         step_parameter(batch, layer, e, g, &mut parameters, &mut moments);
     }
-    put(&mut storage[1], &parameters);
-    put(&mut storage[2], &moments);
+    for o in 0..outputs {
+        let mut g = 0.0f32;
+        for r in 0..batch.rows as usize {
+            g += deltas[r * outputs + o];
+        }
+        step_parameter(batch, layer, weights + o, g, &mut parameters, &mut moments);
+    }
+    put(&mut storage[2], &parameters);
+    put(&mut storage[3], &moments);
 }
 
 /// Twin of `step_parameter` in shaders/lib/optim.wgsl.
