@@ -136,8 +136,11 @@ pub fn activations_picture(input: &[f32], layers: &[Vec<f32>], title: &str) -> R
     Ok(canvas)
 }
 
-/// One [`activations_picture`] per input, stacked top to bottom: `(title, input, layers)` each.
-pub fn activations_pictures(rows: &[(String, Vec<f32>, Vec<Vec<f32>>)]) -> Result<Canvas> {
+/// One row of [`activations_pictures`]: its title, its 784 inputs and every layer's output.
+pub type ActivationRow = (String, Vec<f32>, Vec<Vec<f32>>);
+
+/// One [`activations_picture`] per input, stacked top to bottom.
+pub fn activations_pictures(rows: &[ActivationRow]) -> Result<Canvas> {
     let pictures = rows
         .iter()
         .map(|(title, input, layers)| activations_picture(input, layers, title))
