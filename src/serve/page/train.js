@@ -33,7 +33,8 @@ const options = {
 if (params.get("preset")) presetChoice.value = params.get("preset");
 
 // What the page has done, for people and for tests: its state, each round's figures, the
-// adapter, the model's download address and when the first in-tab prediction came.
+// adapter, the model's download address, and when (ms after the page's start) the files and
+// the GPU were ready, the trainer was built and the first in-tab prediction came.
 const training = { state: "idle", records: [], adapter: null, model: null, error: null };
 window.mnistTraining = training;
 
@@ -139,8 +140,10 @@ async function train() {
   setState("loading", "Loading the trainer and MNIST…");
   try {
     const [files] = await Promise.all([fetchData(), openGpu()]);
+    training.loaded = performance.now();
     const preset = presetChoice.value;
     trainer = Trainer.new(gpu, preset, ...files, options.images, options.rounds, options.seed);
+    training.created = performance.now();
     training.engine = trainer.engine();
     setState("training", `Training the ${preset} recipe on ${training.engine}…`);
     for (;;) {
