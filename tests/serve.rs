@@ -18,6 +18,7 @@ use mnist_gpu::engine::{Inference, Pixels};
 use mnist_gpu::model::{INPUTS, Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
 use mnist_gpu::predict::{decode_picture, mnist_input};
+use mnist_gpu::serve::files::WebFiles;
 use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, NetworkClassifier, Predictor};
 use serde_json::Value;
 
@@ -61,6 +62,23 @@ impl Server {
         header_timeout: Duration,
         body_timeout: Duration,
     ) -> Server {
+        Server::sharing(
+            predictor,
+            network,
+            header_timeout,
+            body_timeout,
+            WebFiles::default(),
+        )
+    }
+
+    /// A server that also shares `files` with the page's in-browser trainer.
+    fn sharing(
+        predictor: Predictor,
+        network: &Network,
+        header_timeout: Duration,
+        body_timeout: Duration,
+        files: WebFiles,
+    ) -> Server {
         let card = ModelCard::new(
             &saved(network),
             "test network".into(),
@@ -71,7 +89,7 @@ impl Server {
             predictor,
             card,
             body_timeout,
-            files: Default::default(),
+            files,
         });
         let (addr_tx, addr_rx) = mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -325,6 +343,104 @@ fn streamed(addr: SocketAddr, bytes: usize) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// The in-browser trainer's files: the web build's two files and the four data files (the raw
+/// one when both exist, as the command line reads them) under their own names, listed in `data/files.json`; any other name
+/// is a 404, and without them each route says what is missing.
+#[test]
+fn the_trainer_fetches_its_webassembly_and_the_data_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir(&pkg).expect("mkdir");
+    std::fs::write(pkg.join("mnist_gpu_web.js"), "export default 1;").expect("write");
+    std::fs::write(pkg.join("mnist_gpu_web_bg.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    let data = dir.path().join("data");
+    let train = mnist_gpu::data::Dataset {
+        images: vec![7; 3 * 784],
+        labels: vec![1, 2, 3],
+        rows: 28,
+        cols: 28,
+    };
+    let mnist = mnist_gpu::data::Mnist::new(train.clone(), train, data.clone());
+    mnist.save(&data, true).expect("gzipped fixture");
+    std::fs::write(data.join("t10k-labels-idx1-ubyte"), b"raw twin").expect("write");
+    let files = WebFiles::find(Some(&pkg), Some(&data));
+    let network = network();
+    let (predictor, _worker) =
+        Predictor::start(NetworkClassifier::new(network.clone())).expect("classifier");
+    let server = Server::sharing(
+        predictor,
+        &network,
+        serve::HEADER_TIMEOUT,
+        serve::BODY_TIMEOUT,
+        files,
+    );
+    let agent = agent();
+    let get = |path: &str| {
+        let mut response = agent.get(&server.url(path)).call().expect("get");
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .to_string();
+        let body = response.body_mut().read_to_vec().expect("body");
+        (response.status().as_u16(), kind, body)
+    };
+    let (status, kind, body) = get("/pkg/mnist_gpu_web_bg.wasm");
+    assert_eq!(
+        (status, kind.as_str(), body.len()),
+        (200, "application/wasm", 8)
+    );
+    let (_, kind, _) = get("/pkg/mnist_gpu_web.js");
+    assert!(kind.starts_with("text/javascript"), "{kind}");
+    let (status, kind, body) = get("/data/files.json");
+    assert_eq!((status, kind.as_str()), (200, "application/json"));
+    let listing: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let names: Vec<&str> = listing["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f.as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "data/train-images-idx3-ubyte.gz",
+            "data/train-labels-idx1-ubyte.gz",
+            "data/t10k-images-idx3-ubyte.gz",
+            "data/t10k-labels-idx1-ubyte"
+        ]
+    );
+    for name in &names {
+        let (status, _, body) = get(&format!("/{name}"));
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(
+            body,
+            std::fs::read(dir.path().join(name)).expect("file"),
+            "{name}"
+        );
+    }
+    for path in [
+        "/pkg/other.js",
+        "/pkg/..%2FCargo.toml",
+        "/data/t10k-labels-idx1-ubyte.gz",
+        "/data/..%2Fpkg%2Fmnist_gpu_web.js",
+    ] {
+        let (status, _, body) = get(path);
+        assert_eq!(status, 404, "{path}");
+        assert!(String::from_utf8_lossy(&body).contains("error"), "{path}");
+    }
+    // Without a web build or a data folder, each route says what to do.
+    let bare = Server::default(&network);
+    for (path, says) in [
+        ("/pkg/mnist_gpu_web_bg.wasm", "tools/build-web"),
+        ("/data/files.json", "--data"),
+    ] {
+        let mut response = agent.get(&bare.url(path)).call().expect("get");
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        let body = response.body_mut().read_to_string().expect("body");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+}
+
 #[test]
 fn the_page_and_its_assets_are_served_from_the_binary() {
     let server = Server::default(&network());
@@ -333,7 +449,8 @@ fn the_page_and_its_assets_are_served_from_the_binary() {
         ("/", "text/html", "<canvas id=\"pad\""),
         // An inline icon: the browser asks the server for no favicon.ico (a 404 in its console).
         ("/", "text/html", "<link rel=\"icon\" href=\"data:,\">"),
-        ("/app.js", "text/javascript", "/api/predict"),
+        ("/app.js", "text/javascript", "api/predict"),
+        ("/train.js", "text/javascript", "Trainer.new"),
         ("/style.css", "text/css", ".bars"),
     ] {
         let mut response = agent.get(&server.url(path)).call().expect("get");

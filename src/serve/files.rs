@@ -39,7 +39,7 @@ pub struct DataListing {
 
 impl WebFiles {
     /// The web build in `pkg` (if it holds every file) and the data in `data_dir` (if it holds
-    /// all four files, each raw or gzipped; the gzipped one is served when both exist).
+    /// all four files, each raw or gzipped: the file the command line reads, raw when both exist).
     pub fn find(pkg: Option<&Path>, data_dir: Option<&Path>) -> WebFiles {
         let pkg = pkg
             .filter(|dir| PKG_FILES.iter().all(|(name, _)| dir.join(name).is_file()))
