@@ -229,13 +229,8 @@ impl Trainer {
         let Some((round, order)) = self.rounds.next_round() else {
             return Ok("null".into());
         };
-        let order = order.map(<[u32]>::to_vec);
         let start = Instant::now();
-        let cost = self
-            .engine
-            .train_round_async(order.as_deref())
-            .await
-            .map_err(fail)?;
+        let cost = self.engine.train_round_async(order).await.map_err(fail)?;
         let seconds = start.elapsed().as_secs_f64();
         let eval_start = Instant::now();
         let correct = self.engine.correct_async(Split::Test).await.map_err(fail)?;
