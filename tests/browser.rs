@@ -63,9 +63,16 @@ fn start_server(data: &Path, model: &Path) -> (Process, String) {
         "training failed: {}",
         String::from_utf8_lossy(&trained.stderr)
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
-        .args(["serve", "--port", "0", "--model"])
-        .arg(model)
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"));
+    serve.args(["serve", "--port", "0", "--model"]).arg(model);
+    let (server, url, _) = spawn_server(serve);
+    (server, url)
+}
+
+/// Starts `serve` (a `mnist-gpu serve` command on port 0); returns the server, the page's URL
+/// and the lines it printed before it.
+fn spawn_server(mut serve: Command) -> (Process, String, Vec<String>) {
+    let mut child = serve
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -73,6 +80,7 @@ fn start_server(data: &Path, model: &Path) -> (Process, String) {
     let stdout = child.stdout.take().expect("stdout");
     let server = Process(child);
     let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
     let url = loop {
         let line = lines
             .next()
@@ -83,10 +91,11 @@ fn start_server(data: &Path, model: &Path) -> (Process, String) {
             let url = &line[at..];
             break url[..url.find(' ').unwrap_or(url.len())].to_string();
         }
+        printed.push(line);
     };
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (server, url)
+    (server, url, printed)
 }
 
 /// Zhang–Suen thinning of a binary picture (`true`: ink) to a one-pixel-wide skeleton.
@@ -345,6 +354,25 @@ async fn press_escape(client: &Client) {
     client.perform_actions(keys).await.expect("Escape");
 }
 
+/// The drawing pad, once the page shows it, and its width in CSS pixels.
+async fn pad(client: &Client) -> (Element, f64) {
+    let pad = client
+        .wait()
+        .for_element(Locator::Id("pad"))
+        .await
+        .expect("the pad");
+    let side = client
+        .execute(
+            "return document.getElementById('pad').getBoundingClientRect().width;",
+            vec![],
+        )
+        .await
+        .expect("pad size")
+        .as_f64()
+        .expect("a width");
+    (pad, side)
+}
+
 /// The page's element with this `id`.
 async fn element(client: &Client, id: &str) -> Element {
     client
@@ -403,17 +431,30 @@ fn digit_png(path: &Path, image: &[u8]) {
     writer.finish().expect("finish");
 }
 
-#[test]
-fn chromium_draws_mnist_digits_and_reads_the_answers() {
+/// chromedriver and the real MNIST (its test split read), or `None` after saying which is
+/// missing (a failure under MNIST_GPU_REQUIRE_BROWSER=1).
+fn browser_and_mnist() -> Option<(PathBuf, PathBuf, Dataset)> {
     let Some(driver) = on_path("chromedriver") else {
-        return missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+        missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return None;
     };
     let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
-        return missing("MNIST_GPU_DATA does not point at the real MNIST");
+        missing("MNIST_GPU_DATA does not point at the real MNIST");
+        return None;
     };
-    let test = match load_split(&data, Split::Test) {
-        Ok(test) => test,
-        Err(e) => return missing(&format!("the MNIST test split cannot be read: {e}")),
+    match load_split(&data, Split::Test) {
+        Ok(test) => Some((driver, data, test)),
+        Err(e) => {
+            missing(&format!("the MNIST test split cannot be read: {e}"));
+            None
+        }
+    }
+}
+
+#[test]
+fn chromium_draws_mnist_digits_and_reads_the_answers() {
+    let Some((driver, data, test)) = browser_and_mnist() else {
+        return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let (_server, url) = start_server(&data, &dir.path().join("m.safetensors"));
@@ -442,20 +483,7 @@ fn chromium_draws_mnist_digits_and_reads_the_answers() {
         .expect("start Chromium through chromedriver");
 
         client.goto(&url).await.expect("open the page");
-        let pad = client
-            .wait()
-            .for_element(Locator::Id("pad"))
-            .await
-            .expect("the pad");
-        let side = client
-            .execute(
-                "return document.getElementById('pad').getBoundingClientRect().width;",
-                vec![],
-            )
-            .await
-            .expect("pad size")
-            .as_f64()
-            .expect("a width");
+        let (pad, side) = pad(&client).await;
         assert!(side >= 200.0, "the pad is {side} px wide");
         // The model card shows the network.
         let card = client
@@ -695,6 +723,19 @@ async fn webgpu_client(webdriver: &str) -> Client {
         .expect("start Chromium through chromedriver")
 }
 
+/// Runs `drive` on Chromium with WebGPU, started through chromedriver at `driver`.
+fn with_webgpu_browser(driver: &Path, drive: impl AsyncFnOnce(Client)) {
+    let (_driver, webdriver) = start_chromedriver(driver);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let client = webgpu_client(&webdriver).await;
+        drive(client).await;
+    });
+}
+
 /// The web build `tools/build-web` writes (or `MNIST_GPU_WEB`), if it is there.
 fn web_build() -> Option<PathBuf> {
     let web = std::env::var_os("MNIST_GPU_WEB")
@@ -732,6 +773,15 @@ async fn wait_training(client: &Client, busy: &[&str]) -> Value {
         assert!(Instant::now() < deadline, "the page is still {now}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Opens the page at `url` (a run chosen by its address) and waits until it has trained;
+/// returns its recorded state.
+async fn train_in_tab(client: &Client, url: &str) -> Value {
+    client.goto(url).await.expect("open the page");
+    let state = wait_training(client, &["idle", "loading", "training"]).await;
+    assert_eq!(state["state"], "done", "{state}");
+    state
 }
 
 /// Colours in an element's screenshot, and how many of its pixels are reddish, bluish and
@@ -799,15 +849,8 @@ fn native_fast_rounds(data: &Path) -> Vec<mnist_gpu::train::RoundRecord> {
 /// page's benchmark reports every product and both rounds.
 #[test]
 fn chromium_trains_in_the_tab_on_webgpu() {
-    let Some(driver) = on_path("chromedriver") else {
-        return missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
-    };
-    let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
-        return missing("MNIST_GPU_DATA does not point at the real MNIST");
-    };
-    let test = match load_split(&data, Split::Test) {
-        Ok(test) => test,
-        Err(e) => return missing(&format!("the MNIST test split cannot be read: {e}")),
+    let Some((driver, data, test)) = browser_and_mnist() else {
+        return;
     };
     let Some(web) = web_build() else {
         return;
@@ -815,52 +858,28 @@ fn chromium_trains_in_the_tab_on_webgpu() {
     let _one_at_a_time = WEBGPU.lock();
     let native = native_fast_rounds(&data);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"));
+    serve
         .args(["serve", "--port", "0", "--cpu", "--offline", "--data"])
         .arg(&data)
         .arg("--web")
-        .arg(&web)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start mnist-gpu serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let _server = Process(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the server stopped before printing its address")
-            .expect("line");
-        println!("server: {line}");
-        if line.starts_with("in-browser training:") {
-            assert!(line.contains("with the data in"), "{line}");
-        }
-        if let Some(at) = line.find("http://") {
-            let url = &line[at..];
-            break url[..url.find(' ').unwrap_or(url.len())].to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    let (_driver, webdriver) = start_chromedriver(&driver);
+        .arg(&web);
+    let (_server, url, printed) = spawn_server(serve);
+    let shared = printed
+        .iter()
+        .find(|line| line.starts_with("in-browser training:"))
+        .expect("the server says what the trainer can fetch");
+    assert!(shared.contains("with the data in"), "{shared}");
     let dir = tempfile::tempdir().expect("tempdir");
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let client = webgpu_client(&webdriver).await;
-
+    with_webgpu_browser(&driver, async |client| {
         let started = Instant::now();
-        client
-            .goto(&format!(
+        let state = train_in_tab(
+            &client,
+            &format!(
                 "{url}?preset=fast&images={TAB_IMAGES}&rounds={TAB_ROUNDS}&seed=42&bench-images=3000&autostart"
-            ))
-            .await
-            .expect("open the page");
-        let state = wait_training(&client, &["idle", "loading", "training"]).await;
-        assert_eq!(state["state"], "done", "{state}");
+            ),
+        )
+        .await;
         println!(
             "trained in the tab in {:.1} s on {}",
             started.elapsed().as_secs_f64(),
@@ -882,13 +901,23 @@ fn chromium_trains_in_the_tab_on_webgpu() {
             // The native GPU tests' promise: f32 sums in other orders, ~1e-6 per step
             // compounded over 80 Adam steps stay far below 1e-4 relative.
             let relative = (cost - cpu.cost).abs() / cpu.cost;
-            assert!(relative <= 1e-4, "round {}: cost {cost} vs --cpu {}", page["round"], cpu.cost);
+            assert!(
+                relative <= 1e-4,
+                "round {}: cost {cost} vs --cpu {}",
+                page["round"],
+                cpu.cost
+            );
             // Nearly identical weights may still split a borderline image: 0.05 points is
             // 5 of the 10,000 test images.
             let cpu_accuracy = cpu.test_accuracy.expect("evaluated");
-            assert!((accuracy - cpu_accuracy).abs() <= 0.05, "{accuracy} vs --cpu {cpu_accuracy}");
+            assert!(
+                (accuracy - cpu_accuracy).abs() <= 0.05,
+                "{accuracy} vs --cpu {cpu_accuracy}"
+            );
         }
-        let shown = records.last().expect("a round")["test_accuracy"].as_f64().expect("accuracy");
+        let shown = records.last().expect("a round")["test_accuracy"]
+            .as_f64()
+            .expect("accuracy");
         assert!(shown > 90.0, "the tab's model reaches {shown}%");
 
         // The downloaded model, evaluated by the command line, gives the accuracy shown.
@@ -923,25 +952,29 @@ fn chromium_trains_in_the_tab_on_webgpu() {
             .output()
             .expect("run mnist-gpu eval");
         let out = String::from_utf8_lossy(&eval.stdout);
-        assert!(eval.status.success(), "{out}{}", String::from_utf8_lossy(&eval.stderr));
+        assert!(
+            eval.status.success(),
+            "{out}{}",
+            String::from_utf8_lossy(&eval.stderr)
+        );
         println!("eval of the downloaded model: {out}");
         let percent = format!("{shown:.2}%");
-        assert!(out.contains(&percent), "the page showed {percent}; eval says: {out}");
+        assert!(
+            out.contains(&percent),
+            "the page showed {percent}; eval says: {out}"
+        );
 
         // A drawn digit is read in the tab, exactly as the downloaded model reads its input.
         let saved = mnist_gpu::model_file::load(&path).expect("load the downloaded model");
-        let pad = element(&client, "pad").await;
-        let side = client
-            .execute("return document.getElementById('pad').getBoundingClientRect().width;", vec![])
-            .await
-            .expect("pad size")
-            .as_f64()
-            .expect("a width");
+        let (pad, side) = pad(&client).await;
         let (index, image) = first_of(&test, 3);
         let strokes = draw(&client, &pad, side, image, Device::Mouse).await;
         let digit = answer(&client, strokes).await;
         let source = client
-            .execute("return document.getElementById('prediction').dataset.source;", vec![])
+            .execute(
+                "return document.getElementById('prediction').dataset.source;",
+                vec![],
+            )
             .await
             .expect("source");
         assert_eq!(source, "tab", "the drawing was not read in the tab");
@@ -957,10 +990,22 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         let outputs = saved.network.forward(&input);
         let expected = mnist_gpu::model::argmax(&outputs);
         println!("test image {index} (a 3) drawn in {strokes} strokes: the tab reads {digit}");
-        assert_eq!(digit, expected.to_string(), "the tab and the model disagree");
-        for (page, model) in reading["outputs"].as_array().expect("outputs").iter().zip(&outputs) {
+        assert_eq!(
+            digit,
+            expected.to_string(),
+            "the tab and the model disagree"
+        );
+        for (page, model) in reading["outputs"]
+            .as_array()
+            .expect("outputs")
+            .iter()
+            .zip(&outputs)
+        {
             let page = page.as_f64().expect("an output") as f32;
-            assert!((page - model).abs() <= 1e-5, "output {page} vs the model's {model}");
+            assert!(
+                (page - model).abs() <= 1e-5,
+                "output {page} vs the model's {model}"
+            );
         }
         let load_to_prediction = client
             .execute("return window.mnistTraining.firstPrediction;", vec![])
@@ -968,14 +1013,20 @@ fn chromium_trains_in_the_tab_on_webgpu() {
             .expect("first prediction")
             .as_f64()
             .expect("a time");
-        println!("page load to the first in-tab prediction: {:.1} s", load_to_prediction / 1e3);
+        println!(
+            "page load to the first in-tab prediction: {:.1} s",
+            load_to_prediction / 1e3
+        );
 
         // The weight maps and the activations are drawn: diverging red and blue maps, orange
         // active units.
         let weights = element(&client, "train-weights").await;
         let (colours, red, blue, _) = screenshot_colours(&weights).await;
         println!("weight maps: {colours} colours, {red} red and {blue} blue pixels");
-        assert!(colours > 200 && red > 1000 && blue > 1000, "the weight maps look empty");
+        assert!(
+            colours > 200 && red > 1000 && blue > 1000,
+            "the weight maps look empty"
+        );
         let activations = element(&client, "train-activations").await;
         let (colours, _, _, orange) = screenshot_colours(&activations).await;
         println!("activations: {colours} colours, {orange} orange pixels");
@@ -992,7 +1043,10 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         println!("{}", state["bench"]["text"].as_str().unwrap_or(""));
         let products = bench["products"].as_array().expect("products");
         assert_eq!(products.len(), 5, "{bench}");
-        assert!(products.iter().all(|p| p["seconds"].as_f64() > Some(0.0)), "{bench}");
+        assert!(
+            products.iter().all(|p| p["seconds"].as_f64() > Some(0.0)),
+            "{bench}"
+        );
         let rounds = bench["rounds"].as_array().expect("rounds");
         let batches: Vec<_> = rounds.iter().map(|r| r["batch"].as_u64()).collect();
         assert_eq!(batches, [Some(1000), Some(3000)], "{bench}");
@@ -1004,11 +1058,8 @@ fn chromium_trains_in_the_tab_on_webgpu() {
 /// Python's), with no `mnist-gpu` process behind it.
 #[test]
 fn the_static_site_trains_without_a_server() {
-    let Some(driver) = on_path("chromedriver") else {
-        return missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
-    };
-    let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
-        return missing("MNIST_GPU_DATA does not point at the real MNIST");
+    let Some((driver, data, _)) = browser_and_mnist() else {
+        return;
     };
     let Some(python) = on_path("python3") else {
         return missing("python3 is not installed (it serves the static site)");
@@ -1078,21 +1129,12 @@ fn the_static_site_trains_without_a_server() {
         assert!(Instant::now() < deadline, "the static server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let (_driver, webdriver) = start_chromedriver(&driver);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let client = webgpu_client(&webdriver).await;
-        client
-            .goto(&format!(
-                "http://127.0.0.1:{port}/?preset=fast&images=2000&rounds=1&autostart"
-            ))
-            .await
-            .expect("open the static page");
-        let state = wait_training(&client, &["idle", "loading", "training"]).await;
-        assert_eq!(state["state"], "done", "{state}");
+    with_webgpu_browser(&driver, async |client| {
+        let state = train_in_tab(
+            &client,
+            &format!("http://127.0.0.1:{port}/?preset=fast&images=2000&rounds=1&autostart"),
+        )
+        .await;
         let records = state["records"].as_array().expect("records");
         assert_eq!(records.len(), 1, "{state}");
         println!("static site: round 1 {}", records[0]);
