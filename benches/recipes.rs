@@ -100,6 +100,7 @@ fn rounds(c: &mut Criterion) {
                         rounds: 1000,
                     },
                     dropout: Dropout::new(dropout).expect("rate"),
+                    max_norm: 0.0,
                     seed: 42,
                     first_round: 1,
                 };

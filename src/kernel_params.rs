@@ -119,7 +119,8 @@ pub struct LayerParams {
     /// derivative needs it, shaders/lib/forward.wgsl).
     pub saved_rows: u32,
     pub momentum: f32,
-    pub pad: u32,
+    /// The bound on each unit's incoming weights' L2 norm (`shaders/max_norm.wgsl`; 0: none).
+    pub max_norm: f32,
 }
 
 impl LayerParams {
@@ -157,6 +158,11 @@ impl LayerParams {
             keep_scale: dropout.keep_scale(),
             ..self
         }
+    }
+
+    /// The same layer with each unit's incoming weights kept within an L2 norm of `max_norm`.
+    pub fn with_max_norm(self, max_norm: f32) -> Self {
+        LayerParams { max_norm, ..self }
     }
 
     /// The same layer with activation buffers of `rows` rows.

@@ -64,6 +64,8 @@ pub struct TrainingInfo {
     pub rounds_planned: usize,
     /// Dropout rate on hidden layers.
     pub dropout: f32,
+    /// The bound on each unit's incoming weights' L2 norm (0: none).
+    pub max_norm: f32,
 }
 
 impl TrainingInfo {
@@ -90,6 +92,7 @@ impl TrainingInfo {
             warmup: 0.0,
             rounds_planned: rounds_completed,
             dropout: 0.0,
+            max_norm: 0.0,
         }
     }
 }
@@ -332,6 +335,7 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
         ("warmup", t.warmup.to_string()),
         ("rounds_planned", t.rounds_planned.to_string()),
         ("dropout", t.dropout.to_string()),
+        ("max_norm", t.max_norm.to_string()),
         ("rounds_completed", t.rounds_completed.to_string()),
         ("batch_size", t.batch_size.to_string()),
         // `{}` prints the shortest text that parses back to the same f32.
@@ -497,6 +501,10 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
     .map_err(|e| e.to_string())?;
     let warmup: f64 = optional(meta, "warmup", 0.0)?;
     let dropout: f32 = optional(meta, "dropout", 0.0)?;
+    let max_norm: f32 = optional(meta, "max_norm", 0.0)?;
+    if !(max_norm.is_finite() && max_norm >= 0.0) {
+        return Err(format!("metadata max_norm {max_norm} cannot train"));
+    }
     if !(warmup.is_finite() && warmup >= 0.0 && (0.0..1.0).contains(&dropout)) {
         return Err(format!(
             "metadata warmup {warmup} / dropout {dropout} cannot train"
@@ -525,6 +533,7 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         warmup,
         rounds_planned: optional(meta, "rounds_planned", rounds_completed)?,
         dropout,
+        max_norm,
     })
 }
 

@@ -39,6 +39,8 @@ pub struct Preset {
     pub lr_schedule: &'static str,
     pub warmup: f64,
     pub dropout: f32,
+    /// The bound on each unit's incoming weights (0: none).
+    pub max_norm: f32,
 }
 
 impl PresetName {
@@ -81,6 +83,7 @@ impl PresetName {
                 lr_schedule: "constant",
                 warmup: 0.0,
                 dropout: 0.0,
+                max_norm: 0.0,
             },
             PresetName::Fast => Preset {
                 hidden: "400",
@@ -95,6 +98,7 @@ impl PresetName {
                 lr_schedule: "cosine",
                 warmup: 0.0,
                 dropout: 0.0,
+                max_norm: 0.0,
             },
             // The fast recipe on a wider network, for more rounds, at half the learning rate,
             // with dropout.
@@ -151,6 +155,7 @@ impl Preset {
                 rounds,
             },
             dropout: Dropout::new(self.dropout)?,
+            max_norm: self.max_norm,
             seed,
             first_round: 1,
         })
@@ -174,6 +179,7 @@ impl Preset {
             warmup: self.warmup,
             rounds_planned: rounds,
             dropout: self.dropout,
+            max_norm: self.max_norm,
         })
     }
 }

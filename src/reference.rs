@@ -284,6 +284,17 @@ impl RefNetwork {
         }
         g.cost
     }
+
+    /// Max-norm after a step: each unit's incoming weights scaled back onto the L2 ball of
+    /// radius `bound` when their norm exceeds it.
+    pub fn clip_norms(&mut self, bound: f64) {
+        for layer in &mut self.weights {
+            for row in layer.iter_mut() {
+                let inputs = row.len();
+                crate::optim::max_norm::clip_rows(row, inputs, bound);
+            }
+        }
+    }
 }
 
 /// `pixel / 255` in f64.

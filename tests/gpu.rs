@@ -611,6 +611,7 @@ fn recipe(optimizer: Optimizer, schedule: LrSchedule, lr: f32, warmup: f64) -> R
             rounds: 5,
         },
         dropout: Dropout::default(),
+        max_norm: 0.0,
         seed: 42,
         first_round: 1,
     }
@@ -639,7 +640,11 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
         ),
         (
             tanh_xent,
-            recipe(optimizer("adamw", false), LrSchedule::Cosine, 1e-3, 0.5),
+            Recipe {
+                // Below the rows' norms after init (~1.4): max-norm acts from the first step.
+                max_norm: 1.0,
+                ..recipe(optimizer("adamw", false), LrSchedule::Cosine, 1e-3, 0.5)
+            },
         ),
         (
             sigmoid_mse,
@@ -783,8 +788,8 @@ fn recipes_track_the_cpu_engine_for_five_rounds() {
     }
 }
 
-/// A GPU run saved after 2 rounds (network and optimiser state) and resumed on a new engine
-/// runs round 3 exactly like the uninterrupted run.
+/// A GPU run (AdamW with warm-up and max-norm) saved after 2 rounds (network and optimiser
+/// state) and resumed on a new engine runs round 3 exactly like the uninterrupted run.
 #[test]
 fn a_resumed_gpu_run_continues_like_an_uninterrupted_one() {
     let Some(ctx) = context() else { return };

@@ -511,19 +511,23 @@ impl WholeAndPart {
     }
 }
 
+/// AdamW with dropout, max-norm, warm-up and a cosine schedule: the recipe comes back from the
+/// file and the resumed run repeats the uninterrupted one bit for bit.
 #[test]
 fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run() {
     let (dir, data) = fixture();
     let data = data.to_str().expect("utf-8");
     let path = |name: &str| arg_in(dir.path(), name);
     let recipe = "--preset fast --hidden 24,12 --batch-size 32 --lr 0.003 --optimizer adamw \
-        --dropout 0.3 --lr-schedule cosine --warmup 1.5 --rounds 5 --seed 11 --eval-every 1";
+        --dropout 0.3 --max-norm 1.2 --lr-schedule cosine --warmup 1.5 --rounds 5 --seed 11 \
+        --eval-every 1";
     let runs = WholeAndPart::run(data, recipe, &path);
     let part_model = runs.part_model.clone();
     let saved = model_file::load(Path::new(&part_model)).expect("load");
     assert_eq!(saved.training.rounds_completed, 2);
     assert_eq!(saved.training.rounds_planned, 5);
     assert_eq!(saved.training.optimizer.name(), "adamw");
+    assert_eq!(saved.training.max_norm, 1.2);
     assert!(saved.optimizer_state.steps > 0);
     assert_eq!(saved.optimizer_state.second.len(), 6);
     // The recipe comes from the file: only --resume and the outputs are given.

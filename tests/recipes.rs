@@ -126,6 +126,7 @@ fn engine_matches_reference(
     schedule: LrSchedule,
     dropout: f32,
     lr: f32,
+    max_norm: f32,
 ) {
     let data = synthetic(23, 5, 5, 6, 11);
     let (batch_size, rounds, seed) = (6, 2, 9);
@@ -145,6 +146,7 @@ fn engine_matches_reference(
         optimizer,
         lr: plan,
         dropout: Dropout::new(dropout).expect("rate"),
+        max_norm,
         seed,
         first_round: 1,
     };
@@ -172,9 +174,14 @@ fn engine_matches_reference(
                 &y,
                 (dropout > 0.0).then_some(&masks),
             ));
+            if max_norm > 0.0 {
+                reference.clip_norms(f64::from(max_norm));
+            }
         }
         let want = costs.iter().sum::<f64>() / costs.len() as f64;
-        let what = format!("{arch:?} {optimizer:?} {schedule:?} dropout {dropout} round {round}");
+        let what = format!(
+            "{arch:?} {optimizer:?} {schedule:?} dropout {dropout} max-norm {max_norm} round {round}"
+        );
         // f32 activations through the fast exp: costs agree to ~1e-6 relative; 1e-4 is far
         // below what a wrong mask, rate or derivative does (> 1e-2).
         assert!(
@@ -203,6 +210,24 @@ fn engine_matches_reference(
             worst < bound,
             "{what}: parameters differ by {worst} (bound {bound})"
         );
+        if max_norm > 0.0 {
+            // Every row within the ball, and the ball reached: the bound is below the rows'
+            // norms after He init (~1.4), so the constraint acted.
+            let norms: Vec<f32> = got
+                .layers
+                .iter()
+                .flat_map(|l| l.weights.chunks(l.inputs))
+                .map(|row| row.iter().map(|w| w * w).sum::<f32>().sqrt())
+                .collect();
+            assert!(
+                norms.iter().all(|&n| n <= max_norm * (1.0 + 1e-5)),
+                "{what}: {norms:?}"
+            );
+            assert!(
+                norms.iter().any(|&n| n > max_norm * (1.0 - 1e-5)),
+                "{what}: {norms:?}"
+            );
+        }
     }
 }
 
@@ -210,7 +235,7 @@ fn engine_matches_reference(
 fn every_activation_and_loss_trains_like_the_reference_with_adam_dropout_and_a_schedule() {
     let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
     for arch in architectures() {
-        engine_matches_reference(arch, adam, LrSchedule::Cosine, 0.3, 0.01);
+        engine_matches_reference(arch, adam, LrSchedule::Cosine, 0.3, 0.01, 0.0);
     }
 }
 
@@ -227,10 +252,24 @@ fn every_optimizer_and_schedule_trains_like_the_reference() {
     for optimizer in optimizers() {
         let lr = if optimizer.moments() == 2 { 0.01 } else { 0.3 };
         for schedule in [LrSchedule::Constant, step, LrSchedule::Cosine] {
-            engine_matches_reference(arch, optimizer, schedule, 0.0, lr);
+            engine_matches_reference(arch, optimizer, schedule, 0.0, lr, 0.0);
         }
-        engine_matches_reference(arch, optimizer, LrSchedule::Constant, 0.5, lr);
+        engine_matches_reference(arch, optimizer, LrSchedule::Constant, 0.5, lr, 0.0);
     }
+}
+
+/// Max-norm after every step, on every layer of a relu network: the engine (its pixel-major
+/// first layer included) clips as the reference does, with SGD, Adam and dropout.
+#[test]
+fn max_norm_clips_like_the_reference() {
+    let arch = Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    };
+    let sgd = Optimizer::from_name("sgd", OptimizerSettings::default()).expect("sgd");
+    let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
+    engine_matches_reference(arch, sgd, LrSchedule::Constant, 0.0, 0.3, 1.0);
+    engine_matches_reference(arch, adam, LrSchedule::Cosine, 0.3, 0.01, 1.2);
 }
 
 /// Real MNIST when MNIST_GPU_DATA points at it; the test says SKIPPED otherwise.

@@ -6,8 +6,8 @@
 //   Layer: the layer's shape and learning rate; words = ceil(inputs / 4) packed pixel words;
 //   then the optimiser and its settings (shaders/lib/optim.wgsl; momentum near the end), the
 //   layer's index and its
-//   dropout threshold and scale, and the rows of its activation buffers (where a kept z begins,
-//   shaders/lib/forward.wgsl).
+//   dropout threshold and scale, the rows of its activation buffers (where a kept z begins,
+//   shaders/lib/forward.wgsl), and the bound on each unit's incoming weights (max_norm.wgsl).
 struct Batch {
     first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32,
     lr: f32, correction1: f32, correction2: f32, round: u32, seed_lo: u32, seed_hi: u32,
@@ -15,7 +15,7 @@ struct Batch {
 struct Layer {
     inputs: u32, outputs: u32, lr: f32, words: u32,
     optimizer: u32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, nesterov: u32,
-    index: u32, dropout_threshold: u32, keep_scale: f32, saved_rows: u32, momentum: f32, pad: u32,
+    index: u32, dropout_threshold: u32, keep_scale: f32, saved_rows: u32, momentum: f32, max_norm: f32,
 }
 
 @group(0) @binding(0) var<uniform> batch: Batch;

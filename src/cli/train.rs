@@ -110,6 +110,10 @@ pub struct TrainArgs {
     /// Dropout rate on hidden layers while training [preset]
     #[arg(long, value_name = "P", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub dropout: Option<f32>,
+    /// Keep each unit's incoming weights within an L2 norm of C after every step (max-norm;
+    /// 0: off) [preset]
+    #[arg(long, value_name = "C", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    pub max_norm: Option<f32>,
     /// Stop as soon as the evaluated accuracy (validation with --validation, else test)
     /// reaches P percent, and print the training time it took; evaluates every round.
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
@@ -284,7 +288,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             print!("preset {}: ", args.preset.name());
         }
         println!(
-            "training: {} init, {}, {} learning rate{}{}",
+            "training: {} init, {}, {} learning rate{}{}{}",
             plan.init.name(),
             plan.optimizer.describe(),
             plan.schedule.describe(),
@@ -295,6 +299,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             },
             if plan.dropout.is_active() {
                 format!(", dropout {} on hidden layers", plan.dropout.rate)
+            } else {
+                String::new()
+            },
+            if plan.max_norm > 0.0 {
+                format!(", max-norm {}", plan.max_norm)
             } else {
                 String::new()
             }
@@ -549,6 +558,7 @@ struct Plan {
     schedule: LrSchedule,
     warmup: f64,
     dropout: Dropout,
+    max_norm: f32,
     /// The round the schedule spans to.
     rounds: usize,
     first_round: usize,
@@ -637,6 +647,7 @@ impl Plan {
         }
         let warmup = overridden("--warmup", args.warmup, info.warmup);
         let dropout = Dropout::new(overridden("--dropout", args.dropout, info.dropout))?;
+        let max_norm = check_max_norm(overridden("--max-norm", args.max_norm, info.max_norm))?;
         let mut settings = info.optimizer.settings();
         override_settings(&mut settings, args);
         let optimizer = Optimizer::from_name(info.optimizer.name(), settings)?;
@@ -652,6 +663,7 @@ impl Plan {
             schedule,
             warmup,
             dropout,
+            max_norm,
             rounds,
             first_round: info.rounds_completed + 1,
             resumed: Some(info),
@@ -698,6 +710,7 @@ impl Plan {
             schedule,
             warmup,
             dropout: Dropout::new(args.dropout.unwrap_or(preset.dropout))?,
+            max_norm: check_max_norm(args.max_norm.unwrap_or(preset.max_norm))?,
             rounds,
             first_round: 1,
             resumed: None,
@@ -719,6 +732,7 @@ impl Plan {
                 rounds: self.rounds,
             },
             dropout: self.dropout,
+            max_norm: self.max_norm,
             seed: self.seed,
             first_round: self.first_round,
         }
@@ -741,8 +755,17 @@ impl Plan {
             warmup: self.warmup,
             rounds_planned: self.rounds,
             dropout: self.dropout.rate,
+            max_norm: self.max_norm,
         }
     }
+}
+
+/// `--max-norm C`: 0 (off) or a positive bound.
+fn check_max_norm(bound: f32) -> anyhow::Result<f32> {
+    if !(bound.is_finite() && bound >= 0.0) {
+        anyhow::bail!("--max-norm must be 0 (off) or a positive L2 bound, got {bound}");
+    }
+    Ok(bound)
 }
 
 fn schedule_from(args: &TrainArgs, name: &str) -> anyhow::Result<LrSchedule> {

@@ -37,6 +37,8 @@ pub struct Recipe {
     pub optimizer: Optimizer,
     pub lr: LrPlan,
     pub dropout: Dropout,
+    /// The bound on each unit's incoming weights' L2 norm after every step (0: none).
+    pub max_norm: f32,
     /// Seed of the dropout masks (the run's seed).
     pub seed: u64,
     /// The round the engine's first `train_round` runs (1, or later when resuming).
@@ -51,6 +53,7 @@ impl Recipe {
             optimizer: Optimizer::default(),
             lr: LrPlan::constant(hyper.learning_rate),
             dropout: Dropout::default(),
+            max_norm: 0.0,
             seed: 0,
             first_round: 1,
         }
@@ -64,6 +67,7 @@ impl Recipe {
             && self.lr.warmup <= 0.0
             && self.lr.base == self.hyper.learning_rate
             && !self.dropout.is_active()
+            && self.max_norm == 0.0
     }
 }
 

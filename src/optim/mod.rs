@@ -7,6 +7,7 @@
 //! [`OptimizerState`] holds the moments and the step count, saved in model files so a resumed
 //! run continues exactly.
 
+pub mod max_norm;
 pub mod rules;
 
 use rules::for_each_optimizer;

@@ -16,6 +16,7 @@ pub mod forward_hidden;
 pub mod forward_hidden_tiled;
 pub mod forward_input;
 pub mod forward_input_tiled;
+pub mod max_norm;
 pub mod output_error;
 pub mod parameter_step;
 pub mod softmax;

@@ -39,6 +39,7 @@ macro_rules! twin_checks {
             evaluate_matches_twin,
             softmax_and_cross_entropy_kernels_match_twins,
             optimizer_step_kernels_match_twins,
+            max_norm_matches_twin,
             dropout_kernels_match_twins
         );
     };
@@ -683,6 +684,52 @@ pub fn optimizer_step_kernels_match_twins(device: &dyn KernelDevice) {
             );
         }
     }
+}
+
+/// `max_norm` against its twin on random weights whose rows straddle the bound: rows of
+/// uniform ±0.5 weights have norms near 0.29·√inputs, so a bound of 0.29·√inputs clips about
+/// half of them. The weights are read and written, so they start random, not NaN. A sum of
+/// ≤ 1100 squares in the same order, a square root and a product: a few ulps, within CLOSE.
+pub fn max_norm_matches_twin(device: &dyn KernelDevice) {
+    let mut rows = (0, 0);
+    for (seed, &shape) in SHAPES.iter().enumerate() {
+        let (_, outputs, inputs) = shape;
+        let mut rng = ChaCha8Rng::seed_from_u64(70 + seed as u64);
+        let bound = 0.29 * (inputs as f32).sqrt();
+        let blocks = (
+            BatchParams::new(0, 0, 1),
+            LayerParams::new(inputs, outputs, 0.5).with_max_norm(bound),
+        );
+        let parameters = uniform(&mut rng, (inputs + 1) * outputs, -0.5, 0.5);
+        let what = shape_name(shape);
+        let got = check(
+            device,
+            Kernel::MaxNorm,
+            blocks,
+            vec![bytes(&parameters)],
+            &what,
+        );
+        let clipped = f32s(&got[0])
+            .chunks(inputs)
+            .take(outputs)
+            .zip(parameters.chunks(inputs))
+            .filter(|(after, before)| after != before)
+            .count();
+        rows.0 += clipped;
+        rows.1 += outputs;
+        let biases = &f32s(&got[0])[inputs * outputs..];
+        assert_eq!(
+            biases,
+            &parameters[inputs * outputs..],
+            "{what}: biases moved"
+        );
+    }
+    assert!(
+        rows.0 > 0 && rows.0 < rows.1,
+        "{} of {} rows clipped",
+        rows.0,
+        rows.1
+    );
 }
 
 /// `dropout_forward` and `dropout_backward` against their twins (the masks of `Dropout`) at

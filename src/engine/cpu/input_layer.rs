@@ -199,6 +199,8 @@ pub struct InputLayer {
     slice_rows: usize,
     /// A row of zeros standing in for the missing images of a batch's last tile.
     zeros: Vec<f32>,
+    /// Each unit's squared weight norm, for max-norm (one per column).
+    norms: Vec<f32>,
     simd: Simd,
 }
 
@@ -225,6 +227,7 @@ impl InputLayer {
             gradient: Vec::new(),
             slice_rows: STEP_ROWS,
             zeros: vec![0.0; layer.inputs.div_ceil(TILE) * TILE],
+            norms: vec![0.0; stride],
             simd: Simd::detect(),
         }
     }
@@ -244,6 +247,26 @@ impl InputLayer {
             }
         }
         w
+    }
+
+    /// Scales each unit's incoming weights whose L2 norm exceeds `bound` back onto it (max-norm),
+    /// its squares summed pixel by pixel as the GPU kernel and its twin sum them.
+    pub fn clip_norms(&mut self, bound: f32) {
+        self.norms.fill(0.0);
+        for row in self.weights.chunks_exact(self.stride) {
+            for (n, w) in self.norms.iter_mut().zip(row) {
+                *n += w * w;
+            }
+        }
+        for n in &mut self.norms {
+            let norm = n.sqrt();
+            *n = if norm > bound { bound / norm } else { 1.0 };
+        }
+        for row in self.weights.chunks_exact_mut(self.stride) {
+            for (w, scale) in row.iter_mut().zip(&self.norms) {
+                *w *= scale;
+            }
+        }
     }
 
     /// The weights, row-major (`[outputs][inputs]`, as [`Layer`] keeps them).

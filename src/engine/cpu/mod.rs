@@ -30,6 +30,7 @@ use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
 use crate::ops::activation::{ActivationOp, Fast, Saved, Visit, fast_sigmoid};
 use crate::ops::{Activation, Dropout, Loss};
+use crate::optim::max_norm::clip_rows;
 use crate::optim::{Optimizer, OptimizerState, Rule, StepScalars, VisitRule};
 use crate::{Error, Result};
 
@@ -421,6 +422,13 @@ impl CpuEngine {
                 let first = self.state.first.get_mut(slot).map(Vec::as_mut_slice);
                 let second = self.state.second.get_mut(slot).map(Vec::as_mut_slice);
                 apply_update(optimizer, scalars, params, grads, first, second);
+            }
+        }
+        let bound = self.recipe.max_norm;
+        if bound > 0.0 {
+            self.input.clip_norms(bound);
+            for layer in &mut self.net.layers[1..] {
+                clip_rows(&mut layer.weights, layer.inputs, bound);
             }
         }
         cost

@@ -33,6 +33,8 @@ pub struct Groups {
     pub softmax: wgpu::BindGroup,
     /// `parameter_step` per layer (empty without moment buffers).
     pub parameter_step: Vec<wgpu::BindGroup>,
+    /// `max_norm` per layer.
+    pub max_norm: Vec<wgpu::BindGroup>,
     pub evaluate_train: wgpu::BindGroup,
     pub evaluate_test: wgpu::BindGroup,
 }
@@ -206,6 +208,9 @@ impl Groups {
                     ];
                     group(Kernel::ParameterStep, l, &storage)
                 })
+                .collect::<Result<_>>()?,
+            max_norm: (0..b.parameters.len())
+                .map(|l| group(Kernel::MaxNorm, l, &[("parameters", &b.parameters[l])]))
                 .collect::<Result<_>>()?,
             evaluate_train: evaluate(&b.train.labels)?,
             evaluate_test: evaluate(&b.test.labels)?,

@@ -350,6 +350,7 @@ kernels! {
     Softmax = softmax, Line, Grid::Fixed(|b, _| linear(b.rows));
     BatchCostXent = batch_cost_xent, Fixed, Grid::Fixed(|_, _| [1, 1, 1]);
     ParameterStep = parameter_step, Line, Grid::Fixed(|_, l| linear((l.inputs + 1) * l.outputs));
+    MaxNorm = max_norm, Line, Grid::Fixed(|_, l| linear(l.outputs));
     DropoutForward = dropout_forward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
     DropoutBackward = dropout_backward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
 }

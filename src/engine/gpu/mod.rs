@@ -205,6 +205,7 @@ impl GpuEngine {
                 LayerParams::new(l.inputs, l.outputs, hyper.learning_rate)
                     .with_optimizer(recipe.optimizer)
                     .with_dropout(i, recipe.dropout)
+                    .with_max_norm(recipe.max_norm)
                     .with_saved_rows(rows)
             })
             .collect();
@@ -451,6 +452,9 @@ impl GpuEngine {
                 // launch per dispatch, more than these few thousand elements take.
                 let group = &g.parameter_step[l];
                 self.dispatch(pass, Kernel::ParameterStep, group, slot, batch, layer)?;
+            }
+            if layer.max_norm > 0.0 {
+                self.dispatch(pass, Kernel::MaxNorm, &g.max_norm[l], slot, batch, layer)?;
             }
         }
         Ok(())
