@@ -14,6 +14,7 @@ use mnist_gpu::data::{Dataset, Mnist};
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::{Architecture, Network};
+use mnist_gpu::ops::augment::{Augment, InputNoise};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
 use rand::{Rng, SeedableRng};
@@ -81,10 +82,15 @@ fn rounds(c: &mut Criterion) {
             .map(|batch| (batch, &data, images))
             .chain((hidden == 800).then_some((128, &dense, "dense")));
         for (batch_size, data, images) in runs {
-            for (name, optimizer, dropout) in [
-                ("sgd", Optimizer::default(), 0.0),
-                ("adam", adam, 0.0),
-                ("adam_dropout", adam, 0.5),
+            let augmented = InputNoise {
+                augment: Augment::DEFAULT,
+                dropout: Dropout::default(),
+            };
+            for (name, optimizer, dropout, noise) in [
+                ("sgd", Optimizer::default(), 0.0, InputNoise::default()),
+                ("adam", adam, 0.0, InputNoise::default()),
+                ("adam_dropout", adam, 0.5, InputNoise::default()),
+                ("adam_dropout_augment", adam, 0.5, augmented),
             ] {
                 let lr = if optimizer.is_sgd() { 0.05 } else { 1e-3 };
                 let recipe = Recipe {
@@ -101,6 +107,7 @@ fn rounds(c: &mut Criterion) {
                     },
                     dropout: Dropout::new(dropout).expect("rate"),
                     max_norm: 0.0,
+                    noise,
                     seed: 42,
                     first_round: 1,
                 };

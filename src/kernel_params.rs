@@ -4,6 +4,9 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::ops::Dropout;
+#[cfg(doc)]
+use crate::ops::augment::InputNoise;
+use crate::ops::augment::NoiseParams;
 use crate::optim::{Optimizer, OptimizerSettings, StepScalars};
 
 /// Rows each split of the weight-gradient reduction aims to cover.
@@ -11,7 +14,8 @@ pub const ROWS_PER_SPLIT: usize = 512;
 /// At most this many splits: bounds the partial-sum buffer (`MAX_SPLITS × outputs × inputs`).
 pub const MAX_SPLITS: usize = 32;
 
-/// Which rows a dispatch works on and the step's optimiser scalars (WGSL `Batch`, 48 bytes).
+/// Which rows a dispatch works on, the step's optimiser scalars and what a training batch's
+/// images go through (WGSL `Batch`, 80 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct BatchParams {
@@ -35,6 +39,19 @@ pub struct BatchParams {
     pub round: u32,
     pub seed_lo: u32,
     pub seed_hi: u32,
+    /// What the first layer multiplies each pixel's `level / 255` by: `1/(1 − rate)` in a
+    /// training batch with input dropout, else 1.
+    pub input_scale: f32,
+    /// The input-dropout threshold (`round(rate·2²⁴)`; 0: none) and the largest distortions
+    /// of `shaders/gather_input.wgsl` ([`InputNoise`]): shift in pixels, rotation in radians,
+    /// relative size change, elastic offset in pixels; and the images' side.
+    pub input_threshold: u32,
+    pub shift: f32,
+    pub rotate: f32,
+    pub zoom: f32,
+    pub elastic: f32,
+    pub side: u32,
+    pub pad: u32,
 }
 
 impl BatchParams {
@@ -53,6 +70,41 @@ impl BatchParams {
             round: 0,
             seed_lo: 0,
             seed_hi: 0,
+            input_scale: 1.0,
+            input_threshold: 0,
+            shift: 0.0,
+            rotate: 0.0,
+            zoom: 0.0,
+            elastic: 0.0,
+            side: 0,
+            pad: 0,
+        }
+    }
+
+    /// The same training batch with its images put through `noise`: `scale` is what the
+    /// first layer multiplies pixels by ([`InputNoise::input_scale`]).
+    pub fn with_noise(self, noise: NoiseParams, scale: f32) -> Self {
+        BatchParams {
+            input_scale: scale,
+            input_threshold: noise.threshold,
+            shift: noise.shift,
+            rotate: noise.rotate,
+            zoom: noise.zoom,
+            elastic: noise.elastic,
+            side: noise.side,
+            ..self
+        }
+    }
+
+    /// The input noise of this batch (the twin's view of it).
+    pub fn noise(&self) -> NoiseParams {
+        NoiseParams {
+            shift: self.shift,
+            rotate: self.rotate,
+            zoom: self.zoom,
+            elastic: self.elastic,
+            threshold: self.input_threshold,
+            side: self.side,
         }
     }
 
@@ -217,7 +269,16 @@ mod tests {
         // Two images of 5 pixels: 2 words each, the second word padded with zeros.
         let packed = pack_images(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5);
         assert_eq!(packed, vec![0x0403_0201, 0x05, 0x0908_0706, 0x0a]);
-        assert_eq!(crate::twin::pixel(&packed, 2, 4), 10.0 / 255.0);
+        let batch = BatchParams::new(0, 0, 1);
+        assert_eq!(crate::twin::pixel(&batch, &packed, 2, 4), 10.0 / 255.0);
+        // A batch block's noise reads back exactly as it was written.
+        let noise = crate::ops::augment::InputNoise {
+            augment: crate::ops::augment::Augment::DEFAULT,
+            dropout: Dropout::new(0.2).expect("rate"),
+        };
+        let with = batch.with_noise(noise.params(28), noise.input_scale());
+        assert_eq!(with.noise(), noise.params(28));
+        assert_eq!((with.input_scale, with.rows), (1.25, 1));
     }
 
     #[test]

@@ -23,7 +23,8 @@ use sha2::{Digest, Sha256};
 use crate::atomic_file::write_atomic;
 use crate::data::Mnist;
 use crate::model::{Architecture, CLASSES, INPUTS, Layer, Network};
-use crate::ops::{Activation, Init, Loss};
+use crate::ops::augment::{Augment, InputNoise};
+use crate::ops::{Activation, Dropout, Init, Loss};
 use crate::optim::{LrSchedule, Optimizer, OptimizerSettings, OptimizerState};
 use crate::{Error, Result};
 
@@ -66,6 +67,8 @@ pub struct TrainingInfo {
     pub dropout: f32,
     /// The bound on each unit's incoming weights' L2 norm (0: none).
     pub max_norm: f32,
+    /// Distortions and input dropout of the training images.
+    pub noise: InputNoise,
 }
 
 impl TrainingInfo {
@@ -93,6 +96,7 @@ impl TrainingInfo {
             rounds_planned: rounds_completed,
             dropout: 0.0,
             max_norm: 0.0,
+            noise: InputNoise::default(),
         }
     }
 }
@@ -336,6 +340,11 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
         ("rounds_planned", t.rounds_planned.to_string()),
         ("dropout", t.dropout.to_string()),
         ("max_norm", t.max_norm.to_string()),
+        ("input_dropout", t.noise.dropout.rate.to_string()),
+        ("augment_shift", t.noise.augment.shift.to_string()),
+        ("augment_rotate", t.noise.augment.rotate.to_string()),
+        ("augment_scale", t.noise.augment.scale.to_string()),
+        ("augment_elastic", t.noise.augment.elastic.to_string()),
         ("rounds_completed", t.rounds_completed.to_string()),
         ("batch_size", t.batch_size.to_string()),
         // `{}` prints the shortest text that parses back to the same f32.
@@ -502,6 +511,15 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
     let warmup: f64 = optional(meta, "warmup", 0.0)?;
     let dropout: f32 = optional(meta, "dropout", 0.0)?;
     let max_norm: f32 = optional(meta, "max_norm", 0.0)?;
+    let input_dropout = Dropout::new(optional(meta, "input_dropout", 0.0)?)
+        .map_err(|_| "metadata input_dropout cannot train".to_string())?;
+    let augment = Augment::new(
+        optional(meta, "augment_shift", 0.0)?,
+        optional(meta, "augment_rotate", 0.0)?,
+        optional(meta, "augment_scale", 0.0)?,
+        optional(meta, "augment_elastic", 0.0)?,
+    )
+    .map_err(|e| format!("metadata: {e}"))?;
     if !(max_norm.is_finite() && max_norm >= 0.0) {
         return Err(format!("metadata max_norm {max_norm} cannot train"));
     }
@@ -534,6 +552,10 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         rounds_planned: optional(meta, "rounds_planned", rounds_completed)?,
         dropout,
         max_norm,
+        noise: InputNoise {
+            augment,
+            dropout: input_dropout,
+        },
     })
 }
 

@@ -5,6 +5,7 @@ use crate::Result;
 use crate::engine::{Hyper, Recipe};
 use crate::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
 use crate::model_file::TrainingInfo;
+use crate::ops::augment::{Augment, InputNoise};
 use crate::ops::{Activation, Dropout, Init, Loss};
 use crate::optim::{LrPlan, LrSchedule, Optimizer};
 
@@ -41,6 +42,10 @@ pub struct Preset {
     pub dropout: f32,
     /// The bound on each unit's incoming weights (0: none).
     pub max_norm: f32,
+    /// Dropout rate on the input pixels.
+    pub input_dropout: f32,
+    /// Distortions of the training images (none: all zero).
+    pub augment: Augment,
 }
 
 impl PresetName {
@@ -84,6 +89,8 @@ impl PresetName {
                 warmup: 0.0,
                 dropout: 0.0,
                 max_norm: 0.0,
+                input_dropout: 0.0,
+                augment: Augment::NONE,
             },
             PresetName::Fast => Preset {
                 hidden: "400",
@@ -99,6 +106,8 @@ impl PresetName {
                 warmup: 0.0,
                 dropout: 0.0,
                 max_norm: 0.0,
+                input_dropout: 0.0,
+                augment: Augment::NONE,
             },
             // The fast recipe on a wider network, for more rounds, at half the learning rate,
             // with dropout.
@@ -156,6 +165,7 @@ impl Preset {
             },
             dropout: Dropout::new(self.dropout)?,
             max_norm: self.max_norm,
+            noise: self.noise()?,
             seed,
             first_round: 1,
         })
@@ -180,6 +190,15 @@ impl Preset {
             rounds_planned: rounds,
             dropout: self.dropout,
             max_norm: self.max_norm,
+            noise: self.noise()?,
+        })
+    }
+
+    /// What the training images go through.
+    pub fn noise(&self) -> Result<InputNoise> {
+        Ok(InputNoise {
+            augment: self.augment,
+            dropout: Dropout::new(self.input_dropout)?,
         })
     }
 }

@@ -19,6 +19,7 @@ use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsReques
 use mnist_gpu::engine::{Engine, Hyper, Inference, Pixels, Recipe, batches};
 use mnist_gpu::kernel_params::{BatchParams, LayerParams};
 use mnist_gpu::model::{Architecture, Network};
+use mnist_gpu::ops::augment::{Augment, InputNoise};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
 use mnist_gpu::reference::{RefNetwork, input_of};
@@ -293,16 +294,27 @@ fn a_round_reads_back_one_f32_per_batch() {
 /// Dispatches per batch step for L layers, as docs/kernels.md counts them: the tutorial's
 /// SGD 5·L + 1 (weights and biases updated apart, by vec4 kernels where they fit); any other
 /// optimiser with softmax outputs 4·L + 2 (one `parameter_step` per layer); dropout adds a mask
-/// forward and back per hidden layer.
+/// forward and back per hidden layer; input noise adds one `gather_input`.
 #[test]
 fn a_batch_step_records_the_documented_dispatches() {
     let Some(ctx) = context() else { return };
     let data = synthetic(10);
-    for (hidden, optimizer, loss, dropout) in [
-        (&[16][..], "sgd", Loss::Mse, 0.0),
-        (&[16][..], "adam", Loss::Xent, 0.0),
-        (&[16, 12][..], "adam", Loss::Xent, 0.0),
-        (&[16][..], "adam", Loss::Xent, 0.5),
+    let augmented = InputNoise {
+        augment: Augment::DEFAULT,
+        dropout: Dropout::default(),
+    };
+    for (hidden, optimizer, loss, dropout, noise) in [
+        (&[16][..], "sgd", Loss::Mse, 0.0, InputNoise::default()),
+        (&[16][..], "adam", Loss::Xent, 0.0, InputNoise::default()),
+        (
+            &[16, 12][..],
+            "adam",
+            Loss::Xent,
+            0.0,
+            InputNoise::default(),
+        ),
+        (&[16][..], "adam", Loss::Xent, 0.5, InputNoise::default()),
+        (&[16][..], "adam", Loss::Xent, 0.5, augmented),
     ] {
         let layers = hidden.len() as u64 + 1;
         let arch = Architecture {
@@ -319,6 +331,7 @@ fn a_batch_step_records_the_documented_dispatches() {
                 Optimizer::from_name(optimizer, Optimizer::defaults(optimizer)).expect("adam");
         }
         recipe.dropout = Dropout::new(dropout).expect("rate");
+        recipe.noise = noise;
         let plan = KernelPlan::default_for(&ctx.info, &ctx.limits);
         let mut gpu = GpuEngine::with_recipe(Arc::clone(&ctx), plan, net, &data, recipe, None)
             .expect("gpu engine");
@@ -330,7 +343,7 @@ fn a_batch_step_records_the_documented_dispatches() {
             ("sgd", _) => 5 * layers + 1,
             (_, false) => 4 * layers + 2,
             (_, true) => 4 * layers + 2 + 2 * (layers - 1),
-        };
+        } + u64::from(noise.is_active());
         assert_eq!(
             per_step, expected as f64,
             "{optimizer} {hidden:?} dropout {dropout}"
@@ -612,6 +625,7 @@ fn recipe(optimizer: Optimizer, schedule: LrSchedule, lr: f32, warmup: f64) -> R
         },
         dropout: Dropout::default(),
         max_norm: 0.0,
+        noise: InputNoise::default(),
         seed: 42,
         first_round: 1,
     }
@@ -666,6 +680,18 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
             relu_xent,
             Recipe {
                 dropout: Dropout::new(0.3).expect("rate"),
+                ..recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0)
+            },
+        ),
+        (
+            // The best-augmented kind: distorted images with input and hidden dropout.
+            relu_xent,
+            Recipe {
+                dropout: Dropout::new(0.3).expect("rate"),
+                noise: InputNoise {
+                    augment: Augment::DEFAULT,
+                    dropout: Dropout::new(0.2).expect("rate"),
+                },
                 ..recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0)
             },
         ),
@@ -770,7 +796,11 @@ fn recipes_track_the_cpu_engine_for_five_rounds() {
                 .chain(&gs.second)
                 .zip(cs.first.iter().chain(&cs.second))
             {
-                // Moments are running means of gradients (≤ 1e-1 here); 1e-4 absolute.
+                // Moments are running means of gradients (≤ 1e-1 here); 1e-4 absolute. With
+                // distorted images, a warped pixel may round to the next grey level on one
+                // device and not the other (about 1 in 500, see gather_input_matches_twin): a
+                // first-layer gradient then moves by up to |δ|/255, so 1e-3.
+                let tolerance = if recipe.noise.is_active() { 1e-3 } else { 1e-4 };
                 let worst = g
                     .iter()
                     .zip(c)
@@ -782,7 +812,7 @@ fn recipes_track_the_cpu_engine_for_five_rounds() {
                         }
                     })
                     .fold(0.0f32, f32::max);
-                assert!(worst <= 1e-4, "{what}: moments differ by {worst}");
+                assert!(worst <= tolerance, "{what}: moments differ by {worst}");
             }
         }
     }

@@ -511,16 +511,17 @@ impl WholeAndPart {
     }
 }
 
-/// AdamW with dropout, max-norm, warm-up and a cosine schedule: the recipe comes back from the
-/// file and the resumed run repeats the uninterrupted one bit for bit.
+/// AdamW with dropout, max-norm, input dropout, distorted images, warm-up and a cosine
+/// schedule: the recipe comes back from the file and the resumed run repeats the uninterrupted
+/// one bit for bit.
 #[test]
 fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run() {
     let (dir, data) = fixture();
     let data = data.to_str().expect("utf-8");
     let path = |name: &str| arg_in(dir.path(), name);
     let recipe = "--preset fast --hidden 24,12 --batch-size 32 --lr 0.003 --optimizer adamw \
-        --dropout 0.3 --max-norm 1.2 --lr-schedule cosine --warmup 1.5 --rounds 5 --seed 11 \
-        --eval-every 1";
+        --dropout 0.3 --max-norm 1.2 --input-dropout 0.2 --augment --augment-rotate 15 \
+        --lr-schedule cosine --warmup 1.5 --rounds 5 --seed 11 --eval-every 1";
     let runs = WholeAndPart::run(data, recipe, &path);
     let part_model = runs.part_model.clone();
     let saved = model_file::load(Path::new(&part_model)).expect("load");
@@ -528,13 +529,23 @@ fn resume_with_adam_dropout_and_a_schedule_is_identical_to_an_uninterrupted_run(
     assert_eq!(saved.training.rounds_planned, 5);
     assert_eq!(saved.training.optimizer.name(), "adamw");
     assert_eq!(saved.training.max_norm, 1.2);
+    let noise = saved.training.noise;
+    assert_eq!(noise.dropout.rate, 0.2);
+    assert_eq!(
+        (
+            noise.augment.shift,
+            noise.augment.rotate,
+            noise.augment.elastic
+        ),
+        (2.0, 15.0, 1.5)
+    );
     assert!(saved.optimizer_state.steps > 0);
     assert_eq!(saved.optimizer_state.second.len(), 6);
     // The recipe comes from the file: only --resume and the outputs are given.
     let out = resume(data, &part_model, &runs.rest, &["--save", &part_model]);
     assert!(out.contains("running rounds 3..=5"), "{out}");
-    // Dropout masks depend on (seed, round, batch, element) only and the optimiser state is
-    // saved exactly, so the resumed run repeats the uninterrupted one bit for bit.
+    // Dropout masks and warps depend on (seed, round, batch, element) only and the optimiser
+    // state is saved exactly, so the resumed run repeats the uninterrupted one bit for bit.
     let whole_run = runs.check_resumed_is_whole();
     assert_eq!(whole_run.len(), 5);
     assert!(whole_run[4].1 < whole_run[0].1, "{whole_run:?}");

@@ -752,8 +752,14 @@ fn flags_name_themselves_and_none_is_silently_ignored() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_fixture(dir.path(), 20);
     let data = data_dir(dir.path());
-    let cases: [(&[&str], &[&str]); 10] = [
+    let cases: [(&[&str], &[&str]); 13] = [
         (&["--dropout", "-0.1"], &["--dropout", "-0.1"]),
+        (&["--input-dropout", "1"], &["--input-dropout", "below 1"]),
+        (
+            &["--augment", "--augment-rotate", "45"],
+            &["--augment-rotate", "at most 30", "45"],
+        ),
+        (&["--augment-scale", "-0.1"], &["--augment-scale", "-0.1"]),
         (&["--target-accuracy", "-5"], &["--target-accuracy", "-5"]),
         (&["--warmup", "-1"], &["--warmup", "-1"]),
         (

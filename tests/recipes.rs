@@ -4,6 +4,7 @@
 use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::{Architecture, Network};
+use mnist_gpu::ops::augment::{Augment, InputNoise};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings};
 use mnist_gpu::reference::{BatchMasks, RefNetwork, RefOptimizer};
@@ -127,10 +128,18 @@ fn engine_matches_reference(
     dropout: f32,
     lr: f32,
     max_norm: f32,
+    noise: InputNoise,
 ) {
-    let data = synthetic(23, 5, 5, 6, 11);
+    // Square images when distorting them.
+    let (height, width) = if noise.augment.is_active() {
+        (6, 6)
+    } else {
+        (5, 6)
+    };
+    let data = synthetic(23, 5, height, width, 11);
     let (batch_size, rounds, seed) = (6, 2, 9);
-    let net = Network::build(&[30, 8, 7, 10], arch, init_for(arch.activation), 5).expect("net");
+    let sizes = [height * width, 8, 7, 10];
+    let net = Network::build(&sizes, arch, init_for(arch.activation), 5).expect("net");
     let mut reference = RefNetwork::from_network(&net);
     let plan = LrPlan {
         base: lr,
@@ -147,6 +156,7 @@ fn engine_matches_reference(
         lr: plan,
         dropout: Dropout::new(dropout).expect("rate"),
         max_norm,
+        noise,
         seed,
         first_round: 1,
     };
@@ -158,7 +168,21 @@ fn engine_matches_reference(
         let cost = engine.train_round(Some(&order)).expect("round");
         let mut costs = Vec::new();
         for (b, batch) in order.chunks(batch_size).enumerate() {
-            let (x, y) = inputs(&data.train, batch.iter().map(|&i| i as usize));
+            let (mut x, y) = inputs(&data.train, batch.iter().map(|&i| i as usize));
+            if noise.is_active() {
+                // The batch's images as the first layer sees them (distorted levels, dropped
+                // pixels, kept ones scaled): what the engine must feed its first layer.
+                let side = if noise.augment.is_active() { width } else { 0 };
+                let (params, scale) = (noise.params(side as u32), noise.input_scale());
+                let keys = InputNoise::keys(seed, round, b);
+                for (row, (&i, x)) in batch.iter().zip(&mut x).enumerate() {
+                    let mut levels = vec![0u8; height * width];
+                    params.apply(keys, row as u32, data.train.image(i as usize), &mut levels);
+                    for (x, &level) in x.iter_mut().zip(&levels) {
+                        *x = f64::from(level) / 255.0 * f64::from(scale);
+                    }
+                }
+            }
             let masks = BatchMasks {
                 dropout: Dropout::new(dropout).expect("rate"),
                 seed,
@@ -180,7 +204,7 @@ fn engine_matches_reference(
         }
         let want = costs.iter().sum::<f64>() / costs.len() as f64;
         let what = format!(
-            "{arch:?} {optimizer:?} {schedule:?} dropout {dropout} max-norm {max_norm} round {round}"
+            "{arch:?} {optimizer:?} {schedule:?} dropout {dropout} max-norm {max_norm} {noise:?} round {round}"
         );
         // f32 activations through the fast exp: costs agree to ~1e-6 relative; 1e-4 is far
         // below what a wrong mask, rate or derivative does (> 1e-2).
@@ -235,7 +259,15 @@ fn engine_matches_reference(
 fn every_activation_and_loss_trains_like_the_reference_with_adam_dropout_and_a_schedule() {
     let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
     for arch in architectures() {
-        engine_matches_reference(arch, adam, LrSchedule::Cosine, 0.3, 0.01, 0.0);
+        engine_matches_reference(
+            arch,
+            adam,
+            LrSchedule::Cosine,
+            0.3,
+            0.01,
+            0.0,
+            InputNoise::default(),
+        );
     }
 }
 
@@ -252,9 +284,25 @@ fn every_optimizer_and_schedule_trains_like_the_reference() {
     for optimizer in optimizers() {
         let lr = if optimizer.moments() == 2 { 0.01 } else { 0.3 };
         for schedule in [LrSchedule::Constant, step, LrSchedule::Cosine] {
-            engine_matches_reference(arch, optimizer, schedule, 0.0, lr, 0.0);
+            engine_matches_reference(
+                arch,
+                optimizer,
+                schedule,
+                0.0,
+                lr,
+                0.0,
+                InputNoise::default(),
+            );
         }
-        engine_matches_reference(arch, optimizer, LrSchedule::Constant, 0.5, lr, 0.0);
+        engine_matches_reference(
+            arch,
+            optimizer,
+            LrSchedule::Constant,
+            0.5,
+            lr,
+            0.0,
+            InputNoise::default(),
+        );
     }
 }
 
@@ -268,8 +316,43 @@ fn max_norm_clips_like_the_reference() {
     };
     let sgd = Optimizer::from_name("sgd", OptimizerSettings::default()).expect("sgd");
     let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
-    engine_matches_reference(arch, sgd, LrSchedule::Constant, 0.0, 0.3, 1.0);
-    engine_matches_reference(arch, adam, LrSchedule::Cosine, 0.3, 0.01, 1.2);
+    engine_matches_reference(
+        arch,
+        sgd,
+        LrSchedule::Constant,
+        0.0,
+        0.3,
+        1.0,
+        InputNoise::default(),
+    );
+    engine_matches_reference(
+        arch,
+        adam,
+        LrSchedule::Cosine,
+        0.3,
+        0.01,
+        1.2,
+        InputNoise::default(),
+    );
+}
+
+/// Input dropout alone (on images that are not square) and with distortions: the engine puts
+/// each batch row through the noise of its round, batch and row, and scales kept pixels.
+#[test]
+fn input_noise_trains_like_the_reference() {
+    let arch = Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    };
+    let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
+    let input_dropout = Dropout::new(0.3).expect("rate");
+    for augment in [Augment::NONE, Augment::DEFAULT] {
+        let noise = InputNoise {
+            augment,
+            dropout: input_dropout,
+        };
+        engine_matches_reference(arch, adam, LrSchedule::Cosine, 0.3, 0.01, 0.0, noise);
+    }
 }
 
 /// Real MNIST when MNIST_GPU_DATA points at it; the test says SKIPPED otherwise.

@@ -14,6 +14,7 @@ use mnist_gpu::engine::{Engine, Hyper, Recipe};
 use mnist_gpu::model::argmax;
 use mnist_gpu::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
+use mnist_gpu::ops::augment::{Augment, InputNoise};
 use mnist_gpu::ops::{Activation, Dropout, Init, Loss};
 use mnist_gpu::optim::{LrPlan, LrSchedule, Optimizer, OptimizerSettings, OptimizerState, Setting};
 use mnist_gpu::report::metrics::MetricsFile;
@@ -114,6 +115,29 @@ pub struct TrainArgs {
     /// 0: off) [preset]
     #[arg(long, value_name = "C", allow_negative_numbers = true, value_parser = super::numbers::float)]
     pub max_norm: Option<f32>,
+    /// Dropout rate on the input pixels while training [preset]
+    #[arg(long, value_name = "P", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    pub input_dropout: Option<f32>,
+    /// Distort every training image anew each round: a random shift, rotation, size change
+    /// and elastic warp, drawn per image like the dropout masks (each bound below) [preset]
+    #[arg(long, conflicts_with = "no_augment")]
+    pub augment: bool,
+    /// Train on the images as they are (overrides a preset's --augment)
+    #[arg(long)]
+    pub no_augment: bool,
+    /// --augment's largest shift along each axis, in pixels [with --augment: 2]
+    #[arg(long, value_name = "PX", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    pub augment_shift: Option<f32>,
+    /// --augment's largest rotation, in degrees (at most 30) [with --augment: 10]
+    #[arg(long, value_name = "DEG", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    pub augment_rotate: Option<f32>,
+    /// --augment's largest relative change of size [with --augment: 0.1]
+    #[arg(long, value_name = "F", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    pub augment_scale: Option<f32>,
+    /// --augment's largest elastic offset of a 4x4 grid of control points, in pixels
+    /// [with --augment: 1.5]
+    #[arg(long, value_name = "PX", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    pub augment_elastic: Option<f32>,
     /// Stop as soon as the evaluated accuracy (validation with --validation, else test)
     /// reaches P percent, and print the training time it took; evaluates every round.
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
@@ -308,6 +332,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 String::new()
             }
         );
+        if plan.noise.is_active() {
+            let mut parts = Vec::new();
+            if plan.noise.dropout.is_active() {
+                parts.push(format!("input dropout {}", plan.noise.dropout.rate));
+            }
+            if plan.noise.augment.is_active() {
+                parts.push(format!("augmented ({})", plan.noise.augment.describe()));
+            }
+            println!("training images: {}", parts.join(", "));
+        }
     }
     print_first_output(engine.as_mut(), &data, net.loss)?;
     let initial = accuracy(engine.as_mut(), Split::Test, data.test.len())?;
@@ -559,6 +593,7 @@ struct Plan {
     warmup: f64,
     dropout: Dropout,
     max_norm: f32,
+    noise: InputNoise,
     /// The round the schedule spans to.
     rounds: usize,
     first_round: usize,
@@ -648,6 +683,12 @@ impl Plan {
         let warmup = overridden("--warmup", args.warmup, info.warmup);
         let dropout = Dropout::new(overridden("--dropout", args.dropout, info.dropout))?;
         let max_norm = check_max_norm(overridden("--max-norm", args.max_norm, info.max_norm))?;
+        let noise = noise_from(args, &info.noise)?;
+        if noise != info.noise {
+            eprintln!(
+                "warning: the training images' distortions or input dropout differ from the saved run's"
+            );
+        }
         let mut settings = info.optimizer.settings();
         override_settings(&mut settings, args);
         let optimizer = Optimizer::from_name(info.optimizer.name(), settings)?;
@@ -664,6 +705,7 @@ impl Plan {
             warmup,
             dropout,
             max_norm,
+            noise,
             rounds,
             first_round: info.rounds_completed + 1,
             resumed: Some(info),
@@ -711,6 +753,7 @@ impl Plan {
             warmup,
             dropout: Dropout::new(args.dropout.unwrap_or(preset.dropout))?,
             max_norm: check_max_norm(args.max_norm.unwrap_or(preset.max_norm))?,
+            noise: noise_from(args, &preset.noise()?)?,
             rounds,
             first_round: 1,
             resumed: None,
@@ -733,6 +776,7 @@ impl Plan {
             },
             dropout: self.dropout,
             max_norm: self.max_norm,
+            noise: self.noise,
             seed: self.seed,
             first_round: self.first_round,
         }
@@ -756,8 +800,33 @@ impl Plan {
             rounds_planned: self.rounds,
             dropout: self.dropout.rate,
             max_norm: self.max_norm,
+            noise: self.noise,
         }
     }
+}
+
+/// The input noise of `base` (a preset's or a saved run's) with the flags given applied:
+/// `--augment` turns on the default distortions, `--no-augment` turns them off, and each
+/// `--augment-*` bound overrides its own.
+fn noise_from(args: &TrainArgs, base: &InputNoise) -> anyhow::Result<InputNoise> {
+    let mut augment = if args.no_augment {
+        Augment::NONE
+    } else if args.augment && !base.augment.is_active() {
+        Augment::DEFAULT
+    } else {
+        base.augment
+    };
+    augment = Augment::new(
+        args.augment_shift.unwrap_or(augment.shift),
+        args.augment_rotate.unwrap_or(augment.rotate),
+        args.augment_scale.unwrap_or(augment.scale),
+        args.augment_elastic.unwrap_or(augment.elastic),
+    )?;
+    let rate = args.input_dropout.unwrap_or(base.dropout.rate);
+    let dropout = Dropout::new(rate).map_err(|_| {
+        anyhow::anyhow!("--input-dropout must be at least 0 and below 1, got {rate}")
+    })?;
+    Ok(InputNoise { augment, dropout })
 }
 
 /// `--max-norm C`: 0 (off) or a positive bound.

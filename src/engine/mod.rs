@@ -16,6 +16,7 @@ use crate::data::Mnist;
 use crate::data::Split;
 use crate::model::Network;
 use crate::ops::Dropout;
+use crate::ops::augment::{InputNoise, NoiseParams};
 use crate::optim::{LrPlan, Optimizer, OptimizerState};
 use crate::{Error, Result};
 
@@ -39,6 +40,9 @@ pub struct Recipe {
     pub dropout: Dropout,
     /// The bound on each unit's incoming weights' L2 norm after every step (0: none).
     pub max_norm: f32,
+    /// What the training images go through before the first layer: distortions and input
+    /// dropout.
+    pub noise: InputNoise,
     /// Seed of the dropout masks (the run's seed).
     pub seed: u64,
     /// The round the engine's first `train_round` runs (1, or later when resuming).
@@ -54,6 +58,7 @@ impl Recipe {
             lr: LrPlan::constant(hyper.learning_rate),
             dropout: Dropout::default(),
             max_norm: 0.0,
+            noise: InputNoise::default(),
             seed: 0,
             first_round: 1,
         }
@@ -68,6 +73,7 @@ impl Recipe {
             && self.lr.base == self.hyper.learning_rate
             && !self.dropout.is_active()
             && self.max_norm == 0.0
+            && !self.noise.is_active()
     }
 }
 
@@ -178,6 +184,20 @@ pub fn tensor_lens(net: &Network) -> Vec<usize> {
 }
 
 /// Checks what every engine needs of its settings and data.
+/// The kernel-level input noise of `recipe` for `net`'s images; distortions need square
+/// images.
+pub fn noise_params(net: &Network, recipe: &Recipe) -> Result<NoiseParams> {
+    let side = crate::ops::augment::square_side(net.inputs());
+    match side {
+        Some(side) => Ok(recipe.noise.params(side)),
+        None if !recipe.noise.augment.is_active() => Ok(recipe.noise.params(0)),
+        None => Err(Error::Config(format!(
+            "--augment needs square images, and {} pixels are not a square",
+            net.inputs()
+        ))),
+    }
+}
+
 pub fn validate(net: &Network, data: &Mnist, hyper: Hyper) -> Result<()> {
     if hyper.batch_size == 0 {
         return Err(Error::Config("--batch-size must be at least 1".into()));

@@ -3,6 +3,7 @@
 //! WGSL text of the GPU kernels. Every engine and the reference use these, never their own copy.
 
 pub mod activation;
+pub mod augment;
 pub mod dropout;
 pub mod init;
 pub mod loss;

@@ -1,6 +1,6 @@
 //! Twin of `shaders/forward_input.wgsl`:
 //! `outputs[r][o] = σ(Σ_i x[order[first + r]][i]·weights[o][i] + biases[o])`,
-//! weights then biases in the layer's `parameters`, x = pixel / 255.
+//! weights then biases in the layer's `parameters`, x = pixel / 255 · input_scale.
 
 use super::activation::Activation;
 use super::{Dispatch, f32s, pixel, put, u32s};
@@ -23,7 +23,7 @@ pub fn forward_input(d: &Dispatch, storage: &mut [Vec<u8>]) {
         for o in 0..outs {
             let mut z = 0.0f32;
             for i in 0..inputs {
-                z += pixel(&images, base, i) * weights[o * inputs + i];
+                z += pixel(batch, &images, base, i) * weights[o * inputs + i];
             }
             let e = r * outs + o;
             super::store_activation(Activation::Sigmoid, layer, &mut outputs, e, z + biases[o]);

@@ -16,6 +16,7 @@ pub mod forward_hidden;
 pub mod forward_hidden_tiled;
 pub mod forward_input;
 pub mod forward_input_tiled;
+pub mod gather_input;
 pub mod max_norm;
 pub mod output_error;
 pub mod parameter_step;
@@ -125,8 +126,9 @@ pub fn split_sums(d: &Dispatch, partials: &mut [f32], term: impl Fn(usize, usize
     }
 }
 
-/// Pixel `i` (as `pixel / 255`) of the packed image starting at word `base`.
-pub fn pixel(images: &[u32], base: usize, i: usize) -> f32 {
+/// Pixel `i` (as `pixel / 255 · batch.input_scale`, shaders/lib/pixels.wgsl) of the packed
+/// image starting at word `base`.
+pub fn pixel(batch: &BatchParams, images: &[u32], base: usize, i: usize) -> f32 {
     let byte = (images[base + i / 4] >> (8 * (i % 4))) & 0xff;
-    byte as f32 / 255.0
+    byte as f32 / 255.0 * batch.input_scale
 }

@@ -15,6 +15,7 @@ use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Variant};
 use mnist_gpu::engine::gpu::plan::Product;
 use mnist_gpu::kernel_params::{BatchParams, LayerParams, pack_images};
 use mnist_gpu::ops::activation::Saved;
+use mnist_gpu::ops::augment::{Augment, InputNoise};
 use mnist_gpu::ops::{Activation, Dropout};
 use mnist_gpu::optim::{Optimizer, OptimizerSettings};
 use mnist_gpu::twin::Dispatch;
@@ -40,7 +41,8 @@ macro_rules! twin_checks {
             softmax_and_cross_entropy_kernels_match_twins,
             optimizer_step_kernels_match_twins,
             max_norm_matches_twin,
-            dropout_kernels_match_twins
+            dropout_kernels_match_twins,
+            gather_input_matches_twin
         );
     };
 }
@@ -275,10 +277,10 @@ pub fn forward_input_matches_twin(device: &dyn KernelDevice) {
             let packed = packed_images(rng, images_n, inputs);
             let order = shuffled(rng, images_n);
             let parameters = uniform(rng, outputs * inputs + outputs, -0.5, 0.5);
-            let blocks = (
-                BatchParams::new(0, 2, rows),
-                LayerParams::new(inputs, outputs, 0.5),
-            );
+            // Some shapes read pixels scaled as input dropout's 1/(1 − rate) scales them.
+            let mut batch = BatchParams::new(0, 2, rows);
+            batch.input_scale = [1.0, 1.25, 2.0][rows % 3];
+            let blocks = (batch, LayerParams::new(inputs, outputs, 0.5));
             let buffers = vec![
                 bytes(&packed),
                 bytes(&order),
@@ -770,6 +772,97 @@ pub fn dropout_kernels_match_twins(device: &dyn KernelDevice) {
             storage,
             0.0,
             &what,
+        );
+    }
+}
+
+/// `gather_input` against its twin (`NoiseParams::apply`): a batch of images gathered through
+/// a shuffled order from position 5, warped and/or input-dropped, written at each image's
+/// slot of a poisoned buffer; sides of 5, 13 and 28 pixels (images ending mid-word), batches
+/// not multiples of the workgroup, a seed above 32 bits and a later round and batch.
+///
+/// Both sides compute the same f32 operations, but a device may fuse `a·b + c` into one FMA
+/// (WGSL allows it), which moves a coordinate or a bilinear weight by an ulp; a rounded level
+/// then changes only where the exact value lies within ~1e-4 of a half level. So every pixel
+/// is within one grey level, at most 0.5% of them differ at all, and the untouched slots keep
+/// their poison exactly.
+pub fn gather_input_matches_twin(device: &dyn KernelDevice) {
+    let strong = Augment::new(3.0, 30.0, 0.3, 3.0).expect("bounds");
+    let cases = [
+        (37, 28, Augment::DEFAULT, 0.0),
+        (130, 13, strong, 0.0),
+        (5, 5, Augment::NONE, 0.3),
+        (70, 28, Augment::DEFAULT, 0.2),
+    ];
+    for (case, &(rows, side, augment, rate)) in cases.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(110 + case as u64);
+        let pixels = side * side;
+        let images_n = rows + 9;
+        let packed = packed_images(&mut rng, images_n, pixels);
+        let order = shuffled(&mut rng, images_n);
+        let noise = InputNoise {
+            augment,
+            dropout: Dropout::new(rate).expect("rate"),
+        };
+        let batch = BatchParams::new(4, 5, rows)
+            .in_round(3 + case, 42 | (5 << 40))
+            .with_noise(noise.params(side as u32), noise.input_scale());
+        let blocks = (batch, LayerParams::new(pixels, 10, 0.5));
+        let storage = vec![bytes(&packed), bytes(&order), poisoned(packed.len())];
+        let mut want = storage.clone();
+        let dispatch = Dispatch {
+            activation: Activation::Sigmoid,
+            batch,
+            layer: blocks.1,
+        };
+        (Kernel::GatherInput.spec().twin)(&dispatch, &mut want);
+        let mut got = storage.clone();
+        device.run(Kernel::GatherInput.into(), blocks, &mut got);
+        let what = format!("gather_input case {case} ({rows} rows, side {side})");
+        let words = pixels.div_ceil(4);
+        let (mut differing, mut dark, mut total) = (0, 0, 0);
+        for image in 0..images_n {
+            let slot = |b: &[u8]| u32s(b)[image * words..(image + 1) * words].to_vec();
+            let (g, w) = (slot(&got[2]), slot(&want[2]));
+            let in_batch = order[5..5 + rows].contains(&(image as u32));
+            if !in_batch {
+                let poison = slot(&storage[2]);
+                assert_eq!(
+                    g, poison,
+                    "{what}: image {image} outside the batch was written"
+                );
+                continue;
+            }
+            let levels = |v: &[u32]| -> Vec<u8> { bytemuck::cast_slice(v)[..pixels].to_vec() };
+            for (k, (&a, &b)) in levels(&g).iter().zip(&levels(&w)).enumerate() {
+                assert!(
+                    a.abs_diff(b) <= 1,
+                    "{what}: image {image} pixel {k}: device {a}, twin {b}"
+                );
+                differing += usize::from(a != b);
+                dark += usize::from(b == 0);
+                total += 1;
+            }
+            // Padding bytes past the last pixel are zero.
+            let padding = bytemuck::cast_slice::<u32, u8>(&g)[pixels..].to_vec();
+            assert!(
+                padding.iter().all(|&b| b == 0),
+                "{what}: padding {padding:?}"
+            );
+        }
+        assert!(
+            differing * 200 <= total,
+            "{what}: {differing} of {total} pixels differ"
+        );
+        // The noise did something: some pixels went dark, and not all of them.
+        assert!(dark > 0 && dark < total, "{what}: {dark} of {total} dark");
+        let before: Vec<u8> = bytemuck::cast_slice::<u32, u8>(&u32s(&storage[0])).to_vec();
+        let after: Vec<u8> = bytemuck::cast_slice::<u32, u8>(&u32s(&want[2])).to_vec();
+        let image = order[5] as usize * words * 4;
+        assert_ne!(
+            before[image..image + pixels],
+            after[image..image + pixels],
+            "{what}: the first image came through unchanged"
         );
     }
 }

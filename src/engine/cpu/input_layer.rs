@@ -58,6 +58,26 @@ impl LitPixels {
         Self::collect(values, width, |&v| v)
     }
 
+    /// Room for `images` images of `width` pixels, all dark (filled by [`Self::set_levels`]).
+    pub fn dark(images: usize, width: usize) -> Self {
+        Self::from_values(&vec![0.0; images * width.max(1)], width)
+    }
+
+    /// Replaces image `i` by `levels` (grey levels 0–255), each read as `level / 255 · scale`
+    /// (what the GPU's `unpack_pixels` reads).
+    pub fn set_levels(&mut self, i: usize, levels: &[u8], scale: f32) {
+        let (stride, words) = (self.stride, self.words);
+        let values = &mut self.values[i * stride..(i + 1) * stride];
+        let bits = &mut self.bits[i * words..(i + 1) * words];
+        bits.fill(0);
+        for (k, (value, &level)) in values.iter_mut().zip(levels).enumerate() {
+            *value = f32::from(level) / 255.0 * scale;
+            if level != 0 {
+                bits[k / 64] |= 1 << (k % 64);
+            }
+        }
+    }
+
     fn collect<T>(rows: &[T], width: usize, value: impl Fn(&T) -> f32) -> Self {
         let width = width.max(1);
         let images = rows.len() / width;

@@ -23,12 +23,13 @@ use rayon::prelude::*;
 use self::input_layer::{BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
 use super::{
-    Engine, Hyper, Inference, Pixels, Recipe, Validation, batches, check_order, tensor_lens,
-    validate,
+    Engine, Hyper, Inference, Pixels, Recipe, Validation, batches, check_order, noise_params,
+    tensor_lens, validate,
 };
 use crate::data::{Dataset, Mnist, Split};
 use crate::model::{Network, argmax};
 use crate::ops::activation::{ActivationOp, Fast, Saved, Visit, fast_sigmoid};
+use crate::ops::augment::{InputNoise, NoiseParams};
 use crate::ops::{Activation, Dropout, Loss};
 use crate::optim::max_norm::clip_rows;
 use crate::optim::{Optimizer, OptimizerState, Rule, StepScalars, VisitRule};
@@ -71,6 +72,43 @@ pub struct CpuEngine {
     /// Gradients per parameter tensor (weights 0, biases 0, weights 1, ...) for optimisers
     /// that need them; empty for plain SGD (fused into the product).
     gradients: Vec<Vec<f32>>,
+    /// With input noise: the batch's images as the first layer sees them.
+    noisy: Option<NoisyBatch>,
+}
+
+/// A training batch's images after distortion and input dropout, in buffers allocated once.
+struct NoisyBatch {
+    noise: NoiseParams,
+    /// What the first layer multiplies `level / 255` by.
+    scale: f32,
+    /// The training images' grey levels (the source of every warp).
+    levels: Vec<u8>,
+    pixels: usize,
+    /// The batch's distorted grey levels, row by row.
+    out: Vec<u8>,
+    /// The same as lit pixels, rows `0..batch`, and those row numbers.
+    lit: LitPixels,
+    rows: Vec<u32>,
+}
+
+impl NoisyBatch {
+    /// Puts the training images `batch` (batch `index` of `round`) through the noise into
+    /// `self.lit` rows `0..batch.len()`.
+    fn fill(&mut self, seed: u64, round: usize, index: usize, batch: &[u32]) {
+        let keys = InputNoise::keys(seed, round, index);
+        let (pixels, noise, levels) = (self.pixels, self.noise, &self.levels);
+        self.out[..batch.len() * pixels]
+            .par_chunks_mut(pixels)
+            .zip(batch.par_iter())
+            .enumerate()
+            .for_each(|(row, (out, &image))| {
+                let image = &levels[image as usize * pixels..][..pixels];
+                noise.apply(keys, row as u32, image, out);
+            });
+        for (row, out) in self.out.chunks_exact(pixels).take(batch.len()).enumerate() {
+            self.lit.set_levels(row, out, self.scale);
+        }
+    }
 }
 
 /// One split: its images as lit pixels, and its labels.
@@ -182,8 +220,25 @@ impl CpuEngine {
         input.reserve(batch);
         net.layers[0].weights = Vec::new();
         let train = Images::new(&data.train);
+        let noise = noise_params(&net, &recipe)?;
+        let pixels = net.inputs();
+        let noisy = recipe.noise.is_active().then(|| NoisyBatch {
+            noise,
+            scale: recipe.noise.input_scale(),
+            levels: data.train.images.clone(),
+            pixels,
+            out: vec![0; batch * pixels],
+            lit: LitPixels::dark(batch, pixels),
+            rows: (0..batch as u32).collect(),
+        });
+        // A distorted image may light any of its tiles.
+        let entries = match noisy {
+            Some(_) => batch * pixels.div_ceil(4),
+            None => train.lit.most_lit_tiles(batch),
+        };
         Ok(CpuEngine {
-            columns: BatchColumns::new(net.inputs(), train.lit.most_lit_tiles(batch)),
+            noisy,
+            columns: BatchColumns::new(net.inputs(), entries),
             batch_images: Vec::with_capacity(rows),
             batch_labels: Vec::with_capacity(batch),
             column_sums: vec![0.0; net.layers.iter().map(|l| l.outputs).max().unwrap_or(0)],
@@ -320,15 +375,23 @@ impl CpuEngine {
         } else {
             None
         };
+        // The first layer reads the batch's distorted images, or the resident ones.
+        let (images, rows_of): (&LitPixels, &[u32]) = match self.noisy.as_mut() {
+            Some(noisy) => {
+                noisy.fill(self.recipe.seed, self.round, batch, &self.batch_images);
+                (&noisy.lit, &noisy.rows[..rows])
+            }
+            None => (&self.train.lit, &self.batch_images),
+        };
         Self::forward(
             &self.net,
             &self.input,
             &mut self.activations,
             dropout_pass,
-            &self.train.lit,
-            &self.batch_images,
+            images,
+            rows_of,
         );
-        self.columns.index(&self.train.lit, &self.batch_images);
+        self.columns.index(images, rows_of);
 
         let classes = self.net.layers[last].outputs;
         let scale = 1.0 / rows as f32;

@@ -41,6 +41,9 @@ pub struct Buffers {
     pub activations: Vec<wgpu::Buffer>,
     /// Per layer, `batch_rows × outputs`.
     pub deltas: Vec<wgpu::Buffer>,
+    /// With input noise, the training images as the round's batches distorted them, each at
+    /// its image's slot (read by the first layer's training kernels in place of the images).
+    pub augmented: Option<wgpu::Buffer>,
     /// Per hidden layer when training with dropout, `batch_rows × outputs`: its masked outputs.
     pub dropped: Vec<wgpu::Buffer>,
     pub partials: wgpu::Buffer,
@@ -57,6 +60,7 @@ impl Buffers {
         data: &Mnist,
         shape: Shape,
         dropout: bool,
+        noisy: bool,
     ) -> Buffers {
         let per_layer = |name: &str, bytes: &dyn Fn(usize) -> u64| -> Vec<wgpu::Buffer> {
             (0..net.layers.len())
@@ -66,7 +70,10 @@ impl Buffers {
         let last = net.layers.len() - 1;
         let images = data.train.len().max(data.test.len());
         let identity: Vec<u32> = (0..images as u32).collect();
+        let words = crate::kernel_params::words_per_image(data.train.pixels());
         Buffers {
+            augmented: noisy
+                .then(|| ctx.buffer("augmented", (data.train.len() * words) as u64 * 4)),
             train: resident(ctx, "train", &data.train),
             test: resident(ctx, "test", &data.test),
             identity: ctx.buffer_with("identity_order", bytemuck::cast_slice(&identity)),

@@ -35,6 +35,8 @@ pub struct Groups {
     pub parameter_step: Vec<wgpu::BindGroup>,
     /// `max_norm` per layer.
     pub max_norm: Vec<wgpu::BindGroup>,
+    /// `gather_input` for shuffled and in-order training (empty without input noise).
+    pub gather_input: Vec<wgpu::BindGroup>,
     pub evaluate_train: wgpu::BindGroup,
     pub evaluate_test: wgpu::BindGroup,
 }
@@ -90,9 +92,11 @@ impl Groups {
             group(Kernel::Evaluate, last, &storage)
         };
         let training_orders = [&b.order, &b.identity];
+        // What training batches' first layer reads: the distorted copies with input noise.
+        let training_images = b.augmented.as_ref().unwrap_or(&b.train.images);
         let sources = [
-            (&b.train.images, &b.order),
-            (&b.train.images, &b.identity),
+            (training_images, &b.order),
+            (training_images, &b.identity),
             (&b.test.images, &b.identity),
         ];
         Ok(Groups {
@@ -134,7 +138,7 @@ impl Groups {
                 .map(|order| {
                     let storage = [
                         ("deltas", &deltas[0]),
-                        ("images", &b.train.images),
+                        ("images", training_images),
                         ("order", *order),
                         ("partials", &b.partials),
                     ];
@@ -211,6 +215,17 @@ impl Groups {
                 .collect::<Result<_>>()?,
             max_norm: (0..b.parameters.len())
                 .map(|l| group(Kernel::MaxNorm, l, &[("parameters", &b.parameters[l])]))
+                .collect::<Result<_>>()?,
+            gather_input: (b.augmented.iter())
+                .flat_map(|augmented| training_orders.iter().map(move |o| (augmented, *o)))
+                .map(|(augmented, order)| {
+                    let storage = [
+                        ("images", &b.train.images),
+                        ("order", order),
+                        ("augmented", augmented),
+                    ];
+                    group(Kernel::GatherInput, 0, &storage)
+                })
                 .collect::<Result<_>>()?,
             evaluate_train: evaluate(&b.train.labels)?,
             evaluate_test: evaluate(&b.test.labels)?,

@@ -353,6 +353,7 @@ kernels! {
     MaxNorm = max_norm, Line, Grid::Fixed(|_, l| linear(l.outputs));
     DropoutForward = dropout_forward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
     DropoutBackward = dropout_backward, Line, Grid::Fixed(|b, l| linear(b.rows * l.outputs));
+    GatherInput = gather_input, Line, Grid::Fixed(|b, l| linear(b.rows * l.words));
 }
 
 impl Kernel {

@@ -32,7 +32,7 @@ use plan::KernelPlan;
 #[cfg(not(target_arch = "wasm32"))]
 use super::Engine;
 use super::{Hyper, Recipe, batches};
-use super::{check_order, tensor_lens, validate};
+use super::{check_order, noise_params, tensor_lens, validate};
 use crate::data::{Mnist, Split};
 use crate::model::{Layer, Network};
 use crate::ops::Loss;
@@ -126,6 +126,8 @@ impl GpuEngine {
     ) -> Result<Self> {
         let hyper = recipe.hyper;
         validate(&net, data, hyper)?;
+        let noise = noise_params(&net, &recipe)?;
+        let noisy = recipe.noise.is_active();
         let lens = tensor_lens(&net);
         let state = OptimizerState::resume_or_new(state, recipe.optimizer, &lens)?;
         let fused_sgd = recipe.optimizer.is_sgd()
@@ -172,7 +174,14 @@ impl GpuEngine {
 
         let train_batches: Vec<BatchParams> = batches(train_n, hyper.batch_size)
             .enumerate()
-            .map(|(i, (first, rows))| BatchParams::new(i, first, rows))
+            .map(|(i, (first, rows))| {
+                let batch = BatchParams::new(i, first, rows);
+                if noisy {
+                    batch.with_noise(noise, recipe.noise.input_scale())
+                } else {
+                    batch
+                }
+            })
             .collect();
         let chunks = |n: usize| -> Vec<BatchParams> {
             batches(n, EVAL_CHUNK)
@@ -195,7 +204,7 @@ impl GpuEngine {
             batches: train_batches.len(),
         };
         let buffers = ctx.allocating("the network and data buffers", || {
-            Buffers::new(ctx, &net, data, shape, recipe.dropout.is_active())
+            Buffers::new(ctx, &net, data, shape, recipe.dropout.is_active(), noisy)
         })?;
         let layer_params: Vec<LayerParams> = net
             .layers
@@ -385,6 +394,17 @@ impl GpuEngine {
     ) -> Result<()> {
         let batch = &self.train_batches[slot];
         let ordered = source as usize; // 0 shuffled, 1 in order
+        if let Some(group) = self.groups.gather_input.get(ordered) {
+            // The batch's distorted images, read by the first layer's kernels below.
+            self.dispatch(
+                pass,
+                Kernel::GatherInput,
+                group,
+                slot,
+                batch,
+                &self.layer_params[0],
+            )?;
+        }
         self.record_forward(pass, source, slot, batch)?;
         let last = self.layer_params.len() - 1;
         let top = &self.layer_params[last];
@@ -549,7 +569,7 @@ impl GpuEngine {
             }
             None => Source::TrainInOrder,
         };
-        if !self.fused_sgd || self.recipe.dropout.is_active() {
+        if !self.fused_sgd || self.recipe.dropout.is_active() || self.recipe.noise.is_active() {
             self.write_round_blocks();
         }
         let mut encoder = self.context.encoder();
