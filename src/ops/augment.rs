@@ -182,6 +182,47 @@ impl Warp {
         (sx, sy)
     }
 
+    /// Every pixel of a `side × side` image warped into `out`: [`sample`] at [`Warp::source`]
+    /// of each, with the terms that depend only on the column or only on the row computed once
+    /// (the same operations on the same values, so the same levels).
+    pub fn warp_image(&self, image: &[u8], side: u32, out: &mut [u8]) {
+        const MAX_SIDE: usize = 64;
+        let n = side as usize;
+        if n > MAX_SIDE {
+            for (k, level) in out.iter_mut().enumerate() {
+                let (sx, sy) = self.source(k as u32 % side, k as u32 / side, side);
+                *level = sample(image, side, sx, sy);
+            }
+            return;
+        }
+        let centre = (side - 1) as f32 * 0.5;
+        let step = (GRID - 1) as f32 / (side - 1).max(1) as f32;
+        // Per column: its distance from the centre, its grid cell and where in the cell it is.
+        let mut columns = [(0.0f32, 0usize, 0.0f32); MAX_SIDE];
+        for (x, column) in columns.iter_mut().enumerate().take(n) {
+            let g = x as f32 * step;
+            let cell = (g as usize).min(GRID - 2);
+            *column = (x as f32 - centre - self.shift[0], cell, g - cell as f32);
+        }
+        for (y, row) in out.chunks_exact_mut(n).enumerate().take(n) {
+            let gy = y as f32 * step;
+            let iy = (gy as usize).min(GRID - 2);
+            let fy = gy - iy as f32;
+            let py = y as f32 - centre - self.shift[1];
+            let (above, below) = (&self.grid[iy * GRID..], &self.grid[(iy + 1) * GRID..]);
+            for (level, &(px, ix, fx)) in row.iter_mut().zip(&columns) {
+                let offset = |axis: usize| {
+                    let top = lerp(above[ix][axis], above[ix + 1][axis], fx);
+                    let bottom = lerp(below[ix][axis], below[ix + 1][axis], fx);
+                    lerp(top, bottom, fy)
+                };
+                let sx = (self.cos * px + self.sin * py) * self.inv_scale + centre + offset(0);
+                let sy = (self.cos * py - self.sin * px) * self.inv_scale + centre + offset(1);
+                *level = sample(image, side, sx, sy);
+            }
+        }
+    }
+
     /// The elastic offset at `(x, y)`: bilinear between the four control points around it.
     fn elastic_offset(&self, x: u32, y: u32, side: u32) -> [f32; 2] {
         let step = (GRID - 1) as f32 / (side - 1).max(1) as f32;
@@ -218,6 +259,15 @@ fn floor(v: f32) -> f32 {
 pub fn sample(image: &[u8], side: u32, sx: f32, sy: f32) -> u8 {
     let (x0, y0) = (floor(sx), floor(sy));
     let (fx, fy) = (sx - x0, sy - y0);
+    let last = (side - 1) as f32;
+    if x0 >= 0.0 && y0 >= 0.0 && x0 < last && y0 < last {
+        // All four neighbours inside the frame: the same values without the checks.
+        let k = y0 as usize * side as usize + x0 as usize;
+        let level = |k: usize| f32::from(image[k]);
+        let top = lerp(level(k), level(k + 1), fx);
+        let bottom = lerp(level(k + side as usize), level(k + side as usize + 1), fx);
+        return floor(lerp(top, bottom, fy) + 0.5).clamp(0.0, 255.0) as u8;
+    }
     let at = |x: f32, y: f32| -> f32 {
         if x >= 0.0 && y >= 0.0 && x < side as f32 && y < side as f32 {
             f32::from(image[y as usize * side as usize + x as usize])
@@ -310,12 +360,7 @@ impl NoiseParams {
         let side = self.side;
         let pixels = out.len();
         if self.warps() {
-            let warp = Warp::draw(self, keys.warp, row);
-            for (k, level) in out[..pixels].iter_mut().enumerate() {
-                let (x, y) = (k as u32 % side, k as u32 / side);
-                let (sx, sy) = warp.source(x, y, side);
-                *level = sample(image, side, sx, sy);
-            }
+            Warp::draw(self, keys.warp, row).warp_image(image, side, &mut out[..pixels]);
         } else {
             out[..pixels].copy_from_slice(&image[..pixels]);
         }
@@ -408,6 +453,37 @@ mod tests {
         let ink = |v: &[u8]| v.iter().map(|&p| f64::from(p)).sum::<f64>();
         let ratio = ink(&base) / ink(&image);
         assert!((0.5..1.6).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn the_whole_image_warp_is_the_per_pixel_definition() {
+        let image = digit();
+        let strong = InputNoise {
+            augment: Augment::new(3.0, 30.0, 0.3, 3.0).expect("bounds"),
+            dropout: Dropout::default(),
+        }
+        .params(28);
+        for row in 0..50 {
+            let warp = Warp::draw(&strong, InputNoise::keys(3, 2, 1).warp, row);
+            let mut fast = vec![0u8; 784];
+            warp.warp_image(&image, 28, &mut fast);
+            for (k, &level) in fast.iter().enumerate() {
+                let (sx, sy) = warp.source(k as u32 % 28, k as u32 / 28, 28);
+                let (x0, y0) = (sx.floor(), sy.floor());
+                let at = |x: f32, y: f32| {
+                    let inside = (0.0..28.0).contains(&x) && (0.0..28.0).contains(&y);
+                    if inside {
+                        f32::from(image[y as usize * 28 + x as usize])
+                    } else {
+                        0.0
+                    }
+                };
+                let top = lerp(at(x0, y0), at(x0 + 1.0, y0), sx - x0);
+                let bottom = lerp(at(x0, y0 + 1.0), at(x0 + 1.0, y0 + 1.0), sx - x0);
+                let want = (lerp(top, bottom, sy - y0) + 0.5).floor().clamp(0.0, 255.0) as u8;
+                assert_eq!(level, want, "row {row} pixel {k}");
+            }
+        }
     }
 
     #[test]
