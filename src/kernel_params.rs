@@ -43,13 +43,13 @@ pub struct BatchParams {
     /// training batch with input dropout, else 1.
     pub input_scale: f32,
     /// The input-dropout threshold (`round(rate·2²⁴)`; 0: none) and the largest distortions
-    /// of `shaders/gather_input.wgsl` ([`InputNoise`]): shift in pixels, rotation in radians,
-    /// relative size change, elastic offset in pixels; and the images' side.
+    /// of `shaders/gather_input.wgsl` ([`InputNoise`]), in fixed point
+    /// ([`crate::ops::augment::NoiseParams`]); and the images' side.
     pub input_threshold: u32,
-    pub shift: f32,
-    pub rotate: f32,
-    pub zoom: f32,
-    pub elastic: f32,
+    pub shift: u32,
+    pub rotate: u32,
+    pub zoom: u32,
+    pub elastic: u32,
     pub side: u32,
     pub pad: u32,
 }
@@ -72,10 +72,10 @@ impl BatchParams {
             seed_hi: 0,
             input_scale: 1.0,
             input_threshold: 0,
-            shift: 0.0,
-            rotate: 0.0,
-            zoom: 0.0,
-            elastic: 0.0,
+            shift: 0,
+            rotate: 0,
+            zoom: 0,
+            elastic: 0,
             side: 0,
             pad: 0,
         }

@@ -5,7 +5,8 @@
 //   and the round and seed of the dropout masks (shaders/lib/dropout.wgsl), then what a
 //   training batch's images go through (shaders/gather_input.wgsl): the first layer's pixel
 //   scale (1/(1 − rate) with input dropout, else 1), the input-dropout threshold, the largest
-//   shift (pixels), rotation (radians), size change and elastic offset, and the images' side.
+//   shift, rotation, size change and elastic offset (fixed point, src/ops/augment.rs), and the
+//   images' side.
 //   Layer: the layer's shape and learning rate; words = ceil(inputs / 4) packed pixel words;
 //   then the optimiser and its settings (shaders/lib/optim.wgsl; momentum near the end), the
 //   layer's index and its
@@ -14,7 +15,7 @@
 struct Batch {
     first: u32, rows: u32, index: u32, splits: u32, chunk: u32, scale: f32,
     lr: f32, correction1: f32, correction2: f32, round: u32, seed_lo: u32, seed_hi: u32,
-    input_scale: f32, input_threshold: u32, shift: f32, rotate: f32, zoom: f32, elastic: f32,
+    input_scale: f32, input_threshold: u32, shift: u32, rotate: u32, zoom: u32, elastic: u32,
     side: u32, pad: u32,
 }
 struct Layer {

@@ -779,13 +779,9 @@ pub fn dropout_kernels_match_twins(device: &dyn KernelDevice) {
 /// `gather_input` against its twin (`NoiseParams::apply`): a batch of images gathered through
 /// a shuffled order from position 5, warped and/or input-dropped, written at each image's
 /// slot of a poisoned buffer; sides of 5, 13 and 28 pixels (images ending mid-word), batches
-/// not multiples of the workgroup, a seed above 32 bits and a later round and batch.
-///
-/// Both sides compute the same f32 operations, but a device may fuse `a·b + c` into one FMA
-/// (WGSL allows it), which moves a coordinate or a bilinear weight by an ulp; a rounded level
-/// then changes only where the exact value lies within ~1e-4 of a half level. So every pixel
-/// is within one grey level, at most 0.5% of them differ at all, and the untouched slots keep
-/// their poison exactly.
+/// not multiples of the workgroup, a seed above 32 bits and a later round and batch. The warp
+/// is integer arithmetic on both sides: every level exactly equal, the untouched slots keep
+/// their poison.
 pub fn gather_input_matches_twin(device: &dyn KernelDevice) {
     let strong = Augment::new(3.0, 30.0, 0.3, 3.0).expect("bounds");
     let cases = [
@@ -819,41 +815,22 @@ pub fn gather_input_matches_twin(device: &dyn KernelDevice) {
         let mut got = storage.clone();
         device.run(Kernel::GatherInput.into(), blocks, &mut got);
         let what = format!("gather_input case {case} ({rows} rows, side {side})");
+        assert_eq!(u32s(&got[2]), u32s(&want[2]), "{what}");
         let words = pixels.div_ceil(4);
-        let (mut differing, mut dark, mut total) = (0, 0, 0);
+        let (mut dark, mut total) = (0, 0);
         for image in 0..images_n {
             let slot = |b: &[u8]| u32s(b)[image * words..(image + 1) * words].to_vec();
-            let (g, w) = (slot(&got[2]), slot(&want[2]));
-            let in_batch = order[5..5 + rows].contains(&(image as u32));
-            if !in_batch {
-                let poison = slot(&storage[2]);
-                assert_eq!(
-                    g, poison,
-                    "{what}: image {image} outside the batch was written"
-                );
+            let got_slot = slot(&got[2]);
+            if !order[5..5 + rows].contains(&(image as u32)) {
+                assert_eq!(got_slot, slot(&storage[2]), "{what}: image {image} written");
                 continue;
             }
-            let levels = |v: &[u32]| -> Vec<u8> { bytemuck::cast_slice(v)[..pixels].to_vec() };
-            for (k, (&a, &b)) in levels(&g).iter().zip(&levels(&w)).enumerate() {
-                assert!(
-                    a.abs_diff(b) <= 1,
-                    "{what}: image {image} pixel {k}: device {a}, twin {b}"
-                );
-                differing += usize::from(a != b);
-                dark += usize::from(b == 0);
-                total += 1;
-            }
+            let levels: &[u8] = bytemuck::cast_slice(&got_slot);
             // Padding bytes past the last pixel are zero.
-            let padding = bytemuck::cast_slice::<u32, u8>(&g)[pixels..].to_vec();
-            assert!(
-                padding.iter().all(|&b| b == 0),
-                "{what}: padding {padding:?}"
-            );
+            assert!(levels[pixels..].iter().all(|&b| b == 0), "{what}: padding");
+            dark += levels[..pixels].iter().filter(|&&level| level == 0).count();
+            total += pixels;
         }
-        assert!(
-            differing * 200 <= total,
-            "{what}: {differing} of {total} pixels differ"
-        );
         // The noise did something: some pixels went dark, and not all of them.
         assert!(dark > 0 && dark < total, "{what}: {dark} of {total} dark");
         let before: Vec<u8> = bytemuck::cast_slice::<u32, u8>(&u32s(&storage[0])).to_vec();
