@@ -25,6 +25,17 @@ fn architectures() -> Vec<Architecture> {
 
 /// The init that suits each activation (He keeps relu, GELU and SiLU units alive at these
 /// sizes).
+fn relu_xent() -> Architecture {
+    Architecture {
+        activation: Activation::Relu,
+        loss: Loss::Xent,
+    }
+}
+
+fn adam() -> Optimizer {
+    Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam")
+}
+
 fn init_for(activation: Activation) -> Init {
     match activation {
         Activation::Sigmoid => Init::Uniform,
@@ -257,7 +268,7 @@ fn engine_matches_reference(
 
 #[test]
 fn every_activation_and_loss_trains_like_the_reference_with_adam_dropout_and_a_schedule() {
-    let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
+    let adam = adam();
     for arch in architectures() {
         engine_matches_reference(
             arch,
@@ -273,10 +284,7 @@ fn every_activation_and_loss_trains_like_the_reference_with_adam_dropout_and_a_s
 
 #[test]
 fn every_optimizer_and_schedule_trains_like_the_reference() {
-    let arch = Architecture {
-        activation: Activation::Relu,
-        loss: Loss::Xent,
-    };
+    let arch = relu_xent();
     let step = LrSchedule::Step {
         every: 1,
         gamma: 0.5,
@@ -310,12 +318,8 @@ fn every_optimizer_and_schedule_trains_like_the_reference() {
 /// first layer included) clips as the reference does, with SGD, Adam and dropout.
 #[test]
 fn max_norm_clips_like_the_reference() {
-    let arch = Architecture {
-        activation: Activation::Relu,
-        loss: Loss::Xent,
-    };
+    let (arch, adam) = (relu_xent(), adam());
     let sgd = Optimizer::from_name("sgd", OptimizerSettings::default()).expect("sgd");
-    let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
     engine_matches_reference(
         arch,
         sgd,
@@ -340,11 +344,7 @@ fn max_norm_clips_like_the_reference() {
 /// each batch row through the noise of its round, batch and row, and scales kept pixels.
 #[test]
 fn input_noise_trains_like_the_reference() {
-    let arch = Architecture {
-        activation: Activation::Relu,
-        loss: Loss::Xent,
-    };
-    let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
+    let (arch, adam) = (relu_xent(), adam());
     let input_dropout = Dropout::new(0.3).expect("rate");
     for augment in [Augment::NONE, Augment::DEFAULT] {
         let noise = InputNoise {
