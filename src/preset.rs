@@ -128,12 +128,11 @@ impl PresetName {
                 max_norm: 3.0,
                 ..PresetName::Fast.preset()
             },
-            // The same network on distorted images for 60 rounds, with dropout 0.2 on the
-            // inputs and less on the hidden layers (the distortions regularise too).
+            // The same network on distorted images for 60 rounds, with less dropout (the
+            // distortions regularise too).
             PresetName::BestAugmented => Preset {
                 rounds: 60,
                 dropout: 0.3,
-                input_dropout: 0.2,
                 augment: Augment::DEFAULT,
                 ..PresetName::Best.preset()
             },

@@ -182,9 +182,8 @@ Presets (explicit flags override them):
             test accuracy of a plain MLP measured within about ten minutes of training on a
             2-core machine.
   best-augmented
-            the best recipe on images distorted anew every round (--augment), with dropout 0.2
-            on the inputs and 0.3 on hidden layers, over 60 rounds: the best measured with
-            distortions in the same time.
+            the best recipe on images distorted anew every round (--augment), with dropout 0.3,
+            over 60 rounds: the best measured with distortions in the same time.
 README.md gives the measurements each was chosen by.";
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
