@@ -320,24 +320,13 @@ fn every_optimizer_and_schedule_trains_like_the_reference() {
 fn max_norm_clips_like_the_reference() {
     let (arch, adam) = (relu_xent(), adam());
     let sgd = Optimizer::from_name("sgd", OptimizerSettings::default()).expect("sgd");
-    engine_matches_reference(
-        arch,
-        sgd,
-        LrSchedule::Constant,
-        0.0,
-        0.3,
-        1.0,
-        InputNoise::default(),
-    );
-    engine_matches_reference(
-        arch,
-        adam,
-        LrSchedule::Cosine,
-        0.3,
-        0.01,
-        1.2,
-        InputNoise::default(),
-    );
+    for (optimizer, schedule, dropout, lr, max_norm) in [
+        (sgd, LrSchedule::Constant, 0.0, 0.3, 1.0),
+        (adam, LrSchedule::Cosine, 0.3, 0.01, 1.2),
+    ] {
+        let noise = InputNoise::default();
+        engine_matches_reference(arch, optimizer, schedule, dropout, lr, max_norm, noise);
+    }
 }
 
 /// Input dropout alone (on images that are not square) and with distortions: the engine puts

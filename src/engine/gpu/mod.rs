@@ -175,12 +175,7 @@ impl GpuEngine {
         let train_batches: Vec<BatchParams> = batches(train_n, hyper.batch_size)
             .enumerate()
             .map(|(i, (first, rows))| {
-                let batch = BatchParams::new(i, first, rows);
-                if noisy {
-                    batch.with_noise(noise, recipe.noise.input_scale())
-                } else {
-                    batch
-                }
+                BatchParams::new(i, first, rows).with_noise(noise, recipe.noise.input_scale())
             })
             .collect();
         let chunks = |n: usize| -> Vec<BatchParams> {
