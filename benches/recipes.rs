@@ -69,6 +69,7 @@ fn rounds(c: &mut Criterion) {
     let arch = Architecture {
         activation: Activation::Relu,
         loss: Loss::Xent,
+        ..Architecture::default()
     };
     let adam = Optimizer::from_name("adam", OptimizerSettings::default()).expect("adam");
     let mut group = c.benchmark_group("recipe_round");

@@ -10,7 +10,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ops::{Activation, Init, Loss};
+use crate::ops::{Activation, Init, Loss, Preprocess};
 use crate::{Error, Result};
 
 /// Inputs of the network: one 28×28 image.
@@ -31,11 +31,13 @@ pub struct Layer {
     pub biases: Vec<f32>,
 }
 
-/// What a network computes besides its weights: the hidden activation and the output/cost.
+/// What a network computes besides its weights: the preprocessing of its input images, the
+/// hidden activation and the output/cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Architecture {
     pub activation: Activation,
     pub loss: Loss,
+    pub preprocess: Preprocess,
 }
 
 /// A stack of fully connected layers.
@@ -44,6 +46,9 @@ pub struct Network {
     pub layers: Vec<Layer>,
     pub activation: Activation,
     pub loss: Loss,
+    /// What every image goes through before the first layer (engines and [`Network::forward`]
+    /// take images already preprocessed: see [`Network::prepare`]).
+    pub preprocess: Preprocess,
 }
 
 impl Network {
@@ -121,6 +126,7 @@ impl Network {
             layers,
             activation: arch.activation,
             loss: arch.loss,
+            preprocess: arch.preprocess,
         })
     }
 
@@ -128,16 +134,28 @@ impl Network {
         Architecture {
             activation: self.activation,
             loss: self.loss,
+            preprocess: self.preprocess,
         }
     }
 
-    /// `sigmoid layers, quadratic cost` / `relu layers, softmax outputs, cross-entropy`.
+    /// `sigmoid layers, quadratic cost` / `relu layers, softmax outputs, cross-entropy`, after
+    /// `deskewed inputs, ` when the images are preprocessed.
     pub fn describe(&self) -> String {
+        let preprocess = match self.preprocess {
+            Preprocess::None => "",
+            Preprocess::Deskew => "deskewed inputs, ",
+        };
         format!(
-            "{} layers, {}",
+            "{preprocess}{} layers, {}",
             self.activation.name(),
             self.loss.describe()
         )
+    }
+
+    /// One `rows × cols` image given as `pixel / 255` values, as the first layer sees it
+    /// (after [`Network::preprocess`]): what [`Network::forward`] takes.
+    pub fn prepare(&self, image: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        self.preprocess.apply(image, rows, cols)
     }
 
     /// Layer sizes, inputs first: `[784, 128, 10]`.
@@ -174,7 +192,7 @@ impl Network {
         images as f64 * 2.0 * (3 * macs - first) as f64
     }
 
-    /// The output vector for one image given as `pixel / 255` values (plain loops): sigmoid
+    /// The output vector for one prepared image ([`Network::prepare`]) (plain loops): sigmoid
     /// outputs for `mse` networks, softmax probabilities for `xent` ones.
     pub fn forward(&self, input: &[f32]) -> Vec<f32> {
         self.forward_layers(input).pop().unwrap_or_default()

@@ -24,7 +24,7 @@ use crate::atomic_file::write_atomic;
 use crate::data::Mnist;
 use crate::model::{Architecture, CLASSES, INPUTS, Layer, Network};
 use crate::ops::augment::{Augment, InputNoise};
-use crate::ops::{Activation, Dropout, Init, Loss};
+use crate::ops::{Activation, Dropout, Init, Loss, Preprocess};
 use crate::optim::{LrSchedule, Optimizer, OptimizerSettings, OptimizerState};
 use crate::{Error, Result};
 
@@ -255,7 +255,16 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SavedModel> {
             "cost '{cost}' is not supported (quadratic or cross-entropy)"
         )));
     };
-    let arch = Architecture { activation, loss };
+    // Files from before preprocessing existed saw the images as they are.
+    let preprocess = match meta.get("preprocess") {
+        Some(name) => Preprocess::parse(name).map_err(|e| bad(format!("preprocess: {e}")))?,
+        None => Preprocess::None,
+    };
+    let arch = Architecture {
+        activation,
+        loss,
+        preprocess,
+    };
     let sizes = parse_sizes(text("layer_sizes")?).map_err(&bad)?;
     let training = read_training(&meta).map_err(&bad)?;
     let network = read_layers(&tensors, &sizes, arch).map_err(&bad)?;
@@ -332,6 +341,7 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
         ("layer_sizes", join_sizes(&model.network.sizes())),
         ("activation", model.network.activation.name().to_string()),
         ("cost", cost_name(model.network.loss).to_string()),
+        ("preprocess", model.network.preprocess.name().to_string()),
         ("init", t.init.name().to_string()),
         ("optimizer", t.optimizer.name().to_string()),
         ("optimizer_steps", model.optimizer_state.steps.to_string()),
@@ -427,6 +437,7 @@ fn read_layers(
         layers,
         activation: arch.activation,
         loss: arch.loss,
+        preprocess: arch.preprocess,
     })
 }
 

@@ -180,6 +180,12 @@ fn plain_chunk_names(text: &str) -> String {
     out
 }
 
+/// What `net`'s first layer takes for a picture of one digit: its [`mnist_input`] after the
+/// network's preprocessing.
+pub fn network_input(net: &Network, path: &Path, image: &GreyImage) -> Result<Vec<f32>> {
+    Ok(net.prepare(&mnist_input(path, image)?, SIDE, SIDE))
+}
+
 /// The 28×28 network input (`0` background, `1` full ink) for a picture of one digit.
 /// `path` names the picture in errors (a blank picture has no digit).
 pub fn mnist_input(path: &Path, image: &GreyImage) -> Result<Vec<f32>> {

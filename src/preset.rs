@@ -6,7 +6,7 @@ use crate::engine::{Hyper, Recipe};
 use crate::model::{Architecture, CLASSES, INPUTS, Network, parse_hidden};
 use crate::model_file::TrainingInfo;
 use crate::ops::augment::{Augment, InputNoise};
-use crate::ops::{Activation, Dropout, Init, Loss};
+use crate::ops::{Activation, Dropout, Init, Loss, Preprocess};
 use crate::optim::{LrPlan, LrSchedule, Optimizer};
 
 /// The step schedule's defaults: `--lr-step-rounds` and `--lr-gamma`.
@@ -38,6 +38,8 @@ pub struct Preset {
     pub shuffle: bool,
     pub activation: &'static str,
     pub loss: &'static str,
+    /// What the images go through before the network, at training and inference.
+    pub preprocess: &'static str,
     pub init: &'static str,
     pub optimizer: &'static str,
     pub lr_schedule: &'static str,
@@ -92,6 +94,7 @@ impl PresetName {
                 shuffle: false,
                 activation: "sigmoid",
                 loss: "mse",
+                preprocess: "none",
                 init: "uniform",
                 optimizer: "sgd",
                 lr_schedule: "constant",
@@ -101,14 +104,16 @@ impl PresetName {
                 input_dropout: 0.0,
                 augment: Augment::NONE,
             },
+            // Deskewed images reach 98% in two rounds where the images as they are need four.
             PresetName::Fast => Preset {
-                hidden: "400",
-                rounds: 5,
+                hidden: "200",
+                rounds: 2,
                 batch_size: 128,
-                lr: 2e-3,
+                lr: 0.015,
                 shuffle: true,
                 activation: "relu",
                 loss: "xent",
+                preprocess: "deskew",
                 init: "he",
                 optimizer: "adam",
                 lr_schedule: "cosine",
@@ -118,11 +123,11 @@ impl PresetName {
                 input_dropout: 0.0,
                 augment: Augment::NONE,
             },
-            // The fast recipe on two wide layers for 40 rounds at half the learning rate, with
-            // dropout and max-norm (Srivastava et al. 2014).
+            // The fast recipe on two wide layers for 60 rounds at a fifteenth of the learning
+            // rate, with dropout and max-norm (Srivastava et al. 2014).
             PresetName::Best => Preset {
                 hidden: "1200,1200",
-                rounds: 40,
+                rounds: 60,
                 lr: 1e-3,
                 dropout: 0.5,
                 max_norm: 3.0,
@@ -133,6 +138,7 @@ impl PresetName {
             PresetName::BestAugmented => Preset {
                 rounds: 60,
                 dropout: 0.3,
+                preprocess: "none",
                 augment: Augment::DEFAULT,
                 ..PresetName::Best.preset()
             },
@@ -154,6 +160,7 @@ impl Preset {
         let arch = Architecture {
             activation: Activation::parse(self.activation)?,
             loss: Loss::parse(self.loss)?,
+            preprocess: Preprocess::parse(self.preprocess)?,
         };
         Network::build(&self.sizes()?, arch, Init::parse(self.init)?, seed)
     }

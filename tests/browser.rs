@@ -822,6 +822,7 @@ fn native_fast_rounds(data: &Path) -> Vec<mnist_gpu::train::RoundRecord> {
     mnist.train = mnist.train.truncated(TAB_IMAGES);
     let preset = PresetName::Fast.preset();
     let net = preset.network(42).expect("network");
+    net.preprocess.apply_to_data(&mut mnist);
     let recipe = preset.recipe(42, TAB_ROUNDS).expect("recipe");
     let mut engine = CpuEngine::with_recipe(net, &mnist, recipe, None).expect("CPU engine");
     let schedule = Schedule {

@@ -321,6 +321,7 @@ fn a_batch_step_records_the_documented_dispatches() {
         let arch = Architecture {
             activation: Activation::Relu,
             loss,
+            ..Architecture::default()
         };
         let mut sizes = vec![784];
         sizes.extend_from_slice(hidden);
@@ -383,7 +384,11 @@ fn gpu_inference_matches_cpu_inference() {
     ];
     for plan in round_plans(&ctx) {
         for (activation, loss, init) in architectures {
-            let arch = Architecture { activation, loss };
+            let arch = Architecture {
+                activation,
+                loss,
+                ..Architecture::default()
+            };
             let net = Network::build(&[784, 37, 13, 10], arch, init, 5).expect("network");
             let mut cpu = CpuInference::new(net.clone());
             let mut gpu = GpuInference::new(Arc::clone(&ctx), plan, &net).expect("inference");
@@ -639,10 +644,12 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
     let relu_xent = Architecture {
         activation: Activation::Relu,
         loss: Loss::Xent,
+        ..Architecture::default()
     };
     let tanh_xent = Architecture {
         activation: Activation::Tanh,
         loss: Loss::Xent,
+        ..Architecture::default()
     };
     let sigmoid_mse = Architecture::default();
     let optimizer = |name: &str, nesterov: bool| {
@@ -707,6 +714,7 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
             Architecture {
                 activation: Activation::Gelu,
                 loss: Loss::Xent,
+                ..Architecture::default()
             },
             recipe(
                 Optimizer::from_name("lion", Optimizer::defaults("lion")).expect("lion"),
@@ -719,6 +727,7 @@ fn gpu_recipes() -> Vec<(Architecture, Recipe)> {
             Architecture {
                 activation: Activation::Silu,
                 loss: Loss::Xent,
+                ..Architecture::default()
             },
             recipe(optimizer("adam", false), LrSchedule::Cosine, 2e-3, 0.0),
         ),

@@ -29,6 +29,7 @@ fn gpu_rounds_with_every_hidden_activation_match_the_cpu_engine() {
         let arch = Architecture {
             activation,
             loss: Loss::Mse,
+            ..Architecture::default()
         };
         let net = Network::build(&[784, 24, 13, 10], arch, Init::He, 3).expect("net");
         let mut gpu = GpuEngine::new(Arc::clone(&ctx), net.clone(), &data, hyper).expect("gpu");

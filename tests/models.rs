@@ -14,7 +14,8 @@ use mnist_gpu::engine::cpu::CpuEngine;
 use mnist_gpu::engine::{Engine, Hyper};
 use mnist_gpu::model::{Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
-use mnist_gpu::predict::{mnist_input, read_picture, top_classes};
+use mnist_gpu::ops::Preprocess;
+use mnist_gpu::predict::{mnist_input, network_input, read_picture, top_classes};
 use mnist_gpu::report::metrics;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
@@ -162,6 +163,16 @@ fn save_load_round_trip_is_bit_exact() {
     let loaded = model_file::load(&path).expect("load");
     assert_eq!(loaded.training, model.training);
     assert_eq!(loaded.network.sizes(), vec![784, 16, 12, 10]);
+    assert_eq!(loaded.network.preprocess, Preprocess::None);
+    let deskewing = SavedModel {
+        network: Network {
+            preprocess: Preprocess::Deskew,
+            ..model.network.clone()
+        },
+        ..model.clone()
+    };
+    model_file::save(&path, &deskewing).expect("save");
+    assert_eq!(model_file::load(&path).expect("load"), deskewing);
     for (a, b) in loaded.network.layers.iter().zip(&model.network.layers) {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&a.weights), bits(&b.weights));
@@ -306,6 +317,14 @@ fn bad_model_files_give_clear_errors() {
             "no-metadata",
             raw_model(&layers(&[16, 784], &[16], &[10, 16]), &[]),
             "missing",
+        ),
+        (
+            "unknown-preprocessing",
+            raw_model(
+                &layers(&[16, 784], &[16], &[10, 16]),
+                &[good_meta("784,16,10"), vec![("preprocess", "deslant")]].concat(),
+            ),
+            "preprocess",
         ),
     ];
     for (name, bytes, expected) in &cases {
@@ -859,6 +878,69 @@ fn predict_recognises_rendered_test_digits() {
         (picture.width, picture.height),
         (4 * 224 + 3 * 2, 224 + mnist_gpu::predict::CAPTION_HEIGHT)
     );
+}
+
+/// A network trained on deskewed images carries its preprocessing: `eval` reproduces the
+/// accuracy training printed on the deskewed test set, `predict` reads pictures through it,
+/// and resuming cannot switch it off.
+#[test]
+fn deskewing_travels_with_the_model() {
+    let Some(dir) = common::real_mnist_dir("deskewing_travels_with_the_model") else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let model = arg_in(work.path(), "m.safetensors");
+    let trained = run_ok(&[
+        "train", "--cpu", "--data", &dir, "--preset", "fast", "--hidden", "32", "--rounds", "1",
+        "--save", &model,
+    ]);
+    assert!(trained.contains("deskewed inputs"), "{trained}");
+    let saved = model_file::load(Path::new(&model)).expect("load");
+    assert_eq!(saved.network.preprocess, Preprocess::Deskew);
+    let printed = percent_after(&trained, "test accuracy after training: ");
+    let eval = run_ok(&eval_args(&dir, &model, &[]));
+    assert_eq!(percent_after(&eval, "accuracy "), printed, "{eval}");
+    assert!(printed.parse::<f64>().expect("number") > 90.0, "{trained}");
+
+    // predict: the top classes of the deskewed picture, which differs from the plain one.
+    let data = Mnist::load(Path::new(&dir)).expect("MNIST");
+    let mut args = vec!["predict".to_string(), "--model".into(), model.clone()];
+    let mut expected = Vec::new();
+    let mut changed = 0;
+    for i in 0..6 {
+        let path = work.path().join(format!("digit-{i}.png"));
+        std::fs::write(&path, render(data.test.image(i), i)).expect("write png");
+        let picture = read_picture(&path).expect("read png");
+        let input = network_input(&saved.network, &path, &picture).expect("input");
+        changed += usize::from(input != mnist_input(&path, &picture).expect("plain input"));
+        let ranked: Vec<String> = top_classes(&saved.network, &input, 3)
+            .iter()
+            .map(|(class, p)| format!("{class} ({:.1}%)", 100.0 * p))
+            .collect();
+        expected.push(format!("{}: {}", path.display(), ranked.join(", ")));
+        args.push(path.display().to_string());
+    }
+    assert!(
+        changed >= 5,
+        "deskewing changed only {changed} of 6 pictures"
+    );
+    let out = run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("digit-")).collect();
+    assert_eq!(lines, expected, "{out}");
+
+    let err = run_fails(&[
+        "train",
+        "--cpu",
+        "--data",
+        &dir,
+        "--resume",
+        &model,
+        "--rounds",
+        "2",
+        "--preprocess",
+        "none",
+    ]);
+    assert!(err.contains("--preprocess none disagrees"), "{err}");
 }
 
 #[test]

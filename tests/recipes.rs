@@ -17,7 +17,11 @@ fn architectures() -> Vec<Architecture> {
     let mut all = Vec::new();
     for activation in Activation::hidden() {
         for loss in Loss::ALL {
-            all.push(Architecture { activation, loss });
+            all.push(Architecture {
+                activation,
+                loss,
+                ..Architecture::default()
+            });
         }
     }
     all
@@ -29,6 +33,7 @@ fn relu_xent() -> Architecture {
     Architecture {
         activation: Activation::Relu,
         loss: Loss::Xent,
+        ..Architecture::default()
     }
 }
 

@@ -17,7 +17,8 @@ use mnist_gpu::engine::gpu::plan::KernelPlan;
 use mnist_gpu::engine::{Inference, Pixels};
 use mnist_gpu::model::{INPUTS, Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo};
-use mnist_gpu::predict::{decode_picture, mnist_input};
+use mnist_gpu::ops::Preprocess;
+use mnist_gpu::predict::{decode_picture, network_input};
 use mnist_gpu::serve::files::WebFiles;
 use mnist_gpu::serve::{self, AppState, EngineClassifier, ModelCard, NetworkClassifier, Predictor};
 use serde_json::Value;
@@ -87,6 +88,7 @@ impl Server {
         );
         let app = serve::router(AppState {
             predictor,
+            preprocess: network.preprocess,
             card,
             body_timeout,
             files,
@@ -246,7 +248,7 @@ fn ell() -> Vec<u8> {
 /// What the library says for a picture: the input `predict` makes and the network's outputs.
 fn expected(network: &Network, picture: &[u8]) -> (Vec<f32>, Vec<f32>) {
     let image = decode_picture("p", picture).expect("decode");
-    let input = mnist_input(Path::new("p"), &image).expect("input");
+    let input = network_input(network, Path::new("p"), &image).expect("input");
     let outputs = network.forward(&input);
     (input, outputs)
 }
@@ -490,6 +492,26 @@ fn a_picture_gets_the_same_input_and_outputs_as_the_library() {
         let (input, outputs) = expected(&network, &picture);
         check_prediction(&json, &input, &outputs, 0.0);
     }
+    // A network trained on deskewed images sees the picture deskewed.
+    let deskewing = Network {
+        preprocess: Preprocess::Deskew,
+        ..network.clone()
+    };
+    let deskewing_server = Server::default(&deskewing);
+    let (status, json) = post(
+        &agent,
+        &deskewing_server.url("/api/predict"),
+        "image/png",
+        &seven(),
+    );
+    assert_eq!(status, 200, "{json}");
+    let (input, outputs) = expected(&deskewing, &seven());
+    assert_ne!(
+        input,
+        expected(&network, &seven()).0,
+        "the seven is slanted"
+    );
+    check_prediction(&json, &input, &outputs, 0.0);
     // Any image/* type and octet-stream are read as pictures too.
     let (status, _) = post(
         &agent,

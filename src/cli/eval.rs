@@ -91,7 +91,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     check_distinct(&inputs, &outputs)?;
     super::backend::check_backend(&args.backend)?;
     let saved = model_file::load(&args.model).context("cannot load the model")?;
-    let data = super::data::load(&args.data)?;
+    let mut data = super::data::load(&args.data)?;
     let split = Split::from(args.split);
     let info = &saved.training;
     println!(
@@ -114,6 +114,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             data.dir.display()
         );
     }
+    // The images as the network saw them in training.
+    saved.network.preprocess.apply_to_data(&mut data);
     let mut engine = build_inference(&args.backend, &saved.network, info.batch_size)?;
     println!("engine: {}", engine.describe());
     let set = data.split(split);

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use mnist_gpu::model_file;
 use mnist_gpu::ops::Loss;
-use mnist_gpu::predict::{mnist_input, read_picture, top_classes, write_inputs_png};
+use mnist_gpu::predict::{network_input, read_picture, top_classes, write_inputs_png};
 use mnist_gpu::report::activations::activations_pictures;
 
 /// Each 28×28 input is drawn 8× larger by --show-input.
@@ -55,7 +55,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     // Every picture gets its line: the classes of a good one, an error for a bad one.
     let (mut inputs, mut captions, mut failed) = (Vec::new(), Vec::new(), 0usize);
     for path in &args.images {
-        match read_picture(path).and_then(|picture| mnist_input(path, &picture)) {
+        match read_picture(path).and_then(|picture| network_input(&saved.network, path, &picture)) {
             Ok(input) => {
                 let ranked: Vec<String> = top_classes(&saved.network, &input, args.top)
                     .iter()

@@ -7,12 +7,14 @@ pub mod augment;
 pub mod dropout;
 pub mod init;
 pub mod loss;
+pub mod preprocess;
 pub mod real;
 
 pub use activation::Activation;
 pub use dropout::Dropout;
 pub use init::Init;
 pub use loss::Loss;
+pub use preprocess::Preprocess;
 
 /// Parses one of `names` (each paired with its value), or says which names exist.
 pub(crate) fn parse_named<T: Copy>(

@@ -261,6 +261,7 @@ pub async fn predict(
         }
     };
     debug_assert_eq!(input.len(), INPUTS);
+    let input = state.preprocess.apply(&input, SIDE, SIDE);
     let outputs = state
         .predictor
         .outputs(input.clone())

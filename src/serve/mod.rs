@@ -99,6 +99,9 @@ impl ModelCard {
 /// What every request handler shares.
 pub struct AppState {
     pub predictor: Predictor,
+    /// What the model does to a picture before its first layer (the predictor takes the
+    /// result).
+    pub preprocess: crate::ops::Preprocess,
     pub card: ModelCard,
     /// How long a request body may take to arrive ([`BODY_TIMEOUT`] unless testing).
     pub body_timeout: Duration,

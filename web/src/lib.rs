@@ -18,7 +18,7 @@ use mnist_gpu::engine::gpu::plan::KernelPlan;
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsRequest};
 use mnist_gpu::model::{Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
-use mnist_gpu::predict::{decode_picture, mnist_input, probabilities, top_classes};
+use mnist_gpu::predict::{decode_picture, network_input, probabilities, top_classes};
 use mnist_gpu::preset::PresetName;
 use mnist_gpu::report::activations::activations_picture;
 use mnist_gpu::report::weights::{strongest_units, weight_maps};
@@ -182,13 +182,16 @@ impl Trainer {
             test_labels,
         )
         .map_err(fail)?;
-        let data = Mnist::new(train, test, "the page's data".into());
+        let mut data = Mnist::new(train, test, "the page's data".into());
 
         let preset = PresetName::parse(preset).map_err(fail)?.preset();
         let rounds = if rounds > 0 { rounds } else { preset.rounds };
         let seed = u64::from(seed);
         let network = preset.network(seed).map_err(fail)?;
         let recipe = preset.recipe(seed, rounds).map_err(fail)?;
+        // The fingerprint names the data as fetched; the engine sees it preprocessed.
+        let fingerprint = data_fingerprint(&data);
+        network.preprocess.apply_to_data(&mut data);
         let context = Arc::clone(&gpu.context);
         let plan = KernelPlan::default_for(&context.info, &context.limits);
         let engine = GpuEngine::with_recipe(
@@ -203,7 +206,7 @@ impl Trainer {
         let mut info = preset
             .training_info(seed, rounds, context.describe())
             .map_err(fail)?;
-        info.data_fingerprint = data_fingerprint(&data);
+        info.data_fingerprint = fingerprint;
         let schedule = Schedule {
             rounds,
             first_round: 1,
@@ -279,7 +282,7 @@ impl Trainer {
     /// prepared as `mnist-gpu predict` and the server prepare it; JSON like the server's
     /// `POST /api/predict` answer.
     pub fn classify(&self, picture: &[u8]) -> Result<String, JsError> {
-        let input = drawing_input(picture)?;
+        let input = drawing_input(&self.network, picture)?;
         let outputs = self.network.forward(&input);
         serde_json::to_string(&Reading {
             digit: argmax(&outputs),
@@ -293,7 +296,7 @@ impl Trainer {
     /// The picture of what every layer does with a drawing: the input, each hidden layer's
     /// activations and the outputs (what `predict --show-activations` saves).
     pub fn activations(&self, picture: &[u8]) -> Result<Picture, JsError> {
-        let input = drawing_input(picture)?;
+        let input = drawing_input(&self.network, picture)?;
         let layers = self.network.forward_layers(&input);
         let (digit, p) = top_classes(&self.network, &input, 1)
             .first()
@@ -321,9 +324,9 @@ impl Trainer {
     }
 }
 
-/// The MNIST-like input of a drawing's picture.
-fn drawing_input(picture: &[u8]) -> Result<Vec<f32>, JsError> {
+/// What `network` takes for a drawing's picture: MNIST-like, then preprocessed.
+fn drawing_input(network: &Network, picture: &[u8]) -> Result<Vec<f32>, JsError> {
     const LABEL: &str = "the drawing";
     let image = decode_picture(LABEL, picture).map_err(fail)?;
-    mnist_input(Path::new(LABEL), &image).map_err(fail)
+    network_input(network, Path::new(LABEL), &image).map_err(fail)
 }

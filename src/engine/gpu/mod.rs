@@ -68,6 +68,8 @@ pub struct GpuEngine {
     /// (xent).
     activation: crate::ops::Activation,
     loss: Loss,
+    /// Carried into the network read back; the engine itself is given preprocessed images.
+    preprocess: crate::ops::Preprocess,
     recipe: Recipe,
     /// Whether the round runs the tutorial's fused SGD update kernels at the constant rate in
     /// the layer blocks; otherwise the optimiser-step kernels at the per-batch rate.
@@ -267,6 +269,7 @@ impl GpuEngine {
             sizes,
             activation: net.activation,
             loss: net.loss,
+            preprocess: net.preprocess,
             fused_sgd,
             steps: state.steps,
             round: recipe.first_round,
@@ -659,6 +662,7 @@ impl GpuEngine {
             layers,
             activation: self.activation,
             loss: self.loss,
+            preprocess: self.preprocess,
         })
     }
 
