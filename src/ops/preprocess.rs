@@ -55,18 +55,36 @@ impl Preprocess {
         }
     }
 
-    /// Every image of `set`, preprocessed and rounded back to grey levels.
+    /// Every image of `set`, preprocessed and rounded back to grey levels (natively on every
+    /// core: each image on its own, so the result does not depend on how they are shared).
     pub fn apply_to_set(self, set: &mut Dataset) {
         if self == Preprocess::None || set.pixels() == 0 {
             return;
         }
         let (rows, cols) = (set.rows, set.cols);
-        for image in set.images.chunks_exact_mut(rows * cols) {
-            let values: Vec<f64> = image.iter().map(|&v| f64::from(v)).collect();
-            for (level, value) in image.iter_mut().zip(deskew(&values, rows, cols)) {
-                *level = value.round().clamp(0.0, 255.0) as u8;
+        let deskew_all = |images: &mut [u8]| {
+            for image in images.chunks_exact_mut(rows * cols) {
+                let values: Vec<f64> = image.iter().map(|&v| f64::from(v)).collect();
+                for (level, value) in image.iter_mut().zip(deskew(&values, rows, cols)) {
+                    *level = value.round().clamp(0.0, 255.0) as u8;
+                }
             }
+        };
+        #[cfg(feature = "native")]
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // The page's WebAssembly runs on one thread.
+        #[cfg(not(feature = "native"))]
+        let threads = 1;
+        if threads < 2 {
+            deskew_all(&mut set.images);
+            return;
         }
+        let share = set.len().div_ceil(threads) * rows * cols;
+        std::thread::scope(|scope| {
+            for images in set.images.chunks_mut(share) {
+                scope.spawn(|| deskew_all(images));
+            }
+        });
     }
 
     /// Both splits of `data`, preprocessed.
@@ -246,6 +264,34 @@ mod tests {
         Preprocess::None.apply_to_set(&mut untouched);
         assert_eq!(untouched, set);
         assert_eq!(Preprocess::None.apply(&input, rows, cols), input);
+    }
+
+    #[test]
+    fn a_set_is_deskewed_image_by_image_however_it_is_shared() {
+        let (rows, cols) = (28, 28);
+        let leans = [-0.5, -0.3, -0.1, 0.0, 0.2, 0.35, 0.5];
+        let images: Vec<u8> = leans
+            .iter()
+            .flat_map(|&lean| slanted_bar(rows, cols, lean))
+            .map(|v| v as u8)
+            .collect();
+        let mut set = Dataset {
+            images: images.clone(),
+            labels: vec![0; leans.len()],
+            rows,
+            cols,
+        };
+        Preprocess::Deskew.apply_to_set(&mut set);
+        for (i, image) in images.chunks_exact(rows * cols).enumerate() {
+            let mut one = Dataset {
+                images: image.to_vec(),
+                labels: vec![0],
+                rows,
+                cols,
+            };
+            Preprocess::Deskew.apply_to_set(&mut one);
+            assert_eq!(one.images, set.image(i), "image {i}");
+        }
     }
 
     #[test]
