@@ -97,23 +97,27 @@ impl Preprocess {
 /// `image` (`rows × cols`, row-major, non-negative) sheared upright and centred. A blank image,
 /// or one whose ink lies on a single row, comes back unchanged.
 pub fn deskew(image: &[f64], rows: usize, cols: usize) -> Vec<f64> {
-    let at = |r: usize, c: usize| image[r * cols + c];
-    let cells = || (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c)));
     let ink: f64 = image.iter().sum();
     if ink.is_nan() || ink <= 0.0 {
         return image.to_vec();
     }
+    let image_rows = || image.chunks_exact(cols).enumerate();
     let (mut mean_r, mut mean_c) = (0.0, 0.0);
-    for (r, c) in cells() {
-        mean_r += r as f64 * at(r, c);
-        mean_c += c as f64 * at(r, c);
+    for (r, row) in image_rows() {
+        for (c, &v) in row.iter().enumerate() {
+            mean_r += r as f64 * v;
+            mean_c += c as f64 * v;
+        }
     }
     let (mean_r, mean_c) = (mean_r / ink, mean_c / ink);
     let (mut var_r, mut cov) = (0.0, 0.0);
-    for (r, c) in cells() {
-        let (dr, dc) = (r as f64 - mean_r, c as f64 - mean_c);
-        var_r += dr * dr * at(r, c);
-        cov += dr * dc * at(r, c);
+    for (r, row) in image_rows() {
+        let dr = r as f64 - mean_r;
+        for (c, &v) in row.iter().enumerate() {
+            let dc = c as f64 - mean_c;
+            var_r += dr * dr * v;
+            cov += dr * dc * v;
+        }
     }
     if var_r <= 1e-12 * ink {
         return image.to_vec();
@@ -130,23 +134,33 @@ pub fn deskew(image: &[f64], rows: usize, cols: usize) -> Vec<f64> {
         let reach = (side + 2) as f64;
         (whole.clamp(-reach, reach) as isize, offset - whole)
     };
-    let pixel = |r: isize, c: isize| {
-        if (0..rows as isize).contains(&r) && (0..cols as isize).contains(&c) {
-            image[r as usize * cols + c as usize]
-        } else {
-            0.0
-        }
+    // A source row, or none above or below the image (all zeros).
+    let source_row = |r: isize| {
+        usize::try_from(r)
+            .ok()
+            .filter(|&r| r < rows)
+            .map(|r| &image[r * cols..(r + 1) * cols])
+    };
+    let pixel = |row: Option<&[f64]>, c: isize| match (row, usize::try_from(c)) {
+        (Some(row), Ok(c)) => row.get(c).copied().unwrap_or(0.0),
+        _ => 0.0,
     };
     let (shift_r, fraction_r) = split(mean_r - centre_r, rows);
     let mut out = vec![0.0; rows * cols];
     for (r, row) in out.chunks_exact_mut(cols).enumerate() {
-        let (shift_c, fraction_c) = split(mean_c - centre_c + slant * (r as f64 - centre_r), cols);
         let top = r as isize + shift_r;
+        let (upper_row, lower_row) = (source_row(top), source_row(top + 1));
+        if upper_row.is_none() && lower_row.is_none() {
+            // Every term below is a zero pixel times a weight: the row stays 0.
+            continue;
+        }
+        let (shift_c, fraction_c) = split(mean_c - centre_c + slant * (r as f64 - centre_r), cols);
         for (c, value) in row.iter_mut().enumerate() {
             let left = c as isize + shift_c;
-            let upper = (1.0 - fraction_c) * pixel(top, left) + fraction_c * pixel(top, left + 1);
-            let lower =
-                (1.0 - fraction_c) * pixel(top + 1, left) + fraction_c * pixel(top + 1, left + 1);
+            let upper = (1.0 - fraction_c) * pixel(upper_row, left)
+                + fraction_c * pixel(upper_row, left + 1);
+            let lower = (1.0 - fraction_c) * pixel(lower_row, left)
+                + fraction_c * pixel(lower_row, left + 1);
             *value = (1.0 - fraction_r) * upper + fraction_r * lower;
         }
     }
