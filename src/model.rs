@@ -141,10 +141,11 @@ impl Network {
     /// `sigmoid layers, quadratic cost` / `relu layers, softmax outputs, cross-entropy`, after
     /// `deskewed inputs, ` when the images are preprocessed.
     pub fn describe(&self) -> String {
-        let preprocess = match self.preprocess {
-            Preprocess::None => "",
-            Preprocess::Deskew => "deskewed inputs, ",
-        };
+        let preprocess = self
+            .preprocess
+            .describe()
+            .map(|what| format!("{what}, "))
+            .unwrap_or_default();
         format!(
             "{preprocess}{} layers, {}",
             self.activation.name(),

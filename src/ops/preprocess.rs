@@ -36,6 +36,15 @@ impl Preprocess {
         }
     }
 
+    /// How a network's description names it (`deskewed inputs`); none for the images as they
+    /// are.
+    pub fn describe(self) -> Option<&'static str> {
+        match self {
+            Preprocess::None => None,
+            Preprocess::Deskew => Some("deskewed inputs"),
+        }
+    }
+
     pub fn parse(text: &str) -> crate::Result<Preprocess> {
         let names: Vec<(&str, Preprocess)> = Self::ALL.iter().map(|p| (p.name(), *p)).collect();
         super::parse_named("preprocessing", text, &names)

@@ -34,7 +34,7 @@ use super::Engine;
 use super::{Hyper, Recipe, batches};
 use super::{check_order, noise_params, tensor_lens, validate};
 use crate::data::{Mnist, Split};
-use crate::model::{Layer, Network};
+use crate::model::{Architecture, Layer, Network};
 use crate::ops::Loss;
 use crate::optim::{LrSchedule, OptimizerState};
 use crate::{Error, Result};
@@ -63,13 +63,11 @@ enum Source {
 pub struct GpuEngine {
     context: Arc<GpuContext>,
     sizes: Vec<usize>,
-    /// The hidden layers' activation (the `ACTIVATION` override of their forward and
-    /// back-propagation kernels); the output layer is sigmoid (mse) or linear then `softmax`
-    /// (xent).
-    activation: crate::ops::Activation,
-    loss: Loss,
-    /// Carried into the network read back; the engine itself is given preprocessed images.
-    preprocess: crate::ops::Preprocess,
+    /// The network's hidden activation (the `ACTIVATION` override of their forward and
+    /// back-propagation kernels) and loss (the output layer is sigmoid (mse) or linear then
+    /// `softmax` (xent)); its preprocessing is only carried into the network read back, as the
+    /// engine is given preprocessed images.
+    architecture: Architecture,
     recipe: Recipe,
     /// Whether the round runs the tutorial's fused SGD update kernels at the constant rate in
     /// the layer blocks; otherwise the optimiser-step kernels at the per-batch rate.
@@ -267,9 +265,7 @@ impl GpuEngine {
         Ok(GpuEngine {
             context,
             sizes,
-            activation: net.activation,
-            loss: net.loss,
-            preprocess: net.preprocess,
+            architecture: net.architecture(),
             fused_sgd,
             steps: state.steps,
             round: recipe.first_round,
@@ -357,7 +353,13 @@ impl GpuEngine {
                 Some(group) => group,
                 None => &self.groups.forward_input[source as usize],
             };
-            let kernel = forward_variant(&self.plan, l, last, self.activation, self.loss);
+            let kernel = forward_variant(
+                &self.plan,
+                l,
+                last,
+                self.architecture.activation,
+                self.architecture.loss,
+            );
             self.dispatch(pass, kernel, group, slot, batch, layer)?;
             if dropout && l < last {
                 self.dispatch(
@@ -370,7 +372,7 @@ impl GpuEngine {
                 )?;
             }
         }
-        if self.loss == Loss::Xent {
+        if self.architecture.loss == Loss::Xent {
             self.dispatch(
                 pass,
                 Kernel::Softmax,
@@ -410,9 +412,11 @@ impl GpuEngine {
         let dropout = self.dropout_in(slot);
         // The output error is (a − y)/B times the output activation's derivative: the
         // sigmoid's for the quadratic cost, 1 (linear) for softmax with cross-entropy.
-        let output_error =
-            with_activation(Kernel::OutputError.into(), self.loss.output_activation());
-        let batch_cost = match self.loss {
+        let output_error = with_activation(
+            Kernel::OutputError.into(),
+            self.architecture.loss.output_activation(),
+        );
+        let batch_cost = match self.architecture.loss {
             Loss::Mse => Kernel::BatchCost,
             Loss::Xent => Kernel::BatchCostXent,
         };
@@ -430,7 +434,8 @@ impl GpuEngine {
             // δ[l-1] from W[l] before W[l] changes.
             if let Some(group) = &g.backprop_error[l] {
                 // δ[l-1] takes the derivative of layer l-1's (hidden) activation.
-                let kernel = with_activation(self.plan.backprop_error, self.activation);
+                let kernel =
+                    with_activation(self.plan.backprop_error, self.architecture.activation);
                 self.dispatch(pass, kernel, group, slot, batch, layer)?;
                 if dropout {
                     // δ[l-1] through layer l-1's mask.
@@ -660,9 +665,9 @@ impl GpuEngine {
         }
         Ok(Network {
             layers,
-            activation: self.activation,
-            loss: self.loss,
-            preprocess: self.preprocess,
+            activation: self.architecture.activation,
+            loss: self.architecture.loss,
+            preprocess: self.architecture.preprocess,
         })
     }
 
