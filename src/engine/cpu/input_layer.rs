@@ -437,6 +437,48 @@ struct StepRows<'a> {
     gradient: Option<&'a mut [f32]>,
 }
 
+/// The blocks of outputs a kernel's register tiles cover, as `(first output, vectors)`: the
+/// fewest blocks of at most `max_vectors` vectors of [`LANES`] values, as even as whole vectors
+/// allow (200 outputs, 13 vectors, at most 5: blocks of 4, 4 and 5). Rows are padded to whole
+/// vectors, so a block's last vector may run into the padding.
+fn blocks(outputs: usize, max_vectors: usize) -> impl Iterator<Item = (usize, usize)> {
+    let vectors = outputs.div_ceil(LANES);
+    let count = vectors.div_ceil(max_vectors.max(1));
+    (0..count).map(move |b| {
+        let (first, end) = (vectors * b / count, vectors * (b + 1) / count);
+        (first * LANES, end - first)
+    })
+}
+
+/// Runs `$body` with the constant `$n` set to `$vectors` vectors' worth of values (1 to 5), so
+/// that each block width has a kernel whose sums are a fixed set of registers.
+macro_rules! with_block_width {
+    ($vectors:expr, $n:ident => $body:expr) => {
+        match $vectors {
+            1 => {
+                const $n: usize = LANES;
+                $body
+            }
+            2 => {
+                const $n: usize = 2 * LANES;
+                $body
+            }
+            3 => {
+                const $n: usize = 3 * LANES;
+                $body
+            }
+            4 => {
+                const $n: usize = 4 * LANES;
+                $body
+            }
+            _ => {
+                const $n: usize = 5 * LANES;
+                $body
+            }
+        }
+    };
+}
+
 /// `a·b + c`, fused where the instruction set has it (one rounding, and the fast path);
 /// without FMA hardware `mul_add` would be a slow libm call, so those builds round twice.
 #[inline(always)]
@@ -444,24 +486,16 @@ fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// Forward: tiles of 4 images × `N` outputs. The block loop is outermost so that the block's
-/// columns of `Wᵀ` (784 × 64 values: 200 KB) stay in the L2 cache while every tile of the task
-/// reads them.
+/// Forward: tiles of 4 images × one block of outputs. The block loop is outermost so that the
+/// block's columns of `Wᵀ` (784 × 64 values: 200 KB) stay in the L2 cache while every tile of
+/// the task reads them.
 #[inline(always)]
-fn forward_rows<const N: usize, const FUSED: bool>(task: &Forward<'_>, out: &mut [f32]) {
+fn forward_rows<const MAX_VECTORS: usize, const FUSED: bool>(task: &Forward<'_>, out: &mut [f32]) {
     let outputs = task.biases.len();
-    let mut j0 = 0;
-    while j0 < outputs {
-        // Rows of Wᵀ are padded to whole vectors, so a 16-wide block always fits.
-        let wide = j0 + N <= task.stride;
+    for (j0, vectors) in blocks(outputs, MAX_VECTORS) {
         for (out, batch) in out.chunks_mut(outputs * TILE).zip(task.batch.chunks(TILE)) {
-            if wide {
-                forward_tile::<N, FUSED>(task, j0, batch, out);
-            } else {
-                forward_tile::<LANES, FUSED>(task, j0, batch, out);
-            }
+            with_block_width!(vectors, N => forward_tile::<N, FUSED>(task, j0, batch, out));
         }
-        j0 += if wide { N } else { LANES };
     }
 }
 
@@ -506,31 +540,26 @@ fn forward_tile<const N: usize, const FUSED: bool>(
     }
 }
 
-/// Weight step: tiles of 4 pixels × `N` outputs, the gradient summed in registers over the batch
-/// rows lighting any of the 4 pixels, then the optimiser's update of the tile. The block loop is
-/// outermost so that the block's columns of `δ` stay in cache across the task's pixels.
+/// Weight step: tiles of 4 pixels × one block of outputs, the gradient summed in registers over
+/// the batch rows lighting any of the 4 pixels, then the optimiser's update of the tile. The
+/// block loop is outermost so that the block's columns of `δ` stay in cache across the task's
+/// pixels.
 #[inline(always)]
-fn step_rows<const N: usize, const FUSED: bool>(
+fn step_rows<const MAX_VECTORS: usize, const FUSED: bool>(
     rows: &mut StepRows<'_>,
     update: &impl Fn(&mut f32, f32, &mut f32, &mut f32),
 ) {
-    let (outputs, stride) = (rows.outputs, rows.stride);
-    let pixels = rows.weights.len() / stride;
-    let mut j0 = 0;
-    while j0 < outputs {
-        let wide = j0 + N <= stride;
-        let width = (if wide { N } else { LANES }).min(outputs - j0);
+    let outputs = rows.outputs;
+    let pixels = rows.weights.len() / rows.stride;
+    for (j0, vectors) in blocks(outputs, MAX_VECTORS) {
+        let width = (vectors * LANES).min(outputs - j0);
         for t in 0..pixels.div_ceil(TILE) {
             let (batch_rows, values) = rows.columns.tile(rows.first_tile + t, &rows.rows);
-            if wide {
+            with_block_width!(vectors, N => {
                 let g = gradient_tile::<N, FUSED>(rows.delta, outputs, j0, batch_rows, values);
                 update_tile(rows, t, j0, width, &g, update);
-            } else {
-                let g = gradient_tile::<LANES, FUSED>(rows.delta, outputs, j0, batch_rows, values);
-                update_tile(rows, t, j0, width, &g, update);
-            }
+            });
         }
-        j0 += if wide { N } else { LANES };
     }
 }
 
@@ -652,7 +681,7 @@ impl Simd {
             Simd::Avx512 => unsafe { x86::forward_avx512(task, out) },
             #[cfg(target_arch = "x86_64")]
             Simd::Avx2 => unsafe { x86::forward_avx2(task, out) },
-            Simd::Portable => forward_rows::<16, PORTABLE_FMA>(task, out),
+            Simd::Portable => forward_rows::<1, PORTABLE_FMA>(task, out),
         }
     }
 
@@ -663,26 +692,29 @@ impl Simd {
             Simd::Avx512 => unsafe { x86::step_avx512(rows, update) },
             #[cfg(target_arch = "x86_64")]
             Simd::Avx2 => unsafe { x86::step_avx2(rows, update) },
-            Simd::Portable => step_rows::<16, PORTABLE_FMA>(rows, update),
+            Simd::Portable => step_rows::<1, PORTABLE_FMA>(rows, update),
         }
     }
 }
 
-/// The kernels compiled for x86-64's vector extensions: tiles of 4 × 4 vectors of sums (4 × 64
-/// values in 16 of the 32 zmm registers; 4 × 16 values in 8 of the 16 ymm registers), leaving
-/// registers for the streamed block and the broadcast inputs.
+/// The kernels compiled for x86-64's vector extensions, their blocks sized so the sums stay in
+/// registers beside the streamed block and the broadcast inputs: with AVX-512, forward tiles of
+/// 4 images × up to 4 vectors (16 of the 32 zmm registers) and weight-step tiles of 4 pixels ×
+/// up to 5 vectors (20 registers: measured 5–10% faster than blocks of 4 there, but slower in
+/// the forward pass, whose tiles also keep 4 image rows' addresses and bitmaps at hand); with
+/// AVX2, 4 × 16 values (8 of the 16 ymm registers).
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{Forward, StepRows, forward_rows, step_rows};
 
     #[target_feature(enable = "avx512f,fma")]
     pub fn forward_avx512(task: &Forward<'_>, out: &mut [f32]) {
-        forward_rows::<64, true>(task, out)
+        forward_rows::<4, true>(task, out)
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub fn forward_avx2(task: &Forward<'_>, out: &mut [f32]) {
-        forward_rows::<16, true>(task, out)
+        forward_rows::<1, true>(task, out)
     }
 
     #[target_feature(enable = "avx512f,fma")]
@@ -690,12 +722,12 @@ mod x86 {
         rows: &mut StepRows<'_>,
         update: &impl Fn(&mut f32, f32, &mut f32, &mut f32),
     ) {
-        step_rows::<64, true>(rows, update)
+        step_rows::<5, true>(rows, update)
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub fn step_avx2(rows: &mut StepRows<'_>, update: &impl Fn(&mut f32, f32, &mut f32, &mut f32)) {
-        step_rows::<16, true>(rows, update)
+        step_rows::<1, true>(rows, update)
     }
 }
 
@@ -763,8 +795,45 @@ mod tests {
         }
     }
 
-    // Shapes on both sides of the 16-lane padding and the 64/128-wide blocks.
-    const SHAPES: [(usize, usize); 4] = [(37, 5), (50, 150), (29, 131), (784, 400)];
+    // Shapes on both sides of the 16-lane padding, with blocks of every width from 1 to 5
+    // vectors (5: 1; 20: 2; 131: 9 = 3+3+3 and 4+5; 150: 10 = 3+3+4 and 5+5; 400: 25).
+    const SHAPES: [(usize, usize); 5] = [(37, 5), (23, 20), (50, 150), (29, 131), (784, 400)];
+
+    #[test]
+    fn blocks_cover_the_outputs_evenly_in_the_fewest_blocks() {
+        for outputs in 1..300usize {
+            let vectors = outputs.div_ceil(LANES);
+            for max in 1..=5 {
+                let blocks: Vec<(usize, usize)> = blocks(outputs, max).collect();
+                assert_eq!(
+                    blocks.len(),
+                    vectors.div_ceil(max),
+                    "{outputs} outputs, max {max}"
+                );
+                let mut next = 0;
+                for &(first, width) in &blocks {
+                    assert_eq!(
+                        first,
+                        next * LANES,
+                        "{outputs} outputs, max {max}: contiguous"
+                    );
+                    assert!((1..=max).contains(&width), "{outputs} outputs, max {max}");
+                    next += width;
+                }
+                assert_eq!(next, vectors, "{outputs} outputs, max {max}: all covered");
+                let widths = blocks.iter().map(|b| b.1);
+                let (lo, hi) = (widths.clone().min(), widths.max());
+                assert!(
+                    hi.zip(lo).is_some_and(|(h, l)| h - l <= 1),
+                    "{outputs}: even"
+                );
+            }
+        }
+        assert_eq!(
+            blocks(200, 5).collect::<Vec<_>>(),
+            [(0, 4), (64, 4), (128, 5)]
+        );
+    }
 
     #[test]
     fn lit_pixels_keep_the_values_and_mark_exactly_the_non_zero_ones() {

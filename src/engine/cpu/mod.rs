@@ -383,15 +383,19 @@ impl CpuEngine {
             }
             None => (&self.train.lit, &self.batch_images),
         };
-        Self::forward(
+        // The weight step's index of the batch needs only the images: it is built while the
+        // forward pass runs, by whichever thread is free (a serial 10–15% of a batch-128 step
+        // otherwise).
+        let (net, input, activations, columns) = (
             &self.net,
             &self.input,
             &mut self.activations,
-            dropout_pass,
-            images,
-            rows_of,
+            &mut self.columns,
         );
-        self.columns.index(images, rows_of);
+        rayon::join(
+            || Self::forward(net, input, activations, dropout_pass, images, rows_of),
+            || columns.index(images, rows_of),
+        );
 
         let classes = self.net.layers[last].outputs;
         let scale = 1.0 / rows as f32;
