@@ -36,14 +36,17 @@ const PIXELS_PER_TASK: usize = 16;
 const STEP_ROWS: usize = 2048;
 
 /// Images as f32 rows (padded with zeros to a whole number of tiles of pixels) and, per image,
-/// a bitmap of its lit (non-zero) pixels.
+/// a bitmap of its lit (non-zero) pixels and one of its lit tiles (`TILE` adjacent pixels of
+/// which any is lit).
 pub struct LitPixels {
     values: Vec<f32>,
     bits: Vec<u64>,
+    tiles: Vec<u64>,
     /// Values per row: the image width rounded up to [`TILE`].
     stride: usize,
-    /// Bitmap words per image.
+    /// Bitmap words per image, of pixels and of tiles.
     words: usize,
+    tile_words: usize,
     images: usize,
 }
 
@@ -76,6 +79,28 @@ impl LitPixels {
                 bits[k / 64] |= 1 << (k % 64);
             }
         }
+        self.mark_tiles(i);
+    }
+
+    /// Image `i`'s tile bitmap, from its pixel bitmap.
+    fn mark_tiles(&mut self, i: usize) {
+        let tile_words = self.tile_words;
+        let tiles = &mut self.tiles[i * tile_words..(i + 1) * tile_words];
+        tiles.fill(0);
+        for (w, &word) in self.bits[i * self.words..(i + 1) * self.words]
+            .iter()
+            .enumerate()
+        {
+            // One bit per 4-bit nibble: set where the nibble (a tile) has any pixel lit.
+            let mut lit = word | (word >> 1);
+            lit |= lit >> 2;
+            lit &= 0x1111_1111_1111_1111;
+            while lit != 0 {
+                let t = w * 64 / TILE + lit.trailing_zeros() as usize / TILE;
+                lit &= lit - 1;
+                tiles[t / 64] |= 1 << (t % 64);
+            }
+        }
     }
 
     fn collect<T>(rows: &[T], width: usize, value: impl Fn(&T) -> f32) -> Self {
@@ -83,11 +108,14 @@ impl LitPixels {
         let images = rows.len() / width;
         let stride = width.div_ceil(TILE) * TILE;
         let words = stride.div_ceil(64);
+        let tile_words = (stride / TILE).div_ceil(64);
         let mut set = LitPixels {
             values: vec![0.0; images * stride],
             bits: vec![0; images * words],
+            tiles: vec![0; images * tile_words],
             stride,
             words,
+            tile_words,
             images,
         };
         for (i, row) in rows.chunks_exact(width).enumerate() {
@@ -98,6 +126,7 @@ impl LitPixels {
                     set.bits[i * words + k / 64] |= 1 << (k % 64);
                 }
             }
+            set.mark_tiles(i);
         }
         set
     }
@@ -116,19 +145,31 @@ impl LitPixels {
 
     /// The tiles of pixels (`TILE` adjacent pixels) image `i` lights, in order.
     fn lit_tiles(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        self.bits(i).iter().enumerate().flat_map(|(w, &word)| {
-            // One bit per 4-bit nibble: set where the nibble (a tile) has any pixel lit.
-            let mut tiles = word | (word >> 1);
-            tiles |= tiles >> 2;
-            tiles &= 0x1111_1111_1111_1111;
+        let words = &self.tiles[i * self.tile_words..(i + 1) * self.tile_words];
+        words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut lit = word;
             std::iter::from_fn(move || {
-                (tiles != 0).then(|| {
-                    let bit = tiles.trailing_zeros() as usize;
-                    tiles &= tiles - 1;
-                    w * 16 + bit / 4
+                (lit != 0).then(|| {
+                    let t = w * 64 + lit.trailing_zeros() as usize;
+                    lit &= lit - 1;
+                    t
                 })
             })
         })
+    }
+
+    /// Calls `visit(t)` for each tile `t` image `i` lights, in order (the loop `lit_tiles` is,
+    /// without an iterator for the compiler to see through).
+    #[inline(always)]
+    fn for_each_lit_tile(&self, i: usize, mut visit: impl FnMut(usize)) {
+        let words = &self.tiles[i * self.tile_words..(i + 1) * self.tile_words];
+        for (w, &word) in words.iter().enumerate() {
+            let mut lit = word;
+            while lit != 0 {
+                visit(w * 64 + lit.trailing_zeros() as usize);
+                lit &= lit - 1;
+            }
+        }
     }
 
     /// The most (row, tile) entries any `count` of the images make (a batch index's capacity).
@@ -171,23 +212,24 @@ impl BatchColumns {
         let starts = &mut self.starts;
         starts.fill(0);
         for &image in batch {
-            for t in images.lit_tiles(image as usize) {
-                starts[t + 1] += 1;
-            }
+            images.for_each_lit_tile(image as usize, |t| starts[t + 1] += 1);
         }
         for t in 1..starts.len() {
             starts[t] += starts[t - 1];
         }
         // `starts[t]` now serves as tile t's cursor; afterwards it has moved to where tile
         // t + 1 starts, so shifting the array by one restores the starts.
+        let (rows, entries) = (&mut self.rows, &mut self.values);
         for (row, &image) in batch.iter().enumerate() {
             let values = images.row(image as usize);
-            for t in images.lit_tiles(image as usize) {
+            images.for_each_lit_tile(image as usize, |t| {
                 let at = starts[t];
-                self.rows[at] = row as u32;
-                self.values[at].copy_from_slice(&values[t * TILE..(t + 1) * TILE]);
+                rows[at] = row as u32;
+                entries[at] = values[t * TILE..][..TILE]
+                    .try_into()
+                    .expect("a tile of values");
                 starts[t] = at + 1;
-            }
+            });
         }
         let tiles = starts.len() - 1;
         starts.copy_within(..tiles, 1);
