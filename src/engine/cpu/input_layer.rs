@@ -143,23 +143,7 @@ impl LitPixels {
         &self.bits[i * self.words..(i + 1) * self.words]
     }
 
-    /// The tiles of pixels (`TILE` adjacent pixels) image `i` lights, in order.
-    fn lit_tiles(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        let words = &self.tiles[i * self.tile_words..(i + 1) * self.tile_words];
-        words.iter().enumerate().flat_map(|(w, &word)| {
-            let mut lit = word;
-            std::iter::from_fn(move || {
-                (lit != 0).then(|| {
-                    let t = w * 64 + lit.trailing_zeros() as usize;
-                    lit &= lit - 1;
-                    t
-                })
-            })
-        })
-    }
-
-    /// Calls `visit(t)` for each tile `t` image `i` lights, in order (the loop `lit_tiles` is,
-    /// without an iterator for the compiler to see through).
+    /// Calls `visit(t)` for each tile `t` (`TILE` adjacent pixels) image `i` lights, in order.
     #[inline(always)]
     fn for_each_lit_tile(&self, i: usize, mut visit: impl FnMut(usize)) {
         let words = &self.tiles[i * self.tile_words..(i + 1) * self.tile_words];
@@ -172,11 +156,14 @@ impl LitPixels {
         }
     }
 
+    fn lit_tile_count(&self, i: usize) -> usize {
+        let words = &self.tiles[i * self.tile_words..(i + 1) * self.tile_words];
+        words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     /// The most (row, tile) entries any `count` of the images make (a batch index's capacity).
     pub fn most_lit_tiles(&self, count: usize) -> usize {
-        let mut lit: Vec<usize> = (0..self.images)
-            .map(|i| self.lit_tiles(i).count())
-            .collect();
+        let mut lit: Vec<usize> = (0..self.images).map(|i| self.lit_tile_count(i)).collect();
         lit.sort_unstable_by(|a, b| b.cmp(a));
         lit.iter().take(count).sum()
     }
@@ -904,16 +891,23 @@ mod tests {
                         .any(|&p| p != 0)
                 })
                 .collect();
-            assert_eq!(
-                lit.lit_tiles(i).collect::<Vec<_>>(),
-                tiles,
-                "image {i} tiles"
-            );
+            let mut visited = Vec::new();
+            lit.for_each_lit_tile(i, |t| visited.push(t));
+            assert_eq!(visited, tiles, "image {i} tiles");
+            assert_eq!(lit.lit_tile_count(i), tiles.len(), "image {i} tile count");
         }
-        let mut counts: Vec<usize> = (0..9).map(|i| lit.lit_tiles(i).count()).collect();
+        let mut counts: Vec<usize> = (0..9).map(|i| lit.lit_tile_count(i)).collect();
         counts.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(lit.most_lit_tiles(3), counts[..3].iter().sum::<usize>());
         assert_eq!(lit.most_lit_tiles(100), counts.iter().sum::<usize>());
+        // Images written over others in place (a distorted batch) get the same bitmaps.
+        let mut rewritten = LitPixels::from_bytes(&sparse_bytes(4, 9, width), width);
+        for (i, row) in bytes.chunks(width).enumerate() {
+            rewritten.set_levels(i, row, 1.0);
+        }
+        assert_eq!(rewritten.values, lit.values);
+        assert_eq!(rewritten.bits, lit.bits);
+        assert_eq!(rewritten.tiles, lit.tiles);
     }
 
     #[test]
