@@ -729,9 +729,9 @@ impl Simd {
 /// The kernels compiled for x86-64's vector extensions, their blocks sized so the sums stay in
 /// registers beside the streamed block and the broadcast inputs: with AVX-512, forward tiles of
 /// 4 images × up to 4 vectors (16 of the 32 zmm registers) and weight-step tiles of 4 pixels ×
-/// up to 5 vectors (20 registers: measured 5–10% faster than blocks of 4 there, but slower in
-/// the forward pass, whose tiles also keep 4 image rows' addresses and bitmaps at hand); with
-/// AVX2, 4 × 16 values (8 of the 16 ymm registers).
+/// up to 5 vectors (20 registers; measured 5–10% faster than blocks of up to 4 for the weight
+/// step, 5% slower for the forward pass); with AVX2, 4 × 16 values (8 of the 16 ymm
+/// registers).
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{Forward, StepRows, forward_rows, step_rows};
