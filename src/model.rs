@@ -122,12 +122,17 @@ impl Network {
                 })
             })
             .collect::<Result<Vec<Layer>>>()?;
-        Ok(Network {
+        Ok(Network::from_layers(layers, arch))
+    }
+
+    /// `layers` computing as `arch` says.
+    pub fn from_layers(layers: Vec<Layer>, arch: Architecture) -> Network {
+        Network {
             layers,
             activation: arch.activation,
             loss: arch.loss,
             preprocess: arch.preprocess,
-        })
+        }
     }
 
     pub fn architecture(&self) -> Architecture {

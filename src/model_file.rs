@@ -433,12 +433,7 @@ fn read_layers(
             })
         })
         .collect::<std::result::Result<_, String>>()?;
-    Ok(Network {
-        layers,
-        activation: arch.activation,
-        loss: arch.loss,
-        preprocess: arch.preprocess,
-    })
+    Ok(Network::from_layers(layers, arch))
 }
 
 /// The values of an F32 tensor that must have `shape`.

@@ -44,8 +44,9 @@ pub struct LitPixels {
     tiles: Vec<u64>,
     /// Values per row: the image width rounded up to [`TILE`].
     stride: usize,
-    /// Bitmap words per image, of pixels and of tiles.
+    /// Pixel bitmap words per image.
     words: usize,
+    /// Tile bitmap words per image.
     tile_words: usize,
     images: usize,
 }

@@ -384,8 +384,8 @@ impl CpuEngine {
             None => (&self.train.lit, &self.batch_images),
         };
         // The weight step's index of the batch needs only the images: it is built while the
-        // forward pass runs, by whichever thread is free (a serial 10–15% of a batch-128 step
-        // otherwise).
+        // forward pass runs, by whichever thread is free (otherwise 5–7% of a single-threaded
+        // batch-128 round, run while the other cores wait).
         let (net, input, activations, columns) = (
             &self.net,
             &self.input,

@@ -663,12 +663,7 @@ impl GpuEngine {
                 biases,
             });
         }
-        Ok(Network {
-            layers,
-            activation: self.architecture.activation,
-            loss: self.architecture.loss,
-            preprocess: self.architecture.preprocess,
-        })
+        Ok(Network::from_layers(layers, self.architecture))
     }
 
     pub async fn optimizer_state_async(&mut self) -> Result<OptimizerState> {
