@@ -136,6 +136,35 @@ impl LitPixels {
         self.images
     }
 
+    /// Starts fetching the rows and bitmaps of `images` into the cache, without waiting for
+    /// them: the next batch's images, scattered over a training set far larger than the
+    /// caches, arrive while the weight step computes instead of stalling its index.
+    pub fn prefetch(&self, images: &[u32]) {
+        #[cfg(target_arch = "x86_64")]
+        for &i in images {
+            use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+            let i = i as usize;
+            let lines = self
+                .row(i)
+                .chunks(16)
+                .map(<[f32]>::as_ptr)
+                .map(|p| p.cast::<i8>());
+            let bits = self
+                .bits(i)
+                .chunks(8)
+                .map(<[u64]>::as_ptr)
+                .map(|p| p.cast::<i8>());
+            let tiles = &self.tiles[i * self.tile_words..(i + 1) * self.tile_words];
+            let tiles = tiles.chunks(8).map(<[u64]>::as_ptr).map(|p| p.cast::<i8>());
+            for line in lines.chain(bits).chain(tiles) {
+                // SAFETY: a prefetch reads nothing; the pointer is into a live slice anyway.
+                unsafe { _mm_prefetch::<_MM_HINT_T1>(line) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = images;
+    }
+
     fn row(&self, i: usize) -> &[f32] {
         &self.values[i * self.stride..(i + 1) * self.stride]
     }
@@ -362,6 +391,7 @@ impl InputLayer {
         &mut self,
         columns: &BatchColumns,
         delta: &[f32],
+        ahead: Ahead<'_>,
         update: impl Fn(&mut f32, f32, &mut f32, &mut f32) + Sync,
     ) {
         assert_eq!(
@@ -371,13 +401,13 @@ impl InputLayer {
         );
         let batch = columns.batch as u32;
         if self.gradient.is_empty() || columns.batch <= self.slice_rows {
-            return self.pass(columns, delta, 0..batch, false, &update);
+            return self.pass(columns, delta, 0..batch, false, ahead, &update);
         }
         self.gradient.fill(0.0);
         let slice = self.slice_rows as u32;
         for first in (0..batch).step_by(self.slice_rows) {
             let rows = first..batch.min(first + slice);
-            self.pass(columns, delta, rows, true, &update);
+            self.pass(columns, delta, rows, true, ahead, &update);
         }
         let (outputs, stride) = (self.outputs, self.stride);
         self.weights
@@ -406,9 +436,11 @@ impl InputLayer {
         delta: &[f32],
         rows: Range<u32>,
         accumulate: bool,
+        ahead: Ahead<'_>,
         update: &(impl Fn(&mut f32, f32, &mut f32, &mut f32) + Sync),
     ) {
         let chunk = self.stride * PIXELS_PER_TASK;
+        let tasks = self.inputs.div_ceil(PIXELS_PER_TASK);
         let (outputs, stride, simd) = (self.outputs, self.stride, self.simd);
         let run = |task: usize, weights, first, second, gradient| {
             let mut task_rows = StepRows {
@@ -423,6 +455,10 @@ impl InputLayer {
                 second,
                 gradient,
             };
+            if let Some((images, next)) = ahead {
+                let share = next.len() * task / tasks..next.len() * (task + 1) / tasks;
+                images.prefetch(&next[share]);
+            }
             simd.step(&mut task_rows, update);
         };
         let params = self
@@ -440,6 +476,9 @@ impl InputLayer {
         }
     }
 }
+
+/// Images the weight step prefetches while it runs (see [`LitPixels::prefetch`]).
+pub type Ahead<'a> = Option<(&'a LitPixels, &'a [u32])>;
 
 /// One forward task: a few images against all of `Wᵀ`.
 struct Forward<'a> {
@@ -1001,7 +1040,7 @@ mod tests {
                 input.slice_rows = slice_rows;
                 input.reserve(rows);
                 // An update that uses all four operands, so a misplaced one shows.
-                input.step(&columns, &delta, |w, g, m, v| {
+                input.step(&columns, &delta, None, |w, g, m, v| {
                     *m += g;
                     *v -= 2.0 * g;
                     *w += 0.5 * *m - 0.25 * *v + g;
