@@ -224,6 +224,27 @@ struct Grouped<'a> {
     sums: &'a mut [f32],
 }
 
+/// What a forward pass runs: the images `batch` of `images` through the layers `layers` (all of
+/// them, or the first and then the rest), the first layer's tiles grouped by `grouped`.
+struct ForwardRows<'a> {
+    images: &'a LitPixels,
+    batch: &'a [u32],
+    grouped: Option<Grouped<'a>>,
+    layers: Range<usize>,
+}
+
+impl<'a> ForwardRows<'a> {
+    /// The images `batch` through `layers`, in batch order.
+    fn all(images: &'a LitPixels, batch: &'a [u32], layers: Range<usize>) -> Self {
+        ForwardRows {
+            images,
+            batch,
+            grouped: None,
+            layers,
+        }
+    }
+}
+
 /// The dropout of one training forward pass: the layers' keys and the mask buffers.
 struct DropoutPass<'a> {
     keys: &'a [u32],
@@ -337,20 +358,21 @@ impl CpuEngine {
         }
     }
 
-    /// Forward pass of the images `batch` of `images` into `activations`, through the
-    /// layers `layers` (all of them, or the first and then the rest); with `dropout`, hidden
-    /// layers are masked into `dropout.dropped`, which the next layer reads.
-    #[allow(clippy::too_many_arguments)]
+    /// Forward pass of `what` into `activations`; with `dropout`, hidden layers are masked
+    /// into `dropout.dropped`, which the next layer reads.
     fn forward(
         net: &Network,
         input: &InputLayer,
         activations: &mut [Vec<f32>],
         mut dropout: Option<&mut DropoutPass<'_>>,
-        images: &LitPixels,
-        batch: &[u32],
-        mut grouped: Option<Grouped<'_>>,
-        layers: Range<usize>,
+        what: ForwardRows<'_>,
     ) {
+        let ForwardRows {
+            images,
+            batch,
+            mut grouped,
+            layers,
+        } = what;
         let rows = batch.len();
         let last = net.layers.len() - 1;
         for (l, layer) in net.layers.iter().enumerate() {
@@ -451,7 +473,7 @@ impl CpuEngine {
         let dropout = self.recipe.dropout;
         // At most a few hidden layers: a fixed array keeps the round allocation-free.
         let mut keys = [0u32; 16];
-        let dropout_pass = if dropout.is_active() {
+        let mut dropout_pass = if dropout.is_active() {
             for (l, key) in keys.iter_mut().enumerate().take(last) {
                 *key = Dropout::batch_key(self.recipe.seed, self.round, batch, l);
             }
@@ -474,7 +496,6 @@ impl CpuEngine {
             None => (&self.train.lit, &self.batch_images),
         };
         let grouped = self.grouped.group(labels, rows_of);
-        let mut dropout_pass = dropout_pass;
         let layers = self.net.layers.len();
         let (net, input, activations, columns, deltas) = (
             &self.net,
@@ -483,17 +504,13 @@ impl CpuEngine {
             &mut self.columns,
             &mut self.deltas,
         );
-        let pass = dropout_pass.as_mut();
-        Self::forward(
-            net,
-            input,
-            activations,
-            pass,
+        let first = ForwardRows {
             images,
-            rows_of,
-            Some(grouped),
-            0..1,
-        );
+            batch: rows_of,
+            grouped: Some(grouped),
+            layers: 0..1,
+        };
+        Self::forward(net, input, activations, dropout_pass.as_mut(), first);
         // The weight step's index of the batch needs only the images. It is built by the other
         // thread while this one finishes the forward pass and back-propagates, serial work
         // that would otherwise leave that thread idle, from images prefetched during the
@@ -502,17 +519,8 @@ impl CpuEngine {
         // alone, changed nothing.
         let cost = rayon::scope(|scope| {
             scope.spawn(|_| columns.index(images, rows_of));
-            let pass = dropout_pass.as_mut();
-            Self::forward(
-                net,
-                input,
-                activations,
-                pass,
-                images,
-                rows_of,
-                None,
-                1..layers,
-            );
+            let rest = ForwardRows::all(images, rows_of, 1..layers);
+            Self::forward(net, input, activations, dropout_pass.as_mut(), rest);
             let classes = net.layers[last].outputs;
             let scale = 1.0 / rows as f32;
             let loss = net.loss;
@@ -704,8 +712,8 @@ fn forward_all(
     for (first, rows) in batches(images.len(), EVAL_CHUNK) {
         chunk.clear();
         chunk.extend(first as u32..(first + rows) as u32);
-        let layers = 0..net.layers.len();
-        CpuEngine::forward(net, input, activations, None, images, chunk, None, layers);
+        let what = ForwardRows::all(images, chunk, 0..net.layers.len());
+        CpuEngine::forward(net, input, activations, None, what);
         let outputs = &activations[net.layers.len() - 1][..rows * classes];
         visit(first, rows, outputs);
     }
@@ -1048,10 +1056,7 @@ impl Engine for CpuEngine {
             &self.input,
             &mut self.activations,
             None,
-            images,
-            &one,
-            None,
-            0..self.net.layers.len(),
+            ForwardRows::all(images, &one, 0..self.net.layers.len()),
         );
         let classes = self.net.outputs();
         Ok(self.activations[self.net.layers.len() - 1][..classes].to_vec())
