@@ -16,6 +16,7 @@
 //!
 //! Every buffer is allocated in [`CpuEngine::new`]; a round allocates nothing.
 
+mod float_mode;
 mod hot_pool;
 mod input_layer;
 
@@ -1017,7 +1018,7 @@ impl Engine for CpuEngine {
         // The round runs on a pool thread: its many small parallel passes then split by work
         // stealing instead of each being injected into the pool from outside while this
         // thread sleeps (which `perf` showed as ~15% of a batch-128 round in the scheduler).
-        hot_pool::run_hot(|| self.round(order))
+        float_mode::flushing_denormals(|| hot_pool::run_hot(|| self.round(order)))
     }
 
     fn correct(&mut self, split: Split) -> Result<usize> {
