@@ -10,22 +10,29 @@
 //! arithmetic, and so are the printed costs of all four presets; only the moments that were
 //! denormal read 0.
 
+use std::cell::Cell;
+
 /// Runs `work` with every thread of the rayon pool flushing denormal results and inputs to
 /// zero (x86-64's FTZ and DAZ modes; elsewhere `work` runs as is), each thread's mode restored
 /// afterwards, also when `work` panics.
 pub fn flushing_denormals<R>(work: impl FnOnce() -> R) -> R {
-    let before = rayon::broadcast(|_| mxcsr::flush_denormals());
-    let _restore = Restore(before);
+    // Each thread keeps its own previous mode, so the round allocates nothing.
+    rayon::broadcast(|_| BEFORE.set(mxcsr::flush_denormals()));
+    let _restore = Restore;
     work()
 }
 
+thread_local! {
+    /// This thread's mode before the round.
+    static BEFORE: Cell<u32> = const { Cell::new(0) };
+}
+
 /// Puts each pool thread's previous mode back when dropped.
-struct Restore(Vec<u32>);
+struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        let before = &self.0;
-        rayon::broadcast(|thread| mxcsr::restore(before[thread.index()]));
+        rayon::broadcast(|_| mxcsr::restore(BEFORE.get()));
     }
 }
 

@@ -407,6 +407,8 @@ impl InputLayer {
         let slice = self.slice_rows as u32;
         for first in (0..batch).step_by(self.slice_rows) {
             let rows = first..batch.min(first + slice);
+            // One prefetch of the next batch is enough.
+            let ahead = ahead.filter(|_| first == 0);
             self.pass(columns, delta, rows, true, ahead, &update);
         }
         let (outputs, stride) = (self.outputs, self.stride);
