@@ -179,8 +179,12 @@ fn column_sums<'a>(delta: &[f32], width: usize, sums: &'a mut [f32]) -> &'a [f32
 /// Runs the layers above the first through a step's three products (forward, back-propagation,
 /// weight gradient) at the batch's shape on every thread of the pool, on scratch values, so
 /// that the `gemm` crate allocates its per-thread packing buffers now: otherwise the first
-/// round pays for them (about 650 page faults at 784-200-10, 4 µs each here).
+/// round pays for them (about 650 page faults at 784-200-10, 4 µs each here). At most
+/// `WARM_ROWS` rows, so that a huge batch costs no huge scratch: its own products take far
+/// longer than the faults of whatever buffers they still add.
 fn warm_products(net: &Network, batch: usize) {
+    const WARM_ROWS: usize = 512;
+    let batch = batch.min(WARM_ROWS);
     rayon::broadcast(|_| {
         for layer in &net.layers[1..] {
             let (inputs, outputs) = (layer.inputs, layer.outputs);
