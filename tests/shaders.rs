@@ -290,10 +290,10 @@ fn every_variant_translates_to_every_shader_language() {
         )
         .and_then(|mut writer| writer.write())
         .unwrap_or_else(|e| panic!("{name}: GLSL: {e}"));
-        if let Some(program) = &glslang {
-            if let Some(why) = rejects(program, &["--stdin", "-S", "comp"], glsl.as_bytes()) {
-                panic!("{name}: glslangValidator rejects the GLSL ES: {why}");
-            }
+        if let Some(program) = &glslang
+            && let Some(why) = rejects(program, &["--stdin", "-S", "comp"], glsl.as_bytes())
+        {
+            panic!("{name}: glslangValidator rejects the GLSL ES: {why}");
         }
     }
     println!(

@@ -229,12 +229,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             plan.rounds
         );
     }
-    if let Some(target) = args.target_accuracy {
-        if !(target > 0.0 && target <= 100.0) {
-            anyhow::bail!(
-                "--target-accuracy must be a percentage above 0 and at most 100, got {target}"
-            );
-        }
+    if let Some(target) = args.target_accuracy
+        && !(target > 0.0 && target <= 100.0)
+    {
+        anyhow::bail!(
+            "--target-accuracy must be a percentage above 0 and at most 100, got {target}"
+        );
     }
     let mut metrics = match args.metrics.as_deref() {
         Some(path) if super::paths::is_stdout(path) => Some(MetricsFile::to_writer(
@@ -277,13 +277,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         preprocess.apply_to_set(set);
     }
     let loading = loading.elapsed().as_secs_f64();
-    if let (Some(saved), Some(now)) = (&plan.resumed, &fingerprint) {
-        if saved.data_fingerprint != *now {
-            eprintln!(
-                "warning: the model was trained on other data than {} (fingerprints differ)",
-                data.dir.display()
-            );
-        }
+    if let (Some(saved), Some(now)) = (&plan.resumed, &fingerprint)
+        && saved.data_fingerprint != *now
+    {
+        eprintln!(
+            "warning: the model was trained on other data than {} (fingerprints differ)",
+            data.dir.display()
+        );
     }
     let net = plan.network.clone();
     let (batch_size, lr, seed, shuffle) = (plan.batch_size, plan.lr, plan.seed, plan.shuffle);
@@ -657,13 +657,13 @@ impl Plan {
             ("--init", &args.init, info.init.name()),
             ("--optimizer", &args.optimizer, info.optimizer.name()),
         ] {
-            if let Some(given) = given {
-                if given != saved_name {
-                    anyhow::bail!(
-                        "{flag} {given} disagrees with the saved run's {saved_name} in {}: leave {flag} out when resuming",
-                        path.display()
-                    );
-                }
+            if let Some(given) = given
+                && given != saved_name
+            {
+                anyhow::bail!(
+                    "{flag} {given} disagrees with the saved run's {saved_name} in {}: leave {flag} out when resuming",
+                    path.display()
+                );
             }
         }
         let rounds = args.rounds.unwrap_or(info.rounds_planned);

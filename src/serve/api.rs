@@ -173,15 +173,15 @@ async fn read_body(
 /// from the header before anything is decoded.
 pub fn decode_upload(bytes: &[u8]) -> Result<GreyImage, ApiError> {
     const LABEL: &str = "the uploaded picture";
-    if let Some((width, height)) = picture_size(bytes) {
-        if u64::from(width) * u64::from(height) > MAX_PICTURE_PIXELS {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the picture is {width}×{height} pixels, over the limit of {MAX_PICTURE_PIXELS} pixels"
-                ),
-            ));
-        }
+    if let Some((width, height)) = picture_size(bytes)
+        && u64::from(width) * u64::from(height) > MAX_PICTURE_PIXELS
+    {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the picture is {width}×{height} pixels, over the limit of {MAX_PICTURE_PIXELS} pixels"
+            ),
+        ));
     }
     crate::predict::decode_picture(LABEL, bytes)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))

@@ -118,16 +118,16 @@ async fn choose_adapter(
         let (software, hardware): (Vec<_>, Vec<_>) = adapters
             .into_iter()
             .partition(|a| a.get_info().device_type == wgpu::DeviceType::Cpu);
-        if hardware.is_empty() {
-            if let Some(soft) = software.first() {
-                let info = soft.get_info();
-                return Err(Error::NoAdapter(format!(
-                    "only a software GPU adapter was found ({}, {:?}), which trains slower than the CPU path; pass --backend {} to use it anyway",
-                    info.name,
-                    info.backend,
-                    format!("{:?}", info.backend).to_lowercase()
-                )));
-            }
+        if hardware.is_empty()
+            && let Some(soft) = software.first()
+        {
+            let info = soft.get_info();
+            return Err(Error::NoAdapter(format!(
+                "only a software GPU adapter was found ({}, {:?}), which trains slower than the CPU path; pass --backend {} to use it anyway",
+                info.name,
+                info.backend,
+                format!("{:?}", info.backend).to_lowercase()
+            )));
         }
         adapters = hardware;
     }
