@@ -16,6 +16,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::aligned::AlignedVec;
 use crate::model::Layer;
 
 /// Rows of `Wᵀ` are padded to a multiple of this many values (one 512-bit vector), so a block
@@ -268,13 +269,13 @@ pub struct InputLayer {
     outputs: usize,
     /// Values per row of `weights`: `outputs` rounded up to [`LANES`], the rest zero.
     stride: usize,
-    weights: Vec<f32>,
+    weights: AlignedVec,
     /// The optimiser's first and second moments (zero and untouched when it keeps none).
-    first: Vec<f32>,
-    second: Vec<f32>,
+    first: AlignedVec,
+    second: AlignedVec,
     /// The weight gradient, same layout, for batches summed in slices of `slice_rows` rows
     /// (empty until [`InputLayer::reserve`] is asked for a batch of more).
-    gradient: Vec<f32>,
+    gradient: AlignedVec,
     slice_rows: usize,
     /// A row of zeros standing in for the missing images of a batch's last tile.
     zeros: Vec<f32>,
@@ -288,7 +289,7 @@ impl InputLayer {
     pub fn new(layer: &Layer, first: &[f32], second: &[f32]) -> Self {
         let stride = layer.outputs.div_ceil(LANES) * LANES;
         let pixel_major = |row_major: &[f32]| {
-            let mut t = vec![0.0; layer.inputs * stride];
+            let mut t = AlignedVec::zeros(layer.inputs * stride);
             for (o, row) in row_major.chunks_exact(layer.inputs).enumerate() {
                 for (k, &w) in row.iter().enumerate() {
                     t[k * stride + o] = w;
@@ -303,7 +304,7 @@ impl InputLayer {
             weights: pixel_major(&layer.weights),
             first: pixel_major(first),
             second: pixel_major(second),
-            gradient: Vec::new(),
+            gradient: AlignedVec::zeros(0),
             slice_rows: STEP_ROWS,
             zeros: vec![0.0; layer.inputs.div_ceil(TILE) * TILE],
             norms: vec![0.0; stride],
@@ -314,7 +315,7 @@ impl InputLayer {
     /// Allocates what steps on batches of `batch` rows need beyond the weights.
     pub fn reserve(&mut self, batch: usize) {
         if batch > self.slice_rows {
-            self.gradient = vec![0.0; self.weights.len()];
+            self.gradient = AlignedVec::zeros(self.weights.len());
         }
     }
 

@@ -16,6 +16,7 @@
 //!
 //! Every buffer is allocated in [`CpuEngine::new`]; a round allocates nothing.
 
+mod aligned;
 mod float_mode;
 mod hot_pool;
 mod input_layer;
@@ -24,6 +25,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use self::aligned::AlignedVec;
 use self::input_layer::{Ahead, BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
 use super::{
@@ -75,7 +77,7 @@ pub struct CpuEngine {
     masks: Vec<Vec<f32>>,
     dropped: Vec<Vec<f32>>,
     /// Errors `δ` per layer, `batch_size × outputs`.
-    deltas: Vec<Vec<f32>>,
+    deltas: Vec<AlignedVec>,
     /// Gradients per parameter tensor (weights 0, biases 0, weights 1, ...) for optimisers
     /// that need them; empty for plain SGD (fused into the product).
     gradients: Vec<Vec<f32>>,
@@ -318,7 +320,7 @@ impl CpuEngine {
             .iter()
             .enumerate()
             .map(|(l, layer)| {
-                vec![0.0; batch * layer.outputs + if l == 0 { DELTA_SLACK } else { 0 }]
+                AlignedVec::zeros(batch * layer.outputs + if l == 0 { DELTA_SLACK } else { 0 })
             })
             .collect();
         let hidden: Vec<usize> = net.layers[..net.layers.len() - 1]
