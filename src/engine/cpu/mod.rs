@@ -26,7 +26,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use self::aligned::AlignedVec;
-use self::input_layer::{Ahead, BatchColumns, DELTA_SLACK, InputLayer, LitPixels, tiles_of};
+use self::input_layer::{Ahead, BatchColumns, DELTA_SLACK, InputLayer, LitPixels};
 use super::gemm::{Mat, MatRef, gemm};
 use super::{
     Engine, Hyper, Inference, Pixels, Recipe, Validation, batches, check_order, noise_params,
@@ -363,7 +363,7 @@ impl CpuEngine {
         });
         // A distorted image may light any of its tiles.
         let entries = match noisy {
-            Some(_) => batch * tiles_of(pixels),
+            Some(_) => batch * pixels.div_ceil(4),
             None => train.lit.most_lit_tiles(batch),
         };
         warm_products(&net, batch);
