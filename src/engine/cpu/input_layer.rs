@@ -697,15 +697,14 @@ fn gradient_tile<const N: usize, const FUSED: bool>(
     values: &[[f32; TILE]],
 ) -> [[f32; N]; TILE] {
     let (mut g0, mut g1, mut g2, mut g3) = ([0.0f32; N], [0.0f32; N], [0.0f32; N], [0.0f32; N]);
-    // The rows are in ascending order, so checking the last one's block bounds every read
-    // below (see `forward_tile` for why the reads go unchecked).
+    // One check of the furthest row's block bounds every read below (see `forward_tile` for
+    // why the reads go unchecked).
     let entries = batch_rows.len().min(values.len());
-    if let Some(&last) = batch_rows[..entries].last() {
-        assert!(delta.len() >= last as usize * outputs + j0 + N);
-        debug_assert!(batch_rows.is_sorted());
+    if let Some(&furthest) = batch_rows[..entries].iter().max() {
+        assert!(delta.len() >= furthest as usize * outputs + j0 + N);
     }
     for e in 0..entries {
-        // SAFETY: e < entries ≤ both lengths; b ≤ last, so the block lies within `delta`
+        // SAFETY: e < entries ≤ both lengths; b ≤ furthest, so the block lies within `delta`
         // (asserted above).
         let (d, y0, y1, y2, y3) = unsafe {
             let b = *batch_rows.get_unchecked(e) as usize;
