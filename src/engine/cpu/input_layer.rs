@@ -584,15 +584,15 @@ fn forward_tile<const N: usize, const FUSED: bool>(
     let row = |i: usize| batch.get(i).map_or(task.zeros, |&b| images.row(b as usize));
     let bits = |i: usize, w: usize| batch.get(i).map_or(0, |&b| images.bits(b as usize)[w]);
     let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3));
-    // The checks that make the unchecked reads below in bounds, once per tile: every row has
-    // `positions` values, `Wᵀ` has a row of `stride` values for each position, and the block
-    // lies within a row. (Bounds checks per pixel cost LLVM the registers that hold the row
-    // pointers: it then spilled them and broadcast two of the four values through a shuffle,
-    // which competes with the multiply-adds for the vector ports.)
-    let positions = images.stride;
-    assert!(x0.len() == positions && x1.len() == positions);
-    assert!(x2.len() == positions && x3.len() == positions);
-    assert!(task.weights.len() >= positions * task.stride && j0 + N <= task.stride);
+    // The checks that make the unchecked reads below in bounds, once per tile: only pixels
+    // below `pixels` are read (masked below), every row holds that many values, `Wᵀ` has a row
+    // for each, and the block lies within a row. (Bounds checks per pixel cost LLVM the
+    // registers that hold the row pointers: it then spilled them and broadcast two of the four
+    // values through a shuffle, which competes with the multiply-adds for the vector ports.)
+    let pixels = (task.weights.len() / task.stride).min(images.stride);
+    assert!(x0.len() >= pixels && x1.len() >= pixels);
+    assert!(x2.len() >= pixels && x3.len() >= pixels);
+    assert!(j0 + N <= task.stride);
     // Four named accumulator arrays, never sliced at run time, so LLVM keeps them in
     // registers (a 2-D array, or a sliced one, is stored back to the stack every iteration).
     let mut bias = [0.0f32; N];
@@ -600,16 +600,16 @@ fn forward_tile<const N: usize, const FUSED: bool>(
     let (mut a0, mut a1, mut a2, mut a3) = (bias, bias, bias, bias);
     for w in 0..images.words {
         let mut lit = bits(0, w) | bits(1, w) | bits(2, w) | bits(3, w);
-        // Only positions below `positions` (the bitmaps never mark others; this makes sure).
-        let end = positions.saturating_sub(w * 64);
+        // Only pixels below `pixels` (the bitmaps never mark others; this makes sure).
+        let end = pixels.saturating_sub(w * 64);
         if end < 64 {
             lit &= (1u64 << end) - 1;
         }
         while lit != 0 {
             let k = w * 64 + lit.trailing_zeros() as usize;
             lit &= lit - 1;
-            // SAFETY: k < positions (masked above), so the four rows hold index k (asserted
-            // lengths), and row k of `Wᵀ` holds the block j0..j0 + N (asserted above).
+            // SAFETY: k < pixels (masked above), so the four rows hold index k and `Wᵀ` has
+            // a row k, which holds the block j0..j0 + N (all asserted above).
             let (wk, y0, y1, y2, y3) = unsafe {
                 let wk = &*task
                     .weights
