@@ -190,7 +190,7 @@ Presets (explicit flags override them):
   best-augmented
             the best recipe on images as they are (no deskewing) distorted anew every round
             (--augment), with dropout 0.3: the best measured with distortions in the same time.
-README.md gives the measurements each was chosen by.";
+docs/recipes.md gives the measurements each was chosen by.";
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
