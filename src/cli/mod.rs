@@ -13,6 +13,7 @@ mod predict;
 mod serve;
 mod show;
 mod train;
+mod web_build;
 
 use std::path::PathBuf;
 

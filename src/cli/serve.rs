@@ -31,9 +31,11 @@ pub struct ServeArgs {
     /// the network.
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDRESS")]
     pub host: String,
-    /// The page's in-browser trainer, as `tools/build-web` writes it [default: the `web`
-    /// folder beside the folder of this program, e.g. target/web]
-    #[arg(long, value_name = "DIR", env = "MNIST_GPU_WEB")]
+    /// The page's in-browser trainer, as `tools/build-web` writes it [default: the folder named
+    /// by the MNIST_GPU_WEB environment variable, else the `web` folder beside the folder of
+    /// this program (target/web for a built checkout), else the user data folder's
+    /// mnist-gpu/web (where `tools/build-web` installs it, e.g. ~/.local/share/mnist-gpu/web)]
+    #[arg(long, value_name = "DIR")]
     pub web: Option<PathBuf>,
     // Where the quick model's training data comes from (only without --model), and what the
     // page's in-browser trainer fetches.
@@ -52,6 +54,10 @@ const QUICK_ROUNDS: usize = 2;
 /// How often the server checks whether a stop was asked for.
 const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 const QUICK_SEED: u64 = 42;
+/// How long the runtime waits for its blocking threads once the server has stopped.
+const RUNTIME_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+/// Names the web build's folder (an empty value counts as unset).
+const WEB_ENV: &str = "MNIST_GPU_WEB";
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let ip = parse_host(&args.host)?;
@@ -104,7 +110,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         files,
     });
 
+    few_malloc_arenas();
+    // File reads run on the blocking pool, one thread per read in flight: tokio's default of
+    // 512 threads would reserve a stack (and often a malloc arena) each for 128 downloads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(serve::BLOCKING_THREADS)
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
@@ -133,7 +143,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         super::interrupt::set_graceful(false);
         anyhow::Ok(())
     })?;
-    drop(runtime);
+    // A file operation stuck in the blocking pool (a read of something that never answers)
+    // must not keep the process alive.
+    runtime.shutdown_timeout(RUNTIME_GRACE);
     // Every handle to the classifier has gone with the server: its thread ends.
     let _ = worker.join();
     println!("stopped");
@@ -144,28 +156,55 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// The in-browser trainer's files: the web build and the data folder, each when found; one
 /// line says what the page's "Train in this browser" panel will have.
 fn web_files(args: &ServeArgs) -> WebFiles {
-    let pkg = args.web.clone().or_else(|| {
-        let exe = std::env::current_exe().ok()?;
-        Some(exe.parent()?.parent()?.join("web"))
-    });
+    let env = std::env::var_os(WEB_ENV).filter(|value| !value.is_empty());
+    let exe = std::env::current_exe().ok();
+    let candidates = super::web_build::candidates(
+        args.web.as_deref(),
+        env.as_deref().map(Path::new),
+        exe.as_deref(),
+        dirs::data_dir().as_deref(),
+    );
+    let pkg = super::web_build::first_built(&candidates);
     let data = super::data::location(&args.data).ok().map(|l| l.dir);
     let files = WebFiles::find(pkg.as_deref(), data.as_deref());
-    match (&files.pkg, files.data.is_empty()) {
-        (Some(dir), false) => println!(
+    match (&files.pkg, &files.data_missing) {
+        (Some(dir), None) => println!(
             "in-browser training: {} with the data in {}",
             dir.display(),
             data.as_deref().unwrap_or(Path::new("")).display()
         ),
-        (None, _) => println!(
-            "in-browser training: not built (run tools/build-web{})",
-            pkg.map(|p| format!("; looked in {}", p.display()))
+        (Some(dir), Some(_)) => println!("in-browser training: {}", dir.display()),
+        (None, _) => {}
+    }
+    if files.pkg.is_none() {
+        println!(
+            "in-browser training: not built (run tools/build-web; looked in {})",
+            candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(why) = &files.data_missing {
+        println!(
+            "in-browser training: {why}{}",
+            data.map(|d| format!(" ({})", d.display()))
                 .unwrap_or_default()
-        ),
-        (Some(_), true) => {
-            println!("in-browser training: no MNIST folder to share (pass --data DIR)")
-        }
+        );
     }
     files
+}
+
+/// glibc gives each thread that allocates under contention its own arena, reserving 64 MiB of
+/// address space apiece: a server with a few dozen threads would reserve a gigabyte it never
+/// uses, and fail under `ulimit -v`. Two arenas serve a server whose work is I/O.
+fn few_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is safe to call at any time.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Anything but loopback exposes the page: say so.

@@ -6,12 +6,17 @@
 //! * [`api`]: `POST /api/predict` and `GET /api/model`, every failure a JSON error.
 //! * [`predictor`]: one classifier shared by all requests through a bounded queue.
 //! * [`run`]: the HTTP/1 server loop with timeouts on slow clients and a graceful shutdown.
+//!
+//! docs/serving.md says how connections are bounded in number and time, and why so.
 
 pub mod api;
 pub mod assets;
+mod connection;
+mod file_body;
 pub mod files;
 mod json_errors;
 pub mod predictor;
+mod regular_files;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,14 +33,28 @@ use tokio::sync::Semaphore;
 
 use crate::model_file::SavedModel;
 use crate::ops::Loss;
+use connection::{Opening, WriteTimeout};
 pub use predictor::{Classify, EngineClassifier, NetworkClassifier, Predictor};
 
 /// A client has this long to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client has this long to send a request's whole body once its headers are in.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; more wait to be accepted.
-pub const MAX_CONNECTIONS: usize = 256;
+/// Connections served at once; more wait to be accepted. Well above [`FILE_BODIES`], so
+/// clients stuck in downloads leave room for everyone else (each connection costs a file
+/// descriptor and a few KiB until it has an answer to write).
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A client that takes no byte of an answer for this long is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Files (`/pkg/`, `/data/`) sent at once; more requests get a quick 503 with Retry-After.
+/// Each costs at most one 64 KiB read buffer plus hyper's write buffer (about 0.5 MiB).
+pub const FILE_BODIES: usize = 128;
+/// The longest one file download may take: MNIST's largest file (47 MB) in 6 minutes is
+/// 1 Mbit/s.
+pub const FILE_DEADLINE: Duration = Duration::from_secs(600);
+/// Threads reading files at once: each read is a 64 KiB chunk, so a few keep up with any
+/// network; more would only reserve address space (a stack and a malloc arena each).
+pub const BLOCKING_THREADS: usize = 8;
 /// Open requests get this long to finish after a shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -126,14 +145,37 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// How long a client may keep the server waiting.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// For a request's headers ([`HEADER_TIMEOUT`] unless testing).
+    pub header: Duration,
+    /// For a client to take any byte of an answer ([`WRITE_TIMEOUT`] unless testing).
+    pub write: Duration,
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish for up
 /// to [`SHUTDOWN_GRACE`]. A request's headers must arrive within `header_timeout`
 /// ([`HEADER_TIMEOUT`] unless testing); at most [`MAX_CONNECTIONS`] connections are served at
-/// once.
+/// once, and a client that stops reading is dropped after [`WRITE_TIMEOUT`].
 pub async fn run(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let timeouts = Timeouts {
+        header: header_timeout,
+        write: WRITE_TIMEOUT,
+    };
+    run_with(listener, app, timeouts, shutdown).await;
+}
+
+/// [`run`] with every timeout chosen.
+pub async fn run_with(
+    listener: TcpListener,
+    app: Router,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -164,14 +206,21 @@ pub async fn run(
         // half_close: a client may shut its side down once its request is sent (`nc -N`)
         // and still wait for the answer.
         http.timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
+            .header_read_timeout(timeouts.header)
             .half_close(true);
-        let stream = json_errors::JsonErrors::new(stream);
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            // A client that breaks its connection only ends that connection.
-            let _ = connection.await;
+            match connection::opening(&stream, timeouts.header).await {
+                Opening::Http2 => connection::refuse_h2(stream).await,
+                Opening::Gone => {}
+                Opening::Other => {
+                    let stream = WriteTimeout::new(stream, timeouts.write);
+                    let stream = json_errors::JsonErrors::new(stream);
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    // A client that breaks its connection only ends that connection.
+                    let _ = watcher.watch(connection).await;
+                }
+            }
             drop(permit);
         });
     }

@@ -237,10 +237,14 @@ function setBar(d, p, best) {
   bars.children[d].classList.toggle("best", best);
 }
 
+// What a probability is: a softmax model's (cross-entropy loss) are the softmax's; a sigmoid
+// model's are its outputs divided by their sum. The model card tells the server's loss.
+let probabilityWords = "of the normalised outputs";
+
 function show(answer, strokeCount) {
   digitOut.textContent = answer.digit;
   const p = answer.probabilities;
-  statusLine.textContent = `${answer.digit}, ${(p[answer.digit] * 100).toFixed(1)}% of the normalised outputs`;
+  statusLine.textContent = `${answer.digit}, ${(p[answer.digit] * 100).toFixed(1)}% ${probabilityWords}`;
   for (let d = 0; d < 10; d++) setBar(d, p[d], d === answer.digit);
   const image = seenCtx.createImageData(28, 28);
   answer.input.flat().forEach((v, i) => {
@@ -285,6 +289,7 @@ async function loadCard() {
     const response = await fetch("api/model");
     if (!response.ok) throw new Error("no server here: train a model in this browser below");
     const m = await response.json();
+    if (/entropy/i.test(m.loss)) probabilityWords = "softmax probability";
     document.getElementById("probabilities-note").textContent =
       `Probabilities: ${m.probabilities}.`;
     const rows = [

@@ -2,7 +2,11 @@
 // GPU engine and its WGSL kernels on this browser's WebGPU, the preset's recipe, the order of
 // each round, the pictures and the model file all come from Rust. This file fetches the files,
 // asks for one round after another, and puts what comes back on the page.
-import init, { Gpu, Trainer } from "./pkg/mnist_gpu_web.js";
+// The trainer's module is imported at the end, dynamically: without a web build its 404 would
+// stop a static import, and this whole panel with it.
+let init = null;
+let Gpu = null;
+let Trainer = null;
 
 const panel = document.getElementById("train");
 const statusLine = document.getElementById("train-status");
@@ -48,8 +52,9 @@ function setState(state, text) {
   panel.dataset.state = state;
   if (text) statusLine.textContent = text;
   const busy = state === "loading" || state === "training" || state === "benchmarking";
-  startButton.disabled = busy || state === "unsupported";
-  benchButton.disabled = busy || state === "unsupported";
+  const unable = state === "unsupported" || state === "unbuilt";
+  startButton.disabled = busy || unable;
+  benchButton.disabled = busy || unable;
   stopButton.disabled = state !== "training";
 }
 
@@ -212,14 +217,19 @@ stopButton.addEventListener("click", () => {
 });
 benchButton.addEventListener("click", runBench);
 
-// A browser without WebGPU, or with WebGPU but no adapter for this page, gets one line.
-const adapter = navigator.gpu ? await navigator.gpu.requestAdapter().catch(() => null) : null;
+// A server without the web build, a browser without WebGPU, or with WebGPU but no adapter
+// for this page, gets one line.
+const built = await import("./pkg/mnist_gpu_web.js").catch(() => null);
+const adapter = built && navigator.gpu ? await navigator.gpu.requestAdapter().catch(() => null) : null;
 const info = adapter?.info ?? {};
 const adapterName = [info.vendor, info.architecture, info.device, info.description]
   .filter((part) => part).join(" ") || "WebGPU adapter";
-if (!adapter) {
+if (!built) {
+  setState("unbuilt", "The in-browser trainer is not built: run tools/build-web, then restart the server. The drawing pad still asks the server.");
+} else if (!adapter) {
   setState("unsupported", "This browser offers no WebGPU adapter, so it cannot train here (Chrome or Edge 113+, Safari 26+, with hardware acceleration on). The drawing pad still asks the server.");
 } else {
+  ({ default: init, Gpu, Trainer } = built);
   setState("idle", "Ready: choose a recipe and press Train.");
   if (params.has("autostart")) train();
 }
