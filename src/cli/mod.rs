@@ -13,6 +13,7 @@ mod predict;
 mod serve;
 mod show;
 mod train;
+mod train_checks;
 
 use std::path::PathBuf;
 
