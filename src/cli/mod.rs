@@ -6,6 +6,8 @@ mod data;
 mod devices;
 mod download;
 mod eval;
+#[cfg(test)]
+mod flags_fuzz;
 pub mod interrupt;
 mod numbers;
 mod paths;

@@ -8,9 +8,30 @@ use mnist_gpu::model_file::TrainingInfo;
 pub fn diverged_line(round: usize, what: &str, lr: f32, on_disk: &str) -> String {
     format!(
         "training diverged in round {round} (checked after each round's last batch): {what}; \
-         the learning rate {lr} is likely too large, try a smaller --lr such as {}; {on_disk}",
-        lr / 10.0
+         the learning rate {} is likely too large, try a smaller --lr such as {}; {on_disk}",
+        short(lr),
+        short(tenth(lr))
     )
+}
+
+/// A tenth of `x`, shifted in decimal so 1e30 gives 1e29, not 9.999999e28.
+fn tenth(x: f32) -> f32 {
+    let text = format!("{x:e}");
+    text.split_once('e')
+        .and_then(|(mantissa, exponent)| {
+            let exponent: i32 = exponent.parse().ok()?;
+            format!("{mantissa}e{}", exponent - 1).parse().ok()
+        })
+        .unwrap_or(x / 10.0)
+}
+
+/// A rate in a few characters: `0.5`, `1e30` (not thirty-one digits).
+fn short(x: f32) -> String {
+    if x != 0.0 && !(1e-3..1e4).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Refuses a batch larger than the images left to train on when --validation took some, and an
@@ -107,7 +128,7 @@ mod tests {
             line.contains("round 2") && line.contains("smaller --lr"),
             "{line}"
         );
-        assert!(!line.contains('\n'));
+        assert!(!line.contains('\n') && line.contains("1e30") && line.contains("1e29"));
         assert_eq!(percent(98.0), "98");
         assert_eq!(percent(1e-300), "1e-300");
         assert!(percent(99.123456789).len() < 12);
