@@ -42,6 +42,16 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// Training produced a cost or weight that is not a finite number (a learning rate far too
+    /// large, usually). The loop checks once per round, after the round's last step.
+    #[error("training diverged in round {round}: {what}")]
+    Diverged { round: usize, what: String },
+
+    /// A network's outputs are not finite numbers: its weights are so large that the sums
+    /// overflow, so no class can be read from them.
+    #[error("{0}")]
+    Overflow(String),
+
     /// The GPU failed: out of memory, device lost, shader or pipeline creation, buffer mapping.
     #[error("GPU error: {0}")]
     Gpu(String),

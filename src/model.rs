@@ -251,6 +251,19 @@ pub fn parse_hidden(text: &str) -> Result<Vec<usize>> {
     }
 }
 
+/// Refuses outputs that are not all finite numbers: a network whose weights are so large that
+/// its sums overflow has no largest output to read a class from (argmax would say 0).
+pub fn check_outputs(outputs: &[f32]) -> Result<()> {
+    if outputs.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
+    Err(Error::Overflow(
+        "the model's outputs overflow (they are not finite numbers): its weights are too large \
+         for 32-bit floats; retrain it with a smaller --lr"
+            .into(),
+    ))
+}
+
 /// The index of the largest output (the first one on ties), as a class label.
 pub fn argmax(outputs: &[f32]) -> u8 {
     let mut best = 0;

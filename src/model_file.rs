@@ -52,8 +52,10 @@ pub struct TrainingInfo {
     pub shuffle: bool,
     /// The engine's [`crate::engine::Engine::describe`] line.
     pub engine: String,
-    /// [`data_fingerprint`] of the data it was trained on.
+    /// [`data_fingerprint`] of the training split as stored, before any hold-out.
     pub data_fingerprint: String,
+    /// How many of the split's last images were held out for validation (not trained on).
+    pub validation: usize,
     /// Test accuracy in percent of the saved weights, when it was measured.
     pub test_accuracy: Option<f64>,
     pub init: Init,
@@ -88,6 +90,7 @@ impl TrainingInfo {
             shuffle: false,
             engine: String::new(),
             data_fingerprint: String::new(),
+            validation: 0,
             test_accuracy: None,
             init: Init::Uniform,
             optimizer: Optimizer::default(),
@@ -120,13 +123,15 @@ pub fn data_fingerprint(data: &Mnist) -> String {
     format!("sha256:{hex}")
 }
 
-/// Writes `model` to `path` atomically (a reader never sees a half-written model).
+/// Writes `model` to `path` atomically (a reader never sees a half-written model). A model
+/// that [`load`] would refuse is refused here, before the file is touched.
 pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
     write_atomic(path, &to_bytes(model)?)
 }
 
-/// The safetensors bytes of `model`.
+/// The safetensors bytes of `model`, once [`check_model`] accepts it.
 pub fn to_bytes(model: &SavedModel) -> Result<Vec<u8>> {
+    check_model(model).map_err(|e| Error::Config(format!("cannot save the model: {e}")))?;
     let mut tensors: Vec<(String, TensorData)> = Vec::new();
     for (l, layer) in model.network.layers.iter().enumerate() {
         tensors.push((
@@ -270,6 +275,14 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SavedModel> {
     let network = read_layers(&tensors, &sizes, arch).map_err(&bad)?;
     let optimizer_state =
         read_optimizer_state(&tensors, &meta, &network, training.optimizer).map_err(&bad)?;
+    let model = SavedModel {
+        network,
+        training,
+        optimizer_state,
+    };
+    check_model(&model).map_err(&bad)?;
+    let (network, training, optimizer_state) =
+        (model.network, model.training, model.optimizer_state);
     let expected =
         2 * network.layers.len() + optimizer_state.first.len() + optimizer_state.second.len();
     if tensors.len() != expected {
@@ -285,6 +298,46 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SavedModel> {
         training,
         optimizer_state,
     })
+}
+
+/// The most steps one round can take: one per image, and an IDX file counts its images in 32
+/// bits.
+pub const MAX_STEPS_PER_ROUND: u64 = u32::MAX as u64;
+
+/// What saving and loading both require of a model, so a file [`save`] writes always loads:
+/// finite weights and biases, optimiser moments that fit the network and are finite (second
+/// moments, running means of squares, at least 0), and a step count a run of
+/// `rounds_completed` rounds could have taken.
+pub fn check_model(model: &SavedModel) -> std::result::Result<(), String> {
+    if let Some(what) = crate::train::non_finite_parameter(&model.network) {
+        return Err(format!("{what}: not a finite number"));
+    }
+    let state = &model.optimizer_state;
+    let optimizer = model.training.optimizer;
+    state
+        .check(optimizer, &crate::engine::tensor_lens(&model.network))
+        .map_err(|e| e.to_string())?;
+    for (moment, slots) in [("first", &state.first), ("second", &state.second)] {
+        for (slot, values) in slots.iter().enumerate() {
+            let wrong = values
+                .iter()
+                .find(|v| !v.is_finite() || (moment == "second" && **v < 0.0));
+            if let Some(v) = wrong {
+                return Err(format!(
+                    "the optimiser's {moment} moment of layer {} holds {v}",
+                    slot / 2 + 1
+                ));
+            }
+        }
+    }
+    let most = (model.training.rounds_completed as u64).saturating_mul(MAX_STEPS_PER_ROUND);
+    if state.steps > most {
+        return Err(format!(
+            "optimizer_steps {} is more than {} rounds can take",
+            state.steps, model.training.rounds_completed
+        ));
+    }
+    Ok(())
 }
 
 /// The optimiser's moments and step count (none for plain SGD).
@@ -363,6 +416,7 @@ fn metadata(model: &SavedModel) -> HashMap<String, String> {
         ("shuffle", t.shuffle.to_string()),
         ("engine", t.engine.clone()),
         ("data_fingerprint", t.data_fingerprint.clone()),
+        ("validation", t.validation.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -550,6 +604,7 @@ fn read_training(meta: &HashMap<String, String>) -> std::result::Result<Training
         shuffle: field(meta, "shuffle")?,
         engine: field(meta, "engine")?,
         data_fingerprint: field(meta, "data_fingerprint")?,
+        validation: optional(meta, "validation", 0)?,
         test_accuracy,
         init,
         optimizer,

@@ -349,8 +349,9 @@ fn centre_of_mass(values: &[f32], width: usize) -> (f64, f64) {
 /// The `count` most likely classes for `input`, best first, with the network's outputs
 /// normalised to sum to 1: sigmoid outputs (`mse` networks) are independent scores, not
 /// probabilities; softmax outputs (`xent` networks) already are probabilities.
-pub fn top_classes(net: &Network, input: &[f32], count: usize) -> Vec<(u8, f32)> {
+pub fn top_classes(net: &Network, input: &[f32], count: usize) -> Result<Vec<(u8, f32)>> {
     let outputs = net.forward(input);
+    crate::model::check_outputs(&outputs)?;
     let sum: f32 = outputs.iter().sum::<f32>().max(f32::MIN_POSITIVE);
     let mut ranked: Vec<(u8, f32)> = outputs
         .iter()
@@ -359,7 +360,7 @@ pub fn top_classes(net: &Network, input: &[f32], count: usize) -> Vec<(u8, f32)>
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     ranked.truncate(count);
-    ranked
+    Ok(ranked)
 }
 
 /// Height of the caption strip under each tile of [`write_inputs_png`].
@@ -509,7 +510,7 @@ mod tests {
     #[test]
     fn probabilities_sum_to_one_best_first() {
         let net = Network::new(&[8], 1).expect("net");
-        let top = top_classes(&net, &vec![0.5; INPUTS], 10);
+        let top = top_classes(&net, &vec![0.5; INPUTS], 10).expect("finite");
         let sum: f32 = top.iter().map(|t| t.1).sum();
         assert!((sum - 1.0).abs() < 1e-5, "{sum}");
         assert!(top.windows(2).all(|w| w[0].1 >= w[1].1));

@@ -207,6 +207,7 @@ impl Preset {
             shuffle: self.shuffle,
             engine,
             data_fingerprint: String::new(),
+            validation: 0,
             test_accuracy: None,
             init: Init::parse(self.init)?,
             optimizer: self.optimizer()?,

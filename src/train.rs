@@ -8,9 +8,10 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::Result;
 use crate::data::Split;
 use crate::engine::{Engine, Validation};
+use crate::model::Network;
+use crate::{Error, Result};
 
 /// What a run does round by round.
 #[derive(Clone, Debug)]
@@ -118,6 +119,16 @@ pub fn train_with(
         let start = Instant::now();
         let cost = engine.train_round(order)?;
         let seconds = start.elapsed().as_secs_f64();
+        // A diverged round ends the run before anything (metrics, a checkpoint) records it.
+        if !cost.is_finite() {
+            return Err(Error::Diverged {
+                round,
+                what: format!("the cost is {cost}"),
+            });
+        }
+        if let Some(what) = non_finite_parameter(&engine.network()?) {
+            return Err(Error::Diverged { round, what });
+        }
         let eval_start = Instant::now();
         let (mut test_accuracy, mut validation_accuracy) = (None, None);
         if rounds.evaluates(round) {
@@ -140,6 +151,20 @@ pub fn train_with(
         rounds.finish(record);
     }
     Ok(rounds.into_records())
+}
+
+/// The first weight or bias of `net` that is not a finite number, described (`None`: all are).
+/// Costs are clamped inside the engines (a log of at least the smallest float), so a network
+/// gone to NaN can still report a finite cost: the parameters are what tells.
+pub fn non_finite_parameter(net: &Network) -> Option<String> {
+    for (l, layer) in net.layers.iter().enumerate() {
+        for (kind, values) in [("weight", &layer.weights), ("bias", &layer.biases)] {
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Some(format!("a {kind} of layer {} became {v}", l + 1));
+            }
+        }
+    }
+    None
 }
 
 /// Where a run is in its [`Schedule`]: which round comes next and in what order, whether it

@@ -117,8 +117,8 @@ fn bad_settings_fail_before_anything_starts() {
         (&["--hidden", "0"], 1, &["--hidden", "'0'"]),
         (&["--hidden", "x"], 1, &["--hidden", "'x'"]),
         (&["--hidden", "16,"], 1, &["--hidden", "'16,'"]),
-        (&["--lr", "-1"], 1, &["--lr", "-1"]),
-        (&["--lr", "NaN"], 1, &["--lr", "NaN"]),
+        (&["--lr", "-1"], 2, &["--lr", "'-1'", "above 0"]),
+        (&["--lr", "NaN"], 2, &["--lr", "'NaN'", "finite"]),
         (
             &["--batch-size", "0"],
             2,

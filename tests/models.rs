@@ -822,7 +822,7 @@ fn predict_recognises_rendered_test_digits() {
         let path = work.path().join(format!("digit-{i}-label-{label}.png"));
         std::fs::write(&path, render(digit, i)).expect("write png");
         let input = mnist_input(&path, &read_picture(&path).expect("read png")).expect("input");
-        let top = top_classes(&net, &input, 3);
+        let top = top_classes(&net, &input, 3).expect("finite outputs");
         right_rendered += usize::from(top[0].0 == label);
         paths.push(path);
     }
@@ -914,6 +914,7 @@ fn deskewing_travels_with_the_model() {
         let input = network_input(&saved.network, &path, &picture).expect("input");
         changed += usize::from(input != mnist_input(&path, &picture).expect("plain input"));
         let ranked: Vec<String> = top_classes(&saved.network, &input, 3)
+            .expect("finite outputs")
             .iter()
             .map(|(class, p)| format!("{class} ({:.1}%)", 100.0 * p))
             .collect();

@@ -1070,3 +1070,23 @@ fn malformed_http_gets_a_json_error_too() {
         );
     }
 }
+
+/// Weights so large that the sums overflow: the API answers with an error naming the overflow,
+/// never digit 0 with null probabilities.
+#[test]
+fn outputs_that_overflow_are_an_error_not_digit_zero() {
+    // ReLU units pass the overflow on and softmax turns it into NaN (sigmoid would saturate).
+    let mut network = Network {
+        activation: mnist_gpu::ops::Activation::Relu,
+        loss: mnist_gpu::ops::Loss::Xent,
+        ..network()
+    };
+    for layer in &mut network.layers {
+        layer.weights.iter_mut().for_each(|w| *w = 3e38);
+    }
+    let server = Server::default(&network);
+    let (status, json) = post(&agent(), &server.url("/api/predict"), "image/png", &seven());
+    assert_eq!(status, 500, "{json}");
+    assert!(json.to_string().contains("outputs overflow"), "{json}");
+    assert!(json.get("digit").is_none(), "{json}");
+}

@@ -54,7 +54,7 @@ pub struct EvalArgs {
         default_value_t = 50,
         value_name = "N",
         requires = "misclassified",
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_parser = super::numbers::at_least_one
     )]
     pub count: usize,
@@ -75,7 +75,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ("--misclassified", &args.misclassified),
     ] {
         if let Some(path) = path {
-            super::paths::check_output_file(path, flag)?;
+            super::paths::check_picture_file(path, flag)?;
         }
     }
     let data_files = super::data::data_files(&args.data);

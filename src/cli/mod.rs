@@ -6,6 +6,8 @@ mod data;
 mod devices;
 mod download;
 mod eval;
+#[cfg(test)]
+mod flags_fuzz;
 pub mod interrupt;
 mod numbers;
 mod paths;
@@ -13,6 +15,7 @@ mod predict;
 mod serve;
 mod show;
 mod train;
+mod train_checks;
 mod web_build;
 
 use std::path::PathBuf;

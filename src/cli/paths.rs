@@ -10,6 +10,41 @@ use mnist_gpu::atomic_file::{Destination, destination};
 /// The most digits a picture of digits (`show`, `eval --misclassified`) draws.
 pub const MAX_DIGITS: usize = 1000;
 
+/// The most pictures `predict` takes in one run, and the most it draws into one picture
+/// (`--show-input`, `--show-activations`: a row or a tile each).
+pub const MAX_PREDICT_PICTURES: usize = 10_000;
+pub const MAX_DRAWN_PICTURES: usize = 100;
+
+/// Refuses more pictures than `predict` classifies, or draws, in one run.
+pub fn check_picture_count(
+    count: usize,
+    drawings: [(&str, &Option<PathBuf>); 2],
+) -> anyhow::Result<()> {
+    if count > MAX_PREDICT_PICTURES {
+        bail!(
+            "{count} pictures given: predict classifies at most {MAX_PREDICT_PICTURES} in one run"
+        );
+    }
+    for (flag, path) in drawings {
+        if path.is_some() && count > MAX_DRAWN_PICTURES {
+            bail!(
+                "{flag} draws at most {MAX_DRAWN_PICTURES} pictures, {count} given: pass fewer \
+                 pictures or leave {flag} out"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// [`check_output_file`] for a picture: its extension must also name a format pictures are
+/// written in (PNG or JPEG).
+pub fn check_picture_file(path: &Path, flag: &str) -> anyhow::Result<()> {
+    if let Err(e) = mnist_gpu::report::canvas::PictureFormat::of(path) {
+        bail!("{flag} {e}");
+    }
+    check_output_file(path, flag)
+}
+
 /// Fails unless `path` (named `flag` in the message) can be written: a new or regular file
 /// whose folder accepts a file (symlinks followed), or a FIFO or character device written in
 /// place. Leaves nothing behind: the probe file it creates is removed at once.

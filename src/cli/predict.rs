@@ -32,18 +32,25 @@ pub struct PredictArgs {
     #[arg(long, value_name = "FILE.png")]
     pub show_activations: Option<PathBuf>,
     /// How many classes to list per picture.
-    #[arg(long, default_value_t = 3, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
+    #[arg(long, default_value_t = 3, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least_one)]
     pub top: usize,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    super::paths::check_picture_count(
+        args.images.len(),
+        [
+            ("--show-input", &args.show_input),
+            ("--show-activations", &args.show_activations),
+        ],
+    )?;
     let mut outputs: Vec<Named<'_>> = Vec::new();
     if let Some(path) = &args.show_input {
-        super::paths::check_output_file(path, "--show-input")?;
+        super::paths::check_picture_file(path, "--show-input")?;
         outputs.push(("--show-input", path.as_path()));
     }
     if let Some(path) = &args.show_activations {
-        super::paths::check_output_file(path, "--show-activations")?;
+        super::paths::check_picture_file(path, "--show-activations")?;
         outputs.push(("--show-activations", path.as_path()));
     }
     if !outputs.is_empty() {
@@ -58,6 +65,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         match read_picture(path).and_then(|picture| network_input(&saved.network, path, &picture)) {
             Ok(input) => {
                 let ranked: Vec<String> = top_classes(&saved.network, &input, args.top)
+                    .with_context(|| format!("cannot classify {}", path.display()))?
                     .iter()
                     .map(|(class, p)| format!("{class} ({:.1}%)", 100.0 * p))
                     .collect();

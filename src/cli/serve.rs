@@ -25,7 +25,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     /// Port to listen on (0: any free port).
-    #[arg(long, default_value_t = 8000, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 8000, allow_hyphen_values = true)]
     pub port: u16,
     /// Address to listen on. Anything but a loopback address makes the page reachable from
     /// the network.

@@ -25,12 +25,12 @@ pub struct ShowArgs {
     pub split: SplitArg,
     /// How many digits (1 to 1000) or weight maps to draw [default: 10 digits; with --weights
     /// every unit, at most the 100 strongest]
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::whole)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::whole)]
     pub count: Option<usize>,
     /// Index of the first digit drawn.
-    #[arg(long, default_value_t = 0, value_name = "INDEX", allow_negative_numbers = true, value_parser = super::numbers::whole)]
+    #[arg(long, default_value_t = 0, value_name = "INDEX", allow_hyphen_values = true, value_parser = super::numbers::whole)]
     pub start: usize,
-    /// PNG file to write.
+    /// The picture to write: PNG, or JPEG when its name ends in .jpg or .jpeg.
     #[arg(long, value_name = "FILE.png")]
     pub out: PathBuf,
     /// Draw the first layer's weights of --model instead of digits: one 28×28 map per hidden
@@ -69,7 +69,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
     if !(1..=MAX_DIGITS).contains(&count) {
         anyhow::bail!("--count must be between 1 and {MAX_DIGITS}, not {count}");
     }
-    super::paths::check_output_file(&args.out, "--out")?;
+    super::paths::check_picture_file(&args.out, "--out")?;
     let data_files = super::data::data_files(&args.data);
     let inputs: Vec<Named<'_>> = data_files.iter().map(|(f, p)| (*f, p.as_path())).collect();
     check_distinct(&inputs, &[("--out", args.out.as_path())])?;
@@ -109,7 +109,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
 
 /// `show --weights`: the first layer's weight maps of `model`.
 fn weights(args: &ShowArgs, model: &std::path::Path) -> anyhow::Result<()> {
-    super::paths::check_output_file(&args.out, "--out")?;
+    super::paths::check_picture_file(&args.out, "--out")?;
     check_distinct(&[("--model", model)], &[("--out", args.out.as_path())])?;
     let saved = mnist_gpu::model_file::load(model)
         .with_context(|| format!("cannot read the model {}", model.display()))?;

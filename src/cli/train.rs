@@ -24,6 +24,7 @@ use super::DataArgs;
 use super::backend::{BackendArgs, build_training_engine};
 use super::interrupt;
 use super::paths::{Named, check_distinct, check_output_file};
+use super::train_checks::*;
 use mnist_gpu::preset::{Preset, PresetName, STEP_GAMMA, STEP_ROUNDS};
 
 #[derive(Args, Debug)]
@@ -41,22 +42,22 @@ pub struct TrainArgs {
     pub hidden: Option<String>,
     /// Rounds (passes over the training images) the run is planned for [preset; with --resume:
     /// the saved plan's]
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least_one)]
     pub rounds: Option<usize>,
     /// Stop after round N of the planned --rounds (the schedule still spans --rounds, so
     /// `--resume` later continues exactly where an uninterrupted run would be).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least_one)]
     pub stop_after: Option<usize>,
     /// Images per gradient step (60000: pure full-batch gradient descent) [preset; with
     /// --resume: the model's]
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least_one)]
     pub batch_size: Option<usize>,
     /// Learning rate (the base rate of --lr-schedule) [preset; with --resume: the model's]
-    #[arg(long, value_name = "RATE", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true, value_parser = super::numbers::positive)]
     pub lr: Option<f32>,
     /// Seed of the initial weights, --shuffle's orders and the dropout masks [default: 42; with
     /// --resume: the model's]
-    #[arg(long, allow_negative_numbers = true, value_parser = super::numbers::seed)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::numbers::seed)]
     pub seed: Option<u64>,
     /// Visit the training images in a new seeded random order every round [preset].
     #[arg(long, conflicts_with = "no_shuffle")]
@@ -83,21 +84,21 @@ pub struct TrainArgs {
     /// Optimiser [preset]
     #[arg(long, value_parser = optimizer_names())]
     pub optimizer: Option<String>,
-    #[arg(long, value_name = "MU", allow_negative_numbers = true, value_parser = super::numbers::float,
+    #[arg(long, value_name = "MU", allow_hyphen_values = true, value_parser = super::numbers::fraction,
         help = setting_help(Setting::Momentum, "Momentum μ"))]
     pub momentum: Option<f32>,
     #[arg(long, help = setting_help(Setting::Nesterov, "Nesterov momentum"))]
     pub nesterov: bool,
-    #[arg(long, value_name = "B1", allow_negative_numbers = true, value_parser = super::numbers::float,
+    #[arg(long, value_name = "B1", allow_hyphen_values = true, value_parser = super::numbers::fraction,
         help = setting_help(Setting::Beta1, "Decay β₁ of the first moment (Lion: of the interpolation)"))]
     pub beta1: Option<f32>,
-    #[arg(long, value_name = "B2", allow_negative_numbers = true, value_parser = super::numbers::float,
+    #[arg(long, value_name = "B2", allow_hyphen_values = true, value_parser = super::numbers::fraction,
         help = setting_help(Setting::Beta2, "Decay β₂ of the second moment (Lion: of its momentum)"))]
     pub beta2: Option<f32>,
-    #[arg(long, value_name = "EPS", allow_negative_numbers = true, value_parser = super::numbers::float,
+    #[arg(long, value_name = "EPS", allow_hyphen_values = true, value_parser = super::numbers::positive,
         help = setting_help(Setting::Eps, "Adam's ε"))]
     pub eps: Option<f32>,
-    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true, value_parser = super::numbers::float,
+    #[arg(long, value_name = "LAMBDA", allow_hyphen_values = true, value_parser = super::numbers::non_negative,
         help = setting_help(Setting::WeightDecay, "Decoupled weight decay λ"))]
     pub weight_decay: Option<f32>,
     /// Learning-rate schedule: constant, step (×--lr-gamma every --lr-step-rounds), cosine
@@ -105,23 +106,23 @@ pub struct TrainArgs {
     #[arg(long, value_parser = LrSchedule::NAMES)]
     pub lr_schedule: Option<String>,
     /// Rounds between the step schedule's decays [default: 10]
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::at_least_one)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::at_least_one)]
     pub lr_step_rounds: Option<usize>,
     /// The step schedule's factor [default: 0.1]
-    #[arg(long, value_name = "GAMMA", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "GAMMA", allow_hyphen_values = true, value_parser = super::numbers::positive)]
     pub lr_gamma: Option<f32>,
     /// Rounds of linear learning-rate warm-up (fractions allowed) [preset]
-    #[arg(long, value_name = "ROUNDS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "ROUNDS", allow_hyphen_values = true, value_parser = super::numbers::rounds)]
     pub warmup: Option<f64>,
     /// Dropout rate on hidden layers while training [preset]
-    #[arg(long, value_name = "P", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "P", allow_hyphen_values = true, value_parser = super::numbers::fraction)]
     pub dropout: Option<f32>,
     /// Keep each unit's incoming weights within an L2 norm of C after every step (max-norm;
     /// 0: off) [preset]
-    #[arg(long, value_name = "C", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "C", allow_hyphen_values = true, value_parser = super::numbers::non_negative)]
     pub max_norm: Option<f32>,
     /// Dropout rate on the input pixels while training [preset]
-    #[arg(long, value_name = "P", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, value_name = "P", allow_hyphen_values = true, value_parser = super::numbers::fraction)]
     pub input_dropout: Option<f32>,
     /// Distort every training image anew each round: a random shift, rotation, size change
     /// and elastic warp, drawn per image like the dropout masks (each bound below) [preset]
@@ -131,27 +132,27 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_augment: bool,
     /// --augment's largest shift along each axis, in pixels [with --augment: 2]
-    #[arg(long, value_name = "PX", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, conflicts_with = "no_augment", value_name = "PX", allow_hyphen_values = true, value_parser = super::numbers::non_negative)]
     pub augment_shift: Option<f32>,
     /// --augment's largest rotation, in degrees (at most 30) [with --augment: 10]
-    #[arg(long, value_name = "DEG", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, conflicts_with = "no_augment", value_name = "DEG", allow_hyphen_values = true, value_parser = super::numbers::non_negative)]
     pub augment_rotate: Option<f32>,
     /// --augment's largest relative change of size [with --augment: 0.1]
-    #[arg(long, value_name = "F", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, conflicts_with = "no_augment", value_name = "F", allow_hyphen_values = true, value_parser = super::numbers::non_negative)]
     pub augment_scale: Option<f32>,
     /// --augment's largest elastic offset of a 4x4 grid of control points, in pixels
     /// [with --augment: 1.5]
-    #[arg(long, value_name = "PX", allow_negative_numbers = true, value_parser = super::numbers::float)]
+    #[arg(long, conflicts_with = "no_augment", value_name = "PX", allow_hyphen_values = true, value_parser = super::numbers::non_negative)]
     pub augment_elastic: Option<f32>,
     /// Stop as soon as the evaluated accuracy (validation with --validation, else test)
     /// reaches P percent, and print the training time it took; evaluates every round.
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    #[arg(long, value_name = "P", allow_hyphen_values = true, value_parser = super::numbers::percentage)]
     pub target_accuracy: Option<f64>,
     /// Hold out the last N training images as a validation set, measured at every evaluation.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::numbers::whole)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = super::numbers::whole)]
     pub validation: Option<usize>,
     /// Print test accuracy every K rounds (always after the last).
-    #[arg(long, default_value_t = 0, value_name = "K", allow_negative_numbers = true, value_parser = super::numbers::whole)]
+    #[arg(long, default_value_t = 0, value_name = "K", allow_hyphen_values = true, value_parser = super::numbers::whole)]
     pub eval_every: usize,
     /// Write one JSON object per round to FILE (round, cost, seconds, test_accuracy); `-`
     /// streams them to standard output (the run's own lines then go to stderr).
@@ -164,7 +165,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
     /// Also save to the --save FILE every K rounds (each save replaces the last, atomically).
-    #[arg(long, default_value_t = 0, value_name = "K", requires = "save", allow_negative_numbers = true, value_parser = super::numbers::whole)]
+    #[arg(long, default_value_t = 0, value_name = "K", requires = "save", allow_hyphen_values = true, value_parser = super::numbers::whole)]
     pub checkpoint_every: usize,
     /// Continue training a saved network: runs its next rounds up to --rounds with its layer
     /// sizes, activation, loss and optimiser (state included) and (unless given) its batch
@@ -204,7 +205,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .as_deref()
             .filter(|p| !super::paths::is_stdout(p) || flag != "--metrics")
         {
-            check_output_file(path, flag)?;
+            match flag {
+                "--plot" => super::paths::check_picture_file(path, flag)?,
+                _ => check_output_file(path, flag)?,
+            }
         }
     }
     let data_files = super::data::data_files(&args.data);
@@ -229,12 +233,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             plan.rounds
         );
     }
-    if let Some(target) = args.target_accuracy
-        && !(target > 0.0 && target <= 100.0)
-    {
-        anyhow::bail!(
-            "--target-accuracy must be a percentage above 0 and at most 100, got {target}"
-        );
+    if let Some(line) = unsaved_stop_warning(args.save.is_some(), stop_after, plan.rounds) {
+        eprintln!("{line}");
     }
     let mut metrics = match args.metrics.as_deref() {
         Some(path) if super::paths::is_stdout(path) => Some(MetricsFile::to_writer(
@@ -253,37 +253,34 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             data.dir.display()
         );
     }
-    // An explicit --batch-size over the training set is a mistake; the default (or a resumed
-    // run's size) simply makes each step full-batch on a small data set.
-    if args.batch_size.is_some() && plan.batch_size > data.train.len() {
-        anyhow::bail!(
-            "--batch-size {} is larger than the training set ({} images); {} is full-batch gradient descent",
-            plan.batch_size,
-            data.train.len(),
-            data.train.len()
-        );
-    }
+    // Hashing the training set costs a fraction of a second: only when a model file needs it.
+    // It fingerprints the data as stored, before the hold-out and preprocessing.
+    let fingerprint =
+        (args.save.is_some() || plan.resumed.is_some()).then(|| data_fingerprint(&data));
     let mut validation_set = match args.validation {
         Some(n) => Some(hold_out(&mut data, n)?),
         None => None,
     };
-    // Hashing the training set costs a fraction of a second: only when a model file needs it.
-    // It fingerprints the data as stored, before preprocessing.
-    let fingerprint =
-        (args.save.is_some() || plan.resumed.is_some()).then(|| data_fingerprint(&data));
+    let train_images = data.train.len();
+    check_batch(
+        args.batch_size.is_some(),
+        plan.batch_size,
+        train_images,
+        args.validation,
+    )?;
+    if let (Some(info), Some(state)) = (&plan.resumed, &plan.state) {
+        check_steps(state.steps, info, train_images)?;
+    }
     let preprocess = plan.network.preprocess;
     preprocess.apply_to_data(&mut data);
     if let Some(set) = validation_set.as_mut() {
         preprocess.apply_to_set(set);
     }
     let loading = loading.elapsed().as_secs_f64();
-    if let (Some(saved), Some(now)) = (&plan.resumed, &fingerprint)
-        && saved.data_fingerprint != *now
-    {
-        eprintln!(
-            "warning: the model was trained on other data than {} (fingerprints differ)",
-            data.dir.display()
-        );
+    if let (Some(saved), Some(now)) = (&plan.resumed, &fingerprint) {
+        resumed_data_warnings(saved, now, args.validation, &data.dir)
+            .iter()
+            .for_each(|line| eprintln!("{line}"));
     }
     let net = plan.network.clone();
     let (batch_size, lr, seed, shuffle) = (plan.batch_size, plan.lr, plan.seed, plan.shuffle);
@@ -379,6 +376,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "test"
     };
     if let Some(target) = args.target_accuracy {
+        let target = percent(target);
         println!("target: {target}% {target_split} accuracy, evaluated after every round");
     }
 
@@ -465,6 +463,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             eprintln!("{}", stopped.line(&args));
             return Err(super::Exit(interrupt::EXIT_STATUS).into());
         }
+        Err(mnist_gpu::Error::Diverged { round, what }) => {
+            anyhow::bail!(diverged_line(round, &what, lr, &stopped.on_disk(&args)))
+        }
         other => other?,
     };
 
@@ -484,9 +485,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         records.len()
     );
     if let Some(target) = args.target_accuracy {
-        let last = records.last();
+        let (last, target) = (records.last(), percent(target));
         match last.and_then(|r| r.target_metric().map(|acc| (r.round, acc))) {
-            Some((round, acc)) if acc >= target => println!(
+            Some((round, acc)) if args.target_accuracy.is_some_and(|t| acc >= t) => println!(
                 "time to target: {acc:.2}% {target_split} accuracy ≥ {target}% after round {round}: {total:.2} s of training (the rounds' wall time)"
             ),
             _ => println!(
@@ -754,14 +755,9 @@ impl Plan {
             args,
             args.lr_schedule.as_deref().unwrap_or(preset.lr_schedule),
         )?;
+        // --warmup and --rounds are in range from their parsers, the preset's by definition.
         let warmup = args.warmup.unwrap_or(preset.warmup);
-        if !(warmup.is_finite() && warmup >= 0.0) {
-            anyhow::bail!("--warmup must be 0 or more rounds, got {warmup}");
-        }
         let rounds = args.rounds.unwrap_or(preset.rounds);
-        if rounds == 0 {
-            anyhow::bail!("--rounds must be at least 1");
-        }
         check_applicable(args, optimizer, schedule, rounds)?;
         Ok(Plan {
             network: Network::build(&sizes, arch, init, seed)?,
@@ -805,7 +801,7 @@ impl Plan {
     }
 
     /// What a saved file records of this run (rounds and accuracy filled in when saving).
-    fn info(&self, _args: &TrainArgs, engine: &str, fingerprint: String) -> TrainingInfo {
+    fn info(&self, args: &TrainArgs, engine: &str, fingerprint: String) -> TrainingInfo {
         TrainingInfo {
             rounds_completed: 0,
             batch_size: self.batch_size,
@@ -814,6 +810,7 @@ impl Plan {
             shuffle: self.shuffle,
             engine: engine.to_string(),
             data_fingerprint: fingerprint,
+            validation: args.validation.unwrap_or(0),
             test_accuracy: None,
             init: self.init,
             optimizer: self.optimizer,

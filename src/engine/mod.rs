@@ -142,6 +142,7 @@ pub trait Inference {
     /// The predicted class of each image (argmax of its outputs).
     fn predictions(&mut self, images: Pixels<'_>) -> Result<Vec<u8>> {
         let outputs = self.outputs(images)?;
+        crate::model::check_outputs(&outputs)?;
         let classes = self.classes();
         Ok(outputs
             .chunks(classes.max(1))

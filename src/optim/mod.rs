@@ -175,7 +175,8 @@ impl Optimizer {
     pub fn scalars_f64(self, lr: f64, t: u64) -> StepScalars<f64> {
         let s = self.settings();
         let (correction1, correction2) = if self.visit(Meta).4 {
-            let t = t.min(i32::MAX as u64) as i32;
+            // Step 0 does not exist (it would divide by 0); past i32::MAX both are 1 anyway.
+            let t = t.clamp(1, i32::MAX as u64) as i32;
             (
                 1.0 / (1.0 - f64::from(s.beta1).powi(t)),
                 1.0 / (1.0 - f64::from(s.beta2).powi(t)),

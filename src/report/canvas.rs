@@ -211,8 +211,22 @@ impl Canvas {
         Ok(out)
     }
 
-    /// Encodes the canvas as PNG in memory, then writes it to `path` atomically.
+    /// The canvas as JPEG bytes (quality 92: a picture of text and lines stays readable).
+    pub fn encode_jpeg(&self) -> std::result::Result<Vec<u8>, image::ImageError> {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92).encode(
+            &self.bytes,
+            self.width as u32,
+            self.height as u32,
+            image::ExtendedColorType::Rgb8,
+        )?;
+        Ok(out)
+    }
+
+    /// Encodes the canvas in the format `path`'s extension names ([`PictureFormat::of`]) in
+    /// memory, then writes it to `path` atomically.
     pub fn save_png(&self, path: &Path) -> Result<()> {
+        let format = PictureFormat::of(path)?;
         if self.width == 0
             || self.height == 0
             || u32::try_from(self.width.max(self.height)).is_err()
@@ -222,10 +236,40 @@ impl Canvas {
                 self.width, self.height
             )));
         }
-        let bytes = self
-            .encode_png()
-            .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        let bytes = match format {
+            PictureFormat::Png => self
+                .encode_png()
+                .map_err(|e| Error::io(path, std::io::Error::other(e)))?,
+            PictureFormat::Jpeg => self
+                .encode_jpeg()
+                .map_err(|e| Error::io(path, std::io::Error::other(e)))?,
+        };
         write_atomic(path, &bytes)
+    }
+}
+
+/// The formats pictures are written in, named by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PictureFormat {
+    Png,
+    Jpeg,
+}
+
+impl PictureFormat {
+    /// The format `path` names: `.png` (or no extension) is PNG, `.jpg` and `.jpeg` are JPEG,
+    /// any other extension is refused rather than filled with bytes of another format.
+    pub fn of(path: &Path) -> Result<Self> {
+        let Some(ext) = path.extension() else {
+            return Ok(PictureFormat::Png);
+        };
+        match ext.to_string_lossy().to_ascii_lowercase().as_str() {
+            "png" => Ok(PictureFormat::Png),
+            "jpg" | "jpeg" => Ok(PictureFormat::Jpeg),
+            other => Err(Error::Config(format!(
+                "{}: pictures are written as PNG (.png) or JPEG (.jpg, .jpeg), not .{other}",
+                path.display()
+            ))),
+        }
     }
 }
 

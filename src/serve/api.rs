@@ -270,6 +270,8 @@ pub async fn predict(
             PredictError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
         })?;
+    crate::model::check_outputs(&outputs)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(Prediction {
         digit: argmax(&outputs),
         probabilities: probabilities(&outputs),

@@ -299,6 +299,7 @@ impl Trainer {
         let input = drawing_input(&self.network, picture)?;
         let layers = self.network.forward_layers(&input);
         let (digit, p) = top_classes(&self.network, &input, 1)
+            .map_err(fail)?
             .first()
             .copied()
             .unwrap_or((0, 0.0));
