@@ -180,6 +180,7 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let bad = |reason: String| Error::bad_file(path, reason);
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_or(0, |m| m.len());
     let mut reader = std::io::BufReader::new(file);
     let mut length = [0u8; 8];
     reader.read_exact(&mut length).map_err(|e| match e.kind() {
@@ -209,13 +210,17 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
         .filter_map(|(_, tensor)| tensor["data_offsets"][1].as_u64())
         .max()
         .unwrap_or(0);
-    let total = 8 + header_len + data_len;
+    let total = declared_total(header_len, data_len).ok_or_else(|| {
+        bad(format!(
+            "its header declares {data_len} bytes of tensor data, more than any file holds"
+        ))
+    })?;
     // The bytes and the network read from them are in memory together.
     crate::memory::check(
         &format!("loading the {total}-byte model file {}", path.display()),
         2 * u128::from(total),
     )?;
-    let mut bytes = Vec::with_capacity(total as usize);
+    let mut bytes = Vec::with_capacity(first_capacity(total, file_len));
     bytes.extend_from_slice(&length);
     bytes.extend_from_slice(&header);
     reader
@@ -228,6 +233,22 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+/// The length of a file whose header is `header_len` bytes and whose tensors end at
+/// `data_len`: `None` when that does not fit in a `u64` (a header's offsets can say anything).
+fn declared_total(header_len: u64, data_len: u64) -> Option<u64> {
+    // One below the maximum: the reader asks for one byte past the end.
+    8u64.checked_add(header_len)?
+        .checked_add(data_len)
+        .filter(|&total| total < u64::MAX)
+}
+
+/// What to reserve before reading a file that declares `total` bytes: no more than the file
+/// holds (a small file whose header declares gigabytes costs what it holds; a device that
+/// reports no size grows the buffer as it reads).
+fn first_capacity(total: u64, file_len: u64) -> usize {
+    usize::try_from(total.min(file_len.saturating_add(1))).unwrap_or(usize::MAX)
 }
 
 /// Parses and validates the bytes of a model file; `path` names it in errors.

@@ -142,7 +142,11 @@ fn format_name(format: image::ImageFormat) -> &'static str {
 
 /// A decoder's error as one line in plain words.
 fn image_error(format: &str, error: image::ImageError) -> String {
-    let detail = plain_chunk_names(&error.to_string());
+    // Some decoders end their messages with a line break: the detail is kept on one line.
+    let detail = plain_chunk_names(&error.to_string())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     match error {
         image::ImageError::Limits(_) => {
             format!(

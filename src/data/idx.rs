@@ -68,7 +68,8 @@ pub fn read_content(path: &Path, mut reader: impl Read) -> Result<Vec<u8>> {
         .map_err(|e| Error::io(path, e))?;
     let start = std::io::Cursor::new(magic.clone());
     if magic == [0x1f, 0x8b] {
-        let gunzipped = flate2::read::GzDecoder::new(start.chain(reader));
+        // Every member: `cat a.gz b.gz` and parallel compressors split one file over several.
+        let gunzipped = flate2::read::MultiGzDecoder::new(start.chain(reader));
         read_declared(gunzipped)
             .map_err(|e| e.or_else_bad(path, |e| format!("corrupt gzip data ({e})")))
     } else {
@@ -133,11 +134,32 @@ fn read_declared(mut reader: impl Read) -> std::result::Result<Vec<u8>, ReadErro
             )));
         }
     };
-    reader
-        .take(declared + 1)
-        .read_to_end(&mut out)
-        .map_err(ReadError::Io)?;
+    read_up_to(reader, declared + 1, &mut out).map_err(ReadError::Io)?;
     Ok(out)
+}
+
+/// Appends at most `limit` bytes of `reader` to `out`, growing it by doubling but never past
+/// `limit` more bytes (`read_to_end` would double past it: up to twice the declared content).
+fn read_up_to(reader: impl Read, limit: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let end = (out.len() as u64).saturating_add(limit);
+    let mut reader = reader.take(limit);
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.capacity() - out.len() < n {
+            let grown = (out.capacity() as u64)
+                .saturating_mul(2)
+                .max((out.len() + n) as u64)
+                .min(end);
+            out.reserve_exact(grown as usize - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 pub fn read_images(path: &Path) -> Result<Images> {

@@ -213,7 +213,7 @@ fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 
 /// A JSON 28×28 array of numbers in `[0, 1]` (`0` background, `1` full ink), row by row: used
 /// as the network's input as it is.
-fn parse_array(bytes: &[u8]) -> Result<Vec<f32>, ApiError> {
+pub fn parse_array(bytes: &[u8]) -> Result<Vec<f32>, ApiError> {
     let bad = |why: String| ApiError::new(StatusCode::BAD_REQUEST, why);
     let rows: Vec<Vec<f32>> = serde_json::from_slice(bytes).map_err(|e| {
         bad(format!(
