@@ -312,7 +312,59 @@ fn exports_of_every_activation_and_preset_shape_match_onnx_runtime() {
                 "{name}: {accuracy} {r}"
             );
         }
+        if name == "fast-deskew" {
+            if real {
+                check_readme_snippet(&python, dir.path(), &model.with_extension("onnx"));
+            } else {
+                shout!(
+                    "SKIPPED {test}: docs/onnx.md's snippet needs a model trained on MNIST_GPU_DATA"
+                );
+            }
+        }
     }
+}
+
+/// docs/onnx.md's ten lines of Python read docs/examples/seven.png as a 7 with `onnx` (a model
+/// trained on the real MNIST).
+fn check_readme_snippet(python: &Path, dir: &Path, onnx: &Path) {
+    let probe = Command::new(python)
+        .args(["-c", "import PIL"])
+        .output()
+        .expect("run python");
+    if !probe.status.success() {
+        let message = "docs/onnx.md's snippet needs Pillow (pip install pillow)";
+        if std::env::var("MNIST_GPU_REQUIRE_ONNX").as_deref() == Ok("1") {
+            panic!("MNIST_GPU_REQUIRE_ONNX=1 but {message}");
+        }
+        shout!("SKIPPED {message}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/onnx.md")).expect("read docs/onnx.md");
+    let after = doc
+        .split("<!-- snippet: read_digit.py")
+        .nth(1)
+        .expect("the snippet's marker");
+    let code = after
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a python block after the marker");
+    assert!(code.lines().count() <= 10, "ten lines: {code}");
+    let script = dir.join("read_digit.py");
+    std::fs::write(&script, code).expect("write the snippet");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg(onnx)
+        .arg(root.join("docs/examples/seven.png"))
+        .output()
+        .expect("run the snippet");
+    assert!(
+        out.status.success(),
+        "the snippet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
 }
 
 #[test]
