@@ -254,3 +254,139 @@ fn card(model: &SavedModel) -> String {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Architecture;
+    use crate::model_file::TrainingInfo;
+    use crate::ops::Init;
+    use crate::optim::OptimizerState;
+
+    fn saved(sizes: &[usize], arch: Architecture) -> SavedModel {
+        let mut training = TrainingInfo::tutorial(3, 10, 0.5, 7);
+        training.test_accuracy = Some(91.25);
+        training.data_fingerprint = "sha256:abc".into();
+        SavedModel {
+            network: Network::build(sizes, arch, Init::He, 7).expect("network"),
+            training,
+            optimizer_state: OptimizerState::default(),
+        }
+    }
+
+    fn ops(model: &ModelProto) -> Vec<String> {
+        let graph = model.graph.as_ref().expect("graph");
+        graph
+            .node
+            .iter()
+            .filter_map(|n| n.op_type.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_bytes_decode_to_the_graph_the_network_describes() {
+        let arch = Architecture {
+            activation: Activation::Gelu,
+            loss: Loss::Xent,
+            preprocess: Preprocess::Deskew,
+        };
+        let model = saved(&[784, 12, 8, 10], arch);
+        let bytes = to_onnx_bytes(&model).expect("export");
+        let decoded = ModelProto::decode(bytes.as_slice()).expect("decodes");
+        assert_eq!(decoded, to_onnx(&model).expect("export"));
+        assert_eq!(decoded.ir_version, Some(IR_VERSION));
+        assert_eq!(decoded.opset_import[0].version, Some(OPSET));
+        assert_eq!(decoded.producer_name.as_deref(), Some("mnist-gpu"));
+        let graph = decoded.graph.as_ref().expect("graph");
+        let names = |v: &[super::super::proto::ValueInfoProto]| -> Vec<String> {
+            v.iter().filter_map(|i| i.name.clone()).collect()
+        };
+        assert_eq!(names(&graph.input), [INPUT]);
+        assert_eq!(names(&graph.output), [PROBABILITIES, DIGIT]);
+        let ops = ops(&decoded);
+        assert_eq!(ops.iter().filter(|o| *o == "Gemm").count(), 3);
+        // Two hidden layers of the tanh form of GELU; the last layer goes to the softmax.
+        assert_eq!(ops.iter().filter(|o| *o == "Tanh").count(), 2);
+        for op in [
+            "GridSample",
+            "ReduceSum",
+            "Where",
+            "Clip",
+            "Softmax",
+            "ArgMax",
+        ] {
+            assert!(ops.iter().any(|o| o == op), "{op} in {ops:?}");
+        }
+        let sample = graph
+            .node
+            .iter()
+            .find(|n| n.op_type.as_deref() == Some("GridSample"))
+            .expect("GridSample");
+        let attr = |name: &str| {
+            sample
+                .attribute
+                .iter()
+                .find(|a| a.name.as_deref() == Some(name))
+        };
+        assert_eq!(attr("align_corners").and_then(|a| a.i), Some(1));
+        assert_eq!(
+            attr("padding_mode").and_then(|a| a.s.clone()).as_deref(),
+            Some(b"zeros".as_slice())
+        );
+        // The weights as stored, [outputs][inputs].
+        let first = graph
+            .initializer
+            .iter()
+            .find(|t| {
+                t.name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("layers.0.weight"))
+            })
+            .expect("layer 0's weights");
+        assert_eq!(first.dims, [12, 784]);
+        let raw: Vec<u8> = model.network.layers[0]
+            .weights
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(first.raw_data.as_deref(), Some(raw.as_slice()));
+        let meta: std::collections::HashMap<_, _> = decoded
+            .metadata_props
+            .iter()
+            .map(|p| {
+                (
+                    p.key.clone().unwrap_or_default(),
+                    p.value.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(meta["preprocess"], "deskew");
+        assert_eq!(meta["activation"], "gelu");
+        assert_eq!(meta["layer_sizes"], "784,12,8,10");
+        assert_eq!(meta["test_accuracy"], "91.25");
+        assert_eq!(meta["data_fingerprint"], "sha256:abc");
+        let doc = decoded.doc_string.expect("doc");
+        assert!(doc.contains("91.25%") && doc.contains("0–255"), "{doc}");
+    }
+
+    #[test]
+    fn plain_models_read_the_levels_directly_and_mse_names_its_outputs() {
+        let model = saved(&[784, 10], Architecture::default());
+        let decoded = to_onnx(&model).expect("export");
+        let ops = ops(&decoded);
+        assert!(
+            !ops.iter().any(|o| o == "GridSample" || o == "Cast"),
+            "{ops:?}"
+        );
+        assert_eq!(ops.iter().filter(|o| *o == "Sigmoid").count(), 1);
+        let graph = decoded.graph.expect("graph");
+        assert_eq!(graph.output[0].name.as_deref(), Some(SIGMOID_OUTPUTS));
+    }
+
+    #[test]
+    fn only_mnist_shaped_networks_export() {
+        let model = saved(&[100, 10], Architecture::default());
+        let err = to_onnx(&model).expect_err("100 inputs");
+        assert!(err.to_string().contains("100-10"), "{err}");
+    }
+}
