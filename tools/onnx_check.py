@@ -41,9 +41,9 @@ def main():
     names = [o.name for o in model.graph.output]
     if args.deskewed:
         # Expose the deskewed grey levels the graph computes inside as a third output.
-        levels = [o for n in model.graph.node for o in n.output if o.startswith("deskewed_levels")]
+        inner = [o for n in model.graph.node for o in n.output if o.startswith("deskewed_levels")]
         model.graph.output.append(
-            onnx.helper.make_tensor_value_info(levels[0], onnx.TensorProto.FLOAT, None)
+            onnx.helper.make_tensor_value_info(inner[0], onnx.TensorProto.FLOAT, None)
         )
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     started = time.perf_counter()
