@@ -9,13 +9,14 @@
 //! plain CPU twin of every WGSL kernel in `shaders/`, name for name, and
 //! [`reference`] a plain f64 implementation of the whole network that the tests trust.
 //! [`model_file`] saves and loads trained networks (safetensors), and [`predict`] turns a
-//! picture of a digit into the network's MNIST-like input; [`serve`] puts a trained network
+//! picture of a digit into the network's MNIST-like input; [`export`] writes a network as ONNX; [`serve`] puts a trained network
 //! behind a local web page to draw on and a small JSON API.
 
 pub mod atomic_file;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod kernel_params;
 pub mod memory;
 pub mod model;

@@ -406,8 +406,8 @@ fn read_optimizer_state(
     })
 }
 
-/// The metadata map written beside the tensors.
-fn metadata(model: &SavedModel) -> HashMap<String, String> {
+/// The metadata map written beside the tensors: what the network is and how it was trained.
+pub fn metadata(model: &SavedModel) -> HashMap<String, String> {
     let t = &model.training;
     let mut meta: HashMap<String, String> = [
         ("format", "mnist-gpu model".to_string()),

@@ -114,3 +114,21 @@ fn readme_lists_every_command() {
         .collect();
     assert_eq!(listed, commands);
 }
+
+/// The README's Python that reads a digit with ONNX Runtime is docs/onnx.md's snippet, which
+/// tests/onnx.rs runs: the two cannot drift apart.
+#[test]
+fn readme_python_is_the_tested_snippet() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/onnx.md"))
+        .expect("docs/onnx.md is readable");
+    let snippet = doc
+        .split("<!-- snippet: read_digit.py")
+        .nth(1)
+        .and_then(|rest| rest.split("```python\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/onnx.md holds the snippet");
+    assert!(
+        readme().contains(&format!("```python\n{snippet}```")),
+        "README.md's ONNX Runtime example differs from docs/onnx.md's tested snippet"
+    );
+}

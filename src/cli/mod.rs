@@ -6,6 +6,7 @@ mod data;
 mod devices;
 mod download;
 mod eval;
+mod export;
 #[cfg(test)]
 mod flags_fuzz;
 pub mod interrupt;
@@ -53,6 +54,8 @@ pub enum Command {
     /// Tune the GPU kernels on this adapter and time each product and a round (a table to
     /// paste into a bug report; --json for machines).
     Bench(bench::BenchArgs),
+    /// Write a saved model as ONNX (preprocessing included) for ONNX Runtime and other runtimes.
+    Export(export::ExportArgs),
 }
 
 /// Where the data comes from (shared by every command that reads it).
@@ -91,5 +94,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devices(args) => devices::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Export(args) => export::run(args),
     }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use mnist_gpu::data::{Mnist, Split, split_from_files};
 use mnist_gpu::engine::gpu::plan::KernelPlan;
 use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsRequest};
+use mnist_gpu::export::onnx::to_onnx_bytes;
 use mnist_gpu::model::{Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
 use mnist_gpu::predict::{decode_picture, network_input, probabilities, top_classes};
@@ -312,16 +313,30 @@ impl Trainer {
     /// The model as a `.safetensors` file that `mnist-gpu eval --model` loads, with the
     /// rounds run and the last test accuracy recorded.
     pub async fn model_file(&mut self) -> Result<Vec<u8>, JsError> {
+        let model = self.saved_model().await?;
+        model_file::to_bytes(&model).map_err(fail)
+    }
+
+    /// The same model as ONNX, what `mnist-gpu export` writes: preprocessing included, the
+    /// model card in its metadata, for ONNX Runtime (docs/onnx.md).
+    pub async fn onnx_file(&mut self) -> Result<Vec<u8>, JsError> {
+        let model = self.saved_model().await?;
+        to_onnx_bytes(&model).map_err(fail)
+    }
+}
+
+impl Trainer {
+    /// The network as trained so far, with the rounds run and the last test accuracy.
+    async fn saved_model(&mut self) -> Result<SavedModel, JsError> {
         let mut training = self.info.clone();
         let records = self.rounds.records();
         training.rounds_completed = records.last().map_or(0, |r| r.round);
         training.test_accuracy = records.last().and_then(|r| r.test_accuracy);
-        let model = SavedModel {
+        Ok(SavedModel {
             network: self.engine.network_async().await.map_err(fail)?,
             training,
             optimizer_state: self.engine.optimizer_state_async().await.map_err(fail)?,
-        };
-        model_file::to_bytes(&model).map_err(fail)
+        })
     }
 }
 

@@ -117,9 +117,9 @@ impl ActivationOp for Linear {
 }
 
 /// √(2/π), GELU's tanh form.
-const GELU_K: f64 = 0.797_884_560_802_865_4;
+pub const GELU_K: f64 = 0.797_884_560_802_865_4;
 /// The cubic term of GELU's tanh form.
-const GELU_C: f64 = 0.044_715;
+pub const GELU_C: f64 = 0.044_715;
 
 /// GELU in its tanh form (Hendrycks & Gimpel; PyTorch's `approximate="tanh"`):
 /// ½z(1 + tanh u), u = √(2/π)(z + 0.044715z³). Not monotone, so its derivative needs z:

@@ -142,6 +142,7 @@ async function train() {
   training.model = null;
   rows.replaceChildren();
   download.hidden = true;
+  document.getElementById("train-download-onnx").hidden = true;
   setState("loading", "Loading the trainer and MNIST…");
   try {
     const [files] = await Promise.all([fetchData(), openGpu()]);
@@ -176,6 +177,10 @@ async function finish() {
   download.href = url;
   download.hidden = false;
   training.model = url;
+  // The same model as ONNX (docs/onnx.md), preprocessing included.
+  const onnx = document.getElementById("train-download-onnx");
+  onnx.href = URL.createObjectURL(new Blob([await trainer.onnx_file()], { type: "application/octet-stream" }));
+  onnx.hidden = false;
   const current = trainer;
   window.mnistTab = {
     classify: (picture) => {
