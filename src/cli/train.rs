@@ -257,6 +257,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // It fingerprints the data as stored, before the hold-out and preprocessing.
     let fingerprint =
         (args.save.is_some() || plan.resumed.is_some()).then(|| data_fingerprint(&data));
+    if let (Some(info), Some(state), Some(now)) = (&plan.resumed, &plan.state, &fingerprint) {
+        check_steps(state.steps, info, now, data.train.len())?;
+    }
     let mut validation_set = match args.validation {
         Some(n) => Some(hold_out(&mut data, n)?),
         None => None,
@@ -268,9 +271,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         train_images,
         args.validation,
     )?;
-    if let (Some(info), Some(state)) = (&plan.resumed, &plan.state) {
-        check_steps(state.steps, info, train_images)?;
-    }
     let preprocess = plan.network.preprocess;
     preprocess.apply_to_data(&mut data);
     if let Some(set) = validation_set.as_mut() {
