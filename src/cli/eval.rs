@@ -75,7 +75,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ("--misclassified", &args.misclassified),
     ] {
         if let Some(path) = path {
-            super::paths::check_picture_file(path, flag)?;
+            super::paths::check_output_file(path, flag)?;
         }
     }
     let data_files = super::data::data_files(&args.data);

@@ -46,11 +46,11 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     )?;
     let mut outputs: Vec<Named<'_>> = Vec::new();
     if let Some(path) = &args.show_input {
-        super::paths::check_picture_file(path, "--show-input")?;
+        super::paths::check_output_file(path, "--show-input")?;
         outputs.push(("--show-input", path.as_path()));
     }
     if let Some(path) = &args.show_activations {
-        super::paths::check_picture_file(path, "--show-activations")?;
+        super::paths::check_output_file(path, "--show-activations")?;
         outputs.push(("--show-activations", path.as_path()));
     }
     if !outputs.is_empty() {

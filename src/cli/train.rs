@@ -205,10 +205,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .as_deref()
             .filter(|p| !super::paths::is_stdout(p) || flag != "--metrics")
         {
-            match flag {
-                "--plot" => super::paths::check_picture_file(path, flag)?,
-                _ => check_output_file(path, flag)?,
-            }
+            check_output_file(path, flag)?;
         }
     }
     let data_files = super::data::data_files(&args.data);
