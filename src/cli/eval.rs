@@ -42,7 +42,7 @@ pub struct EvalArgs {
     /// Which images to classify.
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
-    /// Also draw the confusion matrix as a picture.
+    /// Also draw the confusion matrix as a picture (PNG; JPEG for a .jpg name).
     #[arg(long, value_name = "FILE.png")]
     pub confusion: Option<PathBuf>,
     /// Also draw the first --count misclassified images with their labels.

@@ -158,7 +158,7 @@ pub struct TrainArgs {
     /// streams them to standard output (the run's own lines then go to stderr).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
-    /// Draw the cost and test accuracy per round into a PNG after training.
+    /// Draw the cost and test accuracy per round into a PNG (JPEG for a .jpg name) after training.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
     /// Save the trained network to FILE (safetensors) after the last round.
