@@ -42,7 +42,7 @@ pub struct EvalArgs {
     /// Which images to classify.
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
-    /// Also draw the confusion matrix as a picture.
+    /// Also draw the confusion matrix as a picture (PNG; JPEG for a .jpg name).
     #[arg(long, value_name = "FILE.png")]
     pub confusion: Option<PathBuf>,
     /// Also draw the first --count misclassified images with their labels.
@@ -75,7 +75,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ("--misclassified", &args.misclassified),
     ] {
         if let Some(path) = path {
-            super::paths::check_picture_file(path, flag)?;
+            super::paths::check_output_file(path, flag)?;
         }
     }
     let data_files = super::data::data_files(&args.data);

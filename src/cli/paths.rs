@@ -36,15 +36,6 @@ pub fn check_picture_count(
     Ok(())
 }
 
-/// [`check_output_file`] for a picture: its extension must also name a format pictures are
-/// written in (PNG or JPEG).
-pub fn check_picture_file(path: &Path, flag: &str) -> anyhow::Result<()> {
-    if let Err(e) = mnist_gpu::report::canvas::PictureFormat::of(path) {
-        bail!("{flag} {e}");
-    }
-    check_output_file(path, flag)
-}
-
 /// Fails unless `path` (named `flag` in the message) can be written: a new or regular file
 /// whose folder accepts a file (symlinks followed), or a FIFO or character device written in
 /// place. Leaves nothing behind: the probe file it creates is removed at once.
@@ -114,8 +105,27 @@ pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Re
             );
         }
     }
+    // Then, with every output its own file, each picture's name must say a format it is
+    // written in.
+    for &(flag, path) in outputs {
+        if PICTURE_FLAGS.contains(&flag)
+            && let Err(e) = mnist_gpu::report::canvas::PictureFormat::of(path)
+        {
+            bail!("{flag} {e}");
+        }
+    }
     Ok(())
 }
+
+/// The output flags that write pictures (PNG, or JPEG by a .jpg or .jpeg name).
+const PICTURE_FLAGS: [&str; 6] = [
+    "--out",
+    "--plot",
+    "--confusion",
+    "--misclassified",
+    "--show-input",
+    "--show-activations",
+];
 
 /// What makes two paths the same file (see [`check_distinct`]); `None` for what a write cannot
 /// destroy.

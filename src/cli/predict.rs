@@ -23,12 +23,12 @@ pub struct PredictArgs {
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Write the 28×28 inputs the network was fed (×8, side by side in the order given, each
-    /// labelled with its file name) to a PNG.
+    /// labelled with its file name) to a PNG (JPEG for a .jpg name); at most 100 pictures.
     #[arg(long, value_name = "FILE.png")]
     pub show_input: Option<PathBuf>,
-    /// Draw what the network does with each picture to a PNG: its 28×28 input, every hidden
-    /// unit's activation (one cell per unit, darker is more active) and the outputs, one row
-    /// per picture.
+    /// Draw what the network does with each picture to a PNG (JPEG for a .jpg name): its 28×28
+    /// input, every hidden unit's activation (one cell per unit, darker is more active) and the
+    /// outputs, one row per picture (at most 100 pictures).
     #[arg(long, value_name = "FILE.png")]
     pub show_activations: Option<PathBuf>,
     /// How many classes to list per picture.
@@ -46,11 +46,11 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     )?;
     let mut outputs: Vec<Named<'_>> = Vec::new();
     if let Some(path) = &args.show_input {
-        super::paths::check_picture_file(path, "--show-input")?;
+        super::paths::check_output_file(path, "--show-input")?;
         outputs.push(("--show-input", path.as_path()));
     }
     if let Some(path) = &args.show_activations {
-        super::paths::check_picture_file(path, "--show-activations")?;
+        super::paths::check_output_file(path, "--show-activations")?;
         outputs.push(("--show-activations", path.as_path()));
     }
     if !outputs.is_empty() {

@@ -69,7 +69,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
     if !(1..=MAX_DIGITS).contains(&count) {
         anyhow::bail!("--count must be between 1 and {MAX_DIGITS}, not {count}");
     }
-    super::paths::check_picture_file(&args.out, "--out")?;
+    super::paths::check_output_file(&args.out, "--out")?;
     let data_files = super::data::data_files(&args.data);
     let inputs: Vec<Named<'_>> = data_files.iter().map(|(f, p)| (*f, p.as_path())).collect();
     check_distinct(&inputs, &[("--out", args.out.as_path())])?;
@@ -109,7 +109,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
 
 /// `show --weights`: the first layer's weight maps of `model`.
 fn weights(args: &ShowArgs, model: &std::path::Path) -> anyhow::Result<()> {
-    super::paths::check_picture_file(&args.out, "--out")?;
+    super::paths::check_output_file(&args.out, "--out")?;
     check_distinct(&[("--model", model)], &[("--out", args.out.as_path())])?;
     let saved = mnist_gpu::model_file::load(model)
         .with_context(|| format!("cannot read the model {}", model.display()))?;

@@ -158,7 +158,7 @@ pub struct TrainArgs {
     /// streams them to standard output (the run's own lines then go to stderr).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,
-    /// Draw the cost and test accuracy per round into a PNG after training.
+    /// Draw the cost and test accuracy per round into a PNG (JPEG for a .jpg name) after training.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
     /// Save the trained network to FILE (safetensors) after the last round.
@@ -205,10 +205,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             .as_deref()
             .filter(|p| !super::paths::is_stdout(p) || flag != "--metrics")
         {
-            match flag {
-                "--plot" => super::paths::check_picture_file(path, flag)?,
-                _ => check_output_file(path, flag)?,
-            }
+            check_output_file(path, flag)?;
         }
     }
     let data_files = super::data::data_files(&args.data);
@@ -257,6 +254,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     // It fingerprints the data as stored, before the hold-out and preprocessing.
     let fingerprint =
         (args.save.is_some() || plan.resumed.is_some()).then(|| data_fingerprint(&data));
+    if let (Some(info), Some(state), Some(now)) = (&plan.resumed, &plan.state, &fingerprint) {
+        check_steps(state.steps, info, now, data.train.len())?;
+    }
     let mut validation_set = match args.validation {
         Some(n) => Some(hold_out(&mut data, n)?),
         None => None,
@@ -268,9 +268,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         train_images,
         args.validation,
     )?;
-    if let (Some(info), Some(state)) = (&plan.resumed, &plan.state) {
-        check_steps(state.steps, info, train_images)?;
-    }
     let preprocess = plan.network.preprocess;
     preprocess.apply_to_data(&mut data);
     if let Some(set) = validation_set.as_mut() {

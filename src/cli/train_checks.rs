@@ -70,8 +70,17 @@ pub fn unsaved_stop_warning(saved: bool, stop_after: usize, rounds: usize) -> Op
 }
 
 /// A resumed model's step count against what its rounds over these images could have taken
-/// (at most one step per image per round).
-pub fn check_steps(steps: u64, info: &TrainingInfo, train_images: usize) -> anyhow::Result<()> {
+/// (at most one step per image per round, whatever the batch sizes), when the model was
+/// trained on this data (`fingerprint`, before any hold-out); other data says nothing.
+pub fn check_steps(
+    steps: u64,
+    info: &TrainingInfo,
+    fingerprint: &str,
+    train_images: usize,
+) -> anyhow::Result<()> {
+    if info.data_fingerprint != fingerprint {
+        return Ok(());
+    }
     let most = (info.rounds_completed as u64).saturating_mul(train_images as u64);
     if steps > most {
         anyhow::bail!(

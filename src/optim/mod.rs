@@ -411,6 +411,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bias_corrections_are_finite_at_every_step_count() {
+        let adam = Optimizer::from_name("adam", Optimizer::defaults("adam")).expect("adam");
+        for t in [0, 1, 2, 1 << 40, u64::MAX] {
+            let k = adam.scalars(0.1, t);
+            assert!(
+                k.correction1.is_finite() && k.correction2.is_finite(),
+                "step {t}"
+            );
+            assert!(k.correction1 >= 1.0 && k.correction2 >= 1.0, "step {t}");
+        }
+    }
+
+    #[test]
     fn schedules_shape_the_rate() {
         let constant = LrPlan::constant(0.1);
         assert_eq!(constant.lr(7, 3, 10), 0.1);
