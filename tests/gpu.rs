@@ -75,7 +75,7 @@ fn context() -> Option<Arc<GpuContext>> {
         }
     });
     if context.is_none() {
-        println!("SKIPPED (no GPU adapter)");
+        common::skip("no GPU adapter", common::GPU_INSTALL);
     }
     context.clone()
 }
@@ -872,8 +872,7 @@ fn a_resumed_gpu_run_continues_like_an_uninterrupted_one() {
 /// accuracy over a floor.
 #[test]
 fn presets_on_real_digits_track_the_cpu_engine() {
-    let Ok(dir) = std::env::var("MNIST_GPU_DATA") else {
-        println!("SKIPPED presets_on_real_digits_track_the_cpu_engine: set MNIST_GPU_DATA");
+    let Some(dir) = common::real_mnist_dir("presets_on_real_digits_track_the_cpu_engine") else {
         return;
     };
     let Some(ctx) = context() else { return };

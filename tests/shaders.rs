@@ -10,6 +10,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+mod common;
+
 use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Variant, Workgroup};
 
 /// Every composed variant parses and validates with naga, before and after its overrides are
@@ -187,11 +189,11 @@ fn validator(program: &str, package: &str) -> Option<String> {
     if found {
         return Some(program.to_string());
     }
-    let why = format!("{program} is not installed (apt-get install {package})");
+    let why = format!("{program} is not installed");
     if std::env::var("MNIST_GPU_REQUIRE_VALIDATORS").as_deref() == Ok("1") {
         panic!("MNIST_GPU_REQUIRE_VALIDATORS=1 but {why}");
     }
-    println!("SKIPPED ({why})");
+    common::skip(&why, &format!("apt-get install {package}"));
     None
 }
 
