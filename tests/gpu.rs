@@ -1,7 +1,8 @@
 //! The GPU engine against its CPU twins, the CPU engine and the f64 reference.
 //!
-//! Tests that need an adapter get it from [`context`]: without one they print
-//! `SKIPPED (no GPU adapter)` and pass, unless `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
+//! Tests that need an adapter get it from [`context`]: without one they print a `SKIPPED` line
+//! (through `common::skip`, so it shows in a plain `cargo test`) and pass, unless
+//! `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
 //! The device shape comes from the environment: `WGPU_BACKEND` (e.g. `gl`),
 //! `LP_NATIVE_VECTOR_WIDTH` (lavapipe's subgroup width) and `MNIST_GPU_LIMITS=downlevel` (open
 //! the device with `wgpu::Limits::downlevel_defaults()`); `.ci/run` runs this file under each,
