@@ -10,7 +10,7 @@
 //! page's pen, which is two MNIST pixels wide like MNIST's strokes.
 //!
 //! Needs `chromedriver` and Chromium (Debian: `chromium chromium-driver`) and the real MNIST in
-//! MNIST_GPU_DATA. Without them it prints `SKIPPED (…)` and passes, unless
+//! MNIST_GPU_DATA. Without them it prints a `SKIPPED` line saying what to install and passes, unless
 //! MNIST_GPU_REQUIRE_BROWSER=1 (CI), where it fails.
 
 use std::io::{BufRead, BufReader};
@@ -29,7 +29,7 @@ use mnist_gpu::data::{Dataset, Split, load_split};
 use serde_json::{Value, json};
 
 mod chromium;
-use chromium::{Process, missing, on_path, start_chromedriver};
+use chromium::{CHROMIUM_INSTALL, Process, missing, on_path, start_chromedriver};
 
 /// MNIST's side and the threshold above which a pixel counts as ink for the skeleton.
 const SIDE: usize = 28;
@@ -435,17 +435,23 @@ fn digit_png(path: &Path, image: &[u8]) {
 /// missing (a failure under MNIST_GPU_REQUIRE_BROWSER=1).
 fn browser_and_mnist() -> Option<(PathBuf, PathBuf, Dataset)> {
     let Some(driver) = on_path("chromedriver") else {
-        missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+        missing("chromedriver is not installed", CHROMIUM_INSTALL);
         return None;
     };
     let Some(data) = std::env::var_os("MNIST_GPU_DATA").map(PathBuf::from) else {
-        missing("MNIST_GPU_DATA does not point at the real MNIST");
+        missing(
+            "MNIST_GPU_DATA does not point at the real MNIST",
+            "mnist-gpu download, then set MNIST_GPU_DATA to its folder",
+        );
         return None;
     };
     match load_split(&data, Split::Test) {
         Ok(test) => Some((driver, data, test)),
         Err(e) => {
-            missing(&format!("the MNIST test split cannot be read: {e}"));
+            missing(
+                &format!("the MNIST test split cannot be read: {e}"),
+                "point MNIST_GPU_DATA at a folder holding the four MNIST files",
+            );
             None
         }
     }
@@ -744,10 +750,10 @@ fn web_build() -> Option<PathBuf> {
     if web.join("mnist_gpu_web_bg.wasm").is_file() {
         Some(web)
     } else {
-        missing(&format!(
-            "the in-browser trainer is not built in {} (run tools/build-web)",
-            web.display()
-        ));
+        missing(
+            &format!("the in-browser trainer is not built in {}", web.display()),
+            "run tools/build-web",
+        );
         None
     }
 }
@@ -1063,7 +1069,10 @@ fn the_static_site_trains_without_a_server() {
         return;
     };
     let Some(python) = on_path("python3") else {
-        return missing("python3 is not installed (it serves the static site)");
+        return missing(
+            "python3 is not installed (it serves the static site)",
+            "apt-get install python3",
+        );
     };
     if web_build().is_none() {
         return;

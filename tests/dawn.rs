@@ -11,7 +11,7 @@
 //!   same tolerances, and the test checks that every kernel of the table ran.
 //!
 //! Needs `chromedriver` and Chromium (Debian: `chromium chromium-driver`). Without them, or
-//! without WebGPU in the browser, the tests print `SKIPPED (…)` and pass, unless
+//! without WebGPU in the browser, the tests print a `SKIPPED` line saying what to install and pass, unless
 //! MNIST_GPU_REQUIRE_BROWSER=1 (CI), where they fail.
 
 use std::time::Instant;

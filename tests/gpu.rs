@@ -1,7 +1,8 @@
 //! The GPU engine against its CPU twins, the CPU engine and the f64 reference.
 //!
-//! Tests that need an adapter get it from [`context`]: without one they print
-//! `SKIPPED (no GPU adapter)` and pass, unless `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
+//! Tests that need an adapter get it from [`context`]: without one they print a `SKIPPED` line
+//! (through `common::skip`, so it shows in a plain `cargo test`) and pass, unless
+//! `MNIST_GPU_REQUIRE_GPU=1` (CI), where they fail.
 //! The device shape comes from the environment: `WGPU_BACKEND` (e.g. `gl`),
 //! `LP_NATIVE_VECTOR_WIDTH` (lavapipe's subgroup width) and `MNIST_GPU_LIMITS=downlevel` (open
 //! the device with `wgpu::Limits::downlevel_defaults()`); `.ci/run` runs this file under each,
@@ -75,7 +76,7 @@ fn context() -> Option<Arc<GpuContext>> {
         }
     });
     if context.is_none() {
-        println!("SKIPPED (no GPU adapter)");
+        common::skip("no GPU adapter", common::GPU_INSTALL);
     }
     context.clone()
 }
@@ -872,8 +873,7 @@ fn a_resumed_gpu_run_continues_like_an_uninterrupted_one() {
 /// accuracy over a floor.
 #[test]
 fn presets_on_real_digits_track_the_cpu_engine() {
-    let Ok(dir) = std::env::var("MNIST_GPU_DATA") else {
-        println!("SKIPPED presets_on_real_digits_track_the_cpu_engine: set MNIST_GPU_DATA");
+    let Some(dir) = common::real_mnist_dir("presets_on_real_digits_track_the_cpu_engine") else {
         return;
     };
     let Some(ctx) = context() else { return };

@@ -351,15 +351,10 @@ fn input_noise_trains_like_the_reference() {
 
 /// Real MNIST when MNIST_GPU_DATA points at it; the test says SKIPPED otherwise.
 fn real_data(test: &str) -> Option<String> {
-    use std::io::Write;
     match std::env::var("MNIST_GPU_DATA") {
         Ok(dir) if std::path::Path::new(&dir).is_dir() => Some(dir),
         _ => {
-            // Straight to the stream: the test harness captures `println!`, and this must show.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: set MNIST_GPU_DATA to the MNIST folder"
-            );
+            common::skip(&common::missing_mnist(test), common::MNIST_INSTALL);
             None
         }
     }

@@ -978,7 +978,10 @@ fn the_binary_predicts_on_the_gpu_with_backend_vulkan() {
                 if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
                     panic!("MNIST_GPU_REQUIRE_GPU=1 but serve --backend vulkan failed: {stderr}");
                 }
-                println!("SKIPPED (serve --backend vulkan: {})", stderr.trim());
+                common::skip(
+                    &format!("serve --backend vulkan: {}", stderr.trim()),
+                    common::GPU_INSTALL,
+                );
                 return;
             }
         }

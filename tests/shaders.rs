@@ -3,12 +3,14 @@
 //! every shader language wgpu hands a driver (SPIR-V for Vulkan, MSL for Metal, HLSL for DX12,
 //! GLSL ES 3.1 for GL), so a translation failure on a platform CI cannot run is caught here.
 //! Where `spirv-val` and `glslangValidator` are installed (Debian: spirv-tools, glslang-tools)
-//! the SPIR-V and GLSL are validated by them too; a missing validator prints `SKIPPED (…)`,
-//! unless MNIST_GPU_REQUIRE_VALIDATORS=1 (CI), where it fails.
+//! the SPIR-V and GLSL are validated by them too; a missing validator prints a `SKIPPED` line
+//! saying what to install, unless MNIST_GPU_REQUIRE_VALIDATORS=1 (CI), where it fails.
 //! (The WGSL compiler of browsers, Tint, is tests/dawn.rs.)
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+
+mod common;
 
 use mnist_gpu::engine::gpu::kernels::{Access, Kernel, Variant, Workgroup};
 
@@ -187,11 +189,11 @@ fn validator(program: &str, package: &str) -> Option<String> {
     if found {
         return Some(program.to_string());
     }
-    let why = format!("{program} is not installed (apt-get install {package})");
+    let why = format!("{program} is not installed");
     if std::env::var("MNIST_GPU_REQUIRE_VALIDATORS").as_deref() == Ok("1") {
         panic!("MNIST_GPU_REQUIRE_VALIDATORS=1 but {why}");
     }
-    println!("SKIPPED ({why})");
+    common::skip(&why, &format!("apt-get install {package}"));
     None
 }
 

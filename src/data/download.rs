@@ -252,7 +252,8 @@ fn verify(stem: &str, body: Vec<u8>, sha256: Option<&str>) -> std::result::Resul
         return Ok(body);
     }
     let mut content = Vec::new();
-    flate2::read::GzDecoder::new(&body[..])
+    // Every member, as the loader reads it (data/idx.rs): what passes here loads.
+    flate2::read::MultiGzDecoder::new(&body[..])
         .take(MAX_CONTENT_BYTES)
         .read_to_end(&mut content)
         .map_err(|e| format!("corrupt gzip data ({e})"))?;
@@ -285,4 +286,29 @@ fn check_content(
         Error::BadFile { reason, .. } => format!("not a valid IDX file ({reason})"),
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(content: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(content).expect("compress");
+        encoder.finish().expect("compress")
+    }
+
+    #[test]
+    fn verify_reads_every_gzip_member_and_refuses_trailing_garbage() {
+        let content = idx::encode_labels(&[1, 2, 3, 4]);
+        let sha = checksums::sha256_hex(&content);
+        let mut members = gzip(&content[..6]);
+        members.extend(gzip(&content[6..]));
+        let stem = "t10k-labels-idx1-ubyte";
+        assert!(verify(stem, members.clone(), Some(&sha)).is_ok());
+        let mut trailing = gzip(&content);
+        trailing.extend_from_slice(b"garbage");
+        assert!(verify(stem, trailing, Some(&sha)).is_err());
+    }
 }

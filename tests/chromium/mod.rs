@@ -5,12 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Skips (or fails, under MNIST_GPU_REQUIRE_BROWSER=1) when something the test needs is missing.
-pub fn missing(why: &str) {
+#[path = "../common/skip.rs"]
+mod skip;
+
+/// What the browser tests need.
+pub const CHROMIUM_INSTALL: &str = "apt-get install chromium chromium-driver";
+
+/// Skips (or fails, under MNIST_GPU_REQUIRE_BROWSER=1) when something the test needs is
+/// missing: `why`, and what to install or do for it to run.
+pub fn missing(why: &str, what_to_install: &str) {
     if std::env::var("MNIST_GPU_REQUIRE_BROWSER").as_deref() == Ok("1") {
         panic!("MNIST_GPU_REQUIRE_BROWSER=1 but {why}");
     }
-    println!("SKIPPED ({why})");
+    skip::skip(why, what_to_install);
 }
 
 pub fn on_path(program: &str) -> Option<PathBuf> {

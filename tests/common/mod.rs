@@ -2,6 +2,9 @@
 //! a GPU context. Each test file uses some of them.
 #![allow(dead_code)]
 
+mod skip;
+pub use skip::skip;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -67,8 +70,7 @@ pub fn run_binary(home: &Path, args: &[&str]) -> Output {
 }
 
 /// A GPU context on any adapter, software ones included (`WGPU_BACKEND` picks the API).
-/// Without one: `None` after a `SKIPPED (no GPU adapter)` line, or a failure under
-/// MNIST_GPU_REQUIRE_GPU=1 (CI).
+/// Without one: `None` after a [`skip`] line, or a failure under MNIST_GPU_REQUIRE_GPU=1 (CI).
 pub fn gpu_context() -> Option<Arc<GpuContext>> {
     let request = AdapterRequest {
         backends: wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY),
@@ -80,7 +82,7 @@ pub fn gpu_context() -> Option<Arc<GpuContext>> {
             if std::env::var("MNIST_GPU_REQUIRE_GPU").as_deref() == Ok("1") {
                 panic!("MNIST_GPU_REQUIRE_GPU=1 but no GPU context: {e}");
             }
-            println!("SKIPPED (no GPU adapter: {e})");
+            skip(&format!("no GPU adapter: {e}"), GPU_INSTALL);
             None
         }
     }
@@ -129,16 +131,29 @@ pub fn assert_one_line_error(output: &Output, code: i32, needles: &[&str]) -> St
     stdout
 }
 
-/// The real MNIST folder named by MNIST_GPU_DATA; without it, `None` after a SKIPPED line on
-/// stderr (straight to the stream: the test harness captures `println!`, and this must show).
+/// What makes a GPU adapter appear on a machine without a GPU.
+pub const GPU_INSTALL: &str =
+    "apt-get install mesa-vulkan-drivers (lavapipe), or a machine with a GPU";
+/// Why a test on real digits skips.
+pub fn missing_mnist(test: &str) -> String {
+    let named = std::thread::current().name() == Some(test);
+    if named {
+        "MNIST_GPU_DATA is not set (the test reads the real MNIST)".into()
+    } else {
+        format!("MNIST_GPU_DATA is not set ({test} reads the real MNIST)")
+    }
+}
+
+/// What the tests on real digits need.
+pub const MNIST_INSTALL: &str =
+    "mnist-gpu download, then set MNIST_GPU_DATA to the folder holding the four MNIST files";
+
+/// The real MNIST folder named by MNIST_GPU_DATA; without it, `None` after a [`skip`] line
+/// (which names the running test; `test` names it where the thread has no name).
 pub fn real_mnist_dir(test: &str) -> Option<String> {
-    use std::io::Write;
     let dir = std::env::var("MNIST_GPU_DATA").ok();
     if dir.is_none() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: set MNIST_GPU_DATA to the MNIST folder"
-        );
+        skip(&missing_mnist(test), MNIST_INSTALL);
     }
     dir
 }

@@ -96,10 +96,12 @@ pub fn run<C>(
             let saved = save(name, seed, bytes_of(&case));
             panic!(
                 "{name}: case seed {seed} {failure}\n  input ({} bytes, saved to {}): {}\n  \
-                 rerun: MNIST_GPU_FUZZ_ONLY={seed} cargo test --release --test fuzz {name}",
+                 rerun: MNIST_GPU_FUZZ_ONLY={seed} cargo test --release --test fuzz {} -- \
+                 --include-ignored",
                 bytes_of(&case).len(),
                 saved.display(),
                 preview(bytes_of(&case)),
+                std::thread::current().name().unwrap_or(name),
             );
         }
         largest = largest.max(allocated);
@@ -109,16 +111,25 @@ pub fn run<C>(
     let _ = writeln!(
         std::io::stderr(),
         "{name}: {} cases in {:.1} s ({accepted} accepted, {rejected} rejected), largest \
-         allocation {:.1} MiB, slowest case {:.1} ms",
+         allocation {}, slowest case {:.1} ms",
         seeds.len(),
         started.elapsed().as_secs_f64(),
-        largest as f64 / 1024.0,
+        binary_size(largest),
         slowest.as_secs_f64() * 1e3,
     );
     Summary {
         cases: seeds.len(),
         accepted,
         rejected,
+    }
+}
+
+/// `812 KiB`, `371.4 MiB`.
+fn binary_size(bytes: usize) -> String {
+    if bytes < 1 << 20 {
+        format!("{} KiB", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
     }
 }
 

@@ -17,7 +17,7 @@ use mnist_gpu::engine::gpu::kernels::{Access, Variant};
 use mnist_gpu::kernel_params::{BatchParams, LayerParams};
 use serde_json::{Value, json};
 
-use crate::chromium::{Process, missing, on_path, start_chromedriver};
+use crate::chromium::{CHROMIUM_INSTALL, Process, missing, on_path, start_chromedriver};
 
 const HARNESS_JS: &str = include_str!("harness.js");
 const HARNESS_HTML: &str = "<!doctype html><meta charset=utf-8><title>loading</title><script type=module src=harness.js></script>";
@@ -88,7 +88,7 @@ impl Dawn {
     /// [`missing`]) when the browser or its WebGPU is not there.
     pub fn open() -> Option<Dawn> {
         let Some(driver) = on_path("chromedriver") else {
-            missing("chromedriver is not installed (apt-get install chromium chromium-driver)");
+            missing("chromedriver is not installed", CHROMIUM_INSTALL);
             return None;
         };
         let url = serve_harness();
@@ -133,7 +133,10 @@ impl Dawn {
         let info = match dawn.call("init", Value::Null) {
             Ok(info) => info,
             Err(e) => {
-                missing(&format!("the browser has no WebGPU device: {e}"));
+                missing(
+                    &format!("the browser has no WebGPU device: {e}"),
+                    "a Chromium with WebGPU, and apt-get install mesa-vulkan-drivers",
+                );
                 return None;
             }
         };
