@@ -8,7 +8,7 @@ use mnist_gpu::atomic_file::write_atomic;
 use mnist_gpu::export::onnx::{self, DIGIT, INPUT, OPSET};
 use mnist_gpu::model_file;
 
-use super::paths::{check_distinct, check_output_file};
+use super::paths::{check_distinct_files, check_output_file};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -41,7 +41,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         },
     };
     check_output_file(&args.out, "--out")?;
-    check_distinct(&[("--model", &args.model)], &[("--out", &args.out)])?;
+    check_distinct_files(&[("--model", &args.model)], &[("--out", &args.out)])?;
     let saved = model_file::load(&args.model).context("cannot load the model")?;
     let started = web_time::Instant::now();
     let bytes = match format {

@@ -88,7 +88,23 @@ pub type Named<'a> = (&'a str, &'a Path);
 /// reach the same device and inode (links, `./`, `..` and symlinks included), or, for files
 /// that do not exist yet, the same absolute path once symlinked folders are resolved. Standard
 /// output and character devices (`/dev/null`, a terminal) are not files a write can destroy.
+/// Every output flag in [`PICTURE_FLAGS`] must also name a picture format.
 pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Result<()> {
+    check_distinct_files(inputs, outputs)?;
+    // Then, with every output its own file, each picture's name must say a format it is
+    // written in.
+    for &(flag, path) in outputs {
+        if PICTURE_FLAGS.contains(&flag)
+            && let Err(e) = mnist_gpu::report::canvas::PictureFormat::of(path)
+        {
+            bail!("{flag} {e}");
+        }
+    }
+    Ok(())
+}
+
+/// [`check_distinct`] for a command whose outputs are not pictures (`export --out m.onnx`).
+pub fn check_distinct_files(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Result<()> {
     for (i, &(flag, path)) in outputs.iter().enumerate() {
         let Some(id) = identity(path) else { continue };
         let clash = |&&(_, other): &&Named<'_>| identity(other).as_ref() == Some(&id);
@@ -103,15 +119,6 @@ pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Re
                 "{flag} {} is the same file as {earlier}: one would overwrite the other; give each output its own path",
                 path.display()
             );
-        }
-    }
-    // Then, with every output its own file, each picture's name must say a format it is
-    // written in.
-    for &(flag, path) in outputs {
-        if PICTURE_FLAGS.contains(&flag)
-            && let Err(e) = mnist_gpu::report::canvas::PictureFormat::of(path)
-        {
-            bail!("{flag} {e}");
         }
     }
     Ok(())
