@@ -5,6 +5,8 @@
 //! (src/engine/gpu/kernels.rs) takes them from there, so the bindings are written once, in the
 //! WGSL, and a kernel whose WGSL does not parse fails the build. The libraries `activation` and
 //! `optimizers` are generated here from the operation definitions (`$OUT_DIR/<name>.wgsl`).
+//! The uniform blocks `Batch` and `Layer` (shaders/lib/params.wgsl) are laid out by naga and
+//! their Rust mirrors checked against that layout at compile time (`$OUT_DIR/uniforms.rs`).
 
 use std::fmt::Write as _;
 use std::path::Path;
