@@ -1,5 +1,11 @@
 //! The two uniform blocks every kernel reads, laid out exactly as the WGSL structs `Batch` and
-//! `Layer` at the top of each shader, and the split-K policy of the weight gradient.
+//! `Layer` of `shaders/lib/params.wgsl`, and the split-K policy of the weight gradient.
+//!
+//! The WGSL is the one source of the layout: build.rs lays the two structs out with naga and
+//! generates compile-time checks (`$OUT_DIR/uniforms.rs`, included below) that `BatchParams`
+//! and `LayerParams` have exactly their members, by name and type, at the same offsets, and
+//! the same size. A member renamed, reordered, resized, added or removed on one side only
+//! fails the build.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -150,8 +156,8 @@ pub fn split_count(rows: usize) -> usize {
 pub struct LayerParams {
     pub inputs: u32,
     pub outputs: u32,
-    /// The constant rate of the fused plain-SGD update kernels.
-    pub learning_rate: f32,
+    /// The constant learning rate of the fused plain-SGD update kernels.
+    pub lr: f32,
     /// u32 words per packed image row: `ceil(inputs / 4)`.
     pub words: u32,
     /// The optimiser of the optimiser-step kernels ([`Optimizer::id`], `OPTIMIZER_*` in the
@@ -176,11 +182,11 @@ pub struct LayerParams {
 }
 
 impl LayerParams {
-    pub fn new(inputs: usize, outputs: usize, learning_rate: f32) -> Self {
+    pub fn new(inputs: usize, outputs: usize, lr: f32) -> Self {
         LayerParams {
             inputs: inputs as u32,
             outputs: outputs as u32,
-            learning_rate,
+            lr,
             words: words_per_image(inputs) as u32,
             ..LayerParams::default()
         }
@@ -238,6 +244,8 @@ impl LayerParams {
         Optimizer::from_id(self.optimizer, &settings).unwrap_or_default()
     }
 }
+
+include!(concat!(env!("OUT_DIR"), "/uniforms.rs"));
 
 /// u32 words holding one image of `pixels` u8 pixels, 4 per word.
 pub fn words_per_image(pixels: usize) -> usize {

@@ -1,5 +1,7 @@
-// The two uniform blocks every kernel reads at bindings 0 and 1, laid out exactly as
-// `BatchParams` and `LayerParams` in src/kernel_params.rs.
+// The two uniform blocks every kernel reads at bindings 0 and 1, mirrored by `BatchParams` and
+// `LayerParams` in src/kernel_params.rs. This is the one source of their layout: build.rs lays
+// them out with naga and the build fails unless the Rust structs have the same members (names,
+// types, offsets) and size.
 //   Batch: which rows a dispatch works on (the batch slot is chosen by a dynamic offset).
 //   Batch also carries the step's learning rate and Adam's bias corrections (optimiser steps),
 //   and the round and seed of the dropout masks (shaders/lib/dropout.wgsl), then what a

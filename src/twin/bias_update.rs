@@ -12,7 +12,7 @@ pub fn bias_update(d: &Dispatch, storage: &mut [Vec<u8>]) {
     let biases = &mut parameters[outs * layer.inputs as usize..];
     for (o, b) in biases[..outs].iter_mut().enumerate() {
         let sum: f32 = (0..batch.rows as usize).map(|r| deltas[r * outs + o]).sum();
-        *b -= layer.learning_rate * sum;
+        *b -= layer.lr * sum;
     }
     put(&mut storage[1], &parameters);
 }

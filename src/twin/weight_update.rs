@@ -12,7 +12,7 @@ pub fn weight_update(d: &Dispatch, storage: &mut [Vec<u8>]) {
         let sum: f32 = (0..batch.splits as usize)
             .map(|s| partials[s * count + e])
             .sum();
-        *w -= layer.learning_rate * sum;
+        *w -= layer.lr * sum;
     }
     put(&mut storage[1], &weights);
 }
