@@ -928,27 +928,7 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         assert!(shown > 90.0, "the tab's model reaches {shown}%");
 
         // The downloaded model, evaluated by the command line, gives the accuracy shown.
-        let model: String = client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 fetch(window.mnistTraining.model).then((r) => r.arrayBuffer()).then((b) => {
-                   const bytes = new Uint8Array(b);
-                   let text = '';
-                   for (let i = 0; i < bytes.length; i += 0x8000)
-                     text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-                   done(btoa(text));
-                 }).catch((e) => done(`failed: ${e}`));",
-                vec![],
-            )
-            .await
-            .expect("read the model")
-            .as_str()
-            .expect("base64")
-            .to_string();
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(model)
-            .expect("base64");
+        let bytes = fetch_bytes(&client, "window.mnistTraining.model").await;
         let path = dir.path().join("browser.safetensors");
         std::fs::write(&path, &bytes).expect("save the model");
         let eval = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"))
@@ -973,6 +953,25 @@ fn chromium_trains_in_the_tab_on_webgpu() {
 
         // A drawn digit is read in the tab, exactly as the downloaded model reads its input.
         let saved = mnist_gpu::model_file::load(&path).expect("load the downloaded model");
+        // "Download ONNX" offers what `mnist-gpu export` writes for that model, byte for byte
+        // (tests/onnx.rs runs those files in ONNX Runtime).
+        let onnx = fetch_bytes(
+            &client,
+            "document.getElementById('train-download-onnx').href",
+        )
+        .await;
+        let exported =
+            mnist_gpu::export::onnx::to_onnx_bytes(&saved).expect("export the downloaded model");
+        assert!(
+            onnx == exported,
+            "the page's ONNX file ({} bytes) differs from the export of its model ({} bytes)",
+            onnx.len(),
+            exported.len()
+        );
+        println!(
+            "the page's ONNX file: {} bytes, as `export` writes",
+            onnx.len()
+        );
         let (pad, side) = pad(&client).await;
         let (index, image) = first_of(&test, 3);
         let strokes = draw(&client, &pad, side, image, Device::Mouse).await;
@@ -1155,4 +1154,28 @@ fn the_static_site_trains_without_a_server() {
         assert!(card.contains("train a model in this browser"), "{card}");
         client.close().await.expect("close the browser");
     });
+}
+
+/// The bytes at the URL that `url` (a JavaScript expression) names, fetched in the page.
+async fn fetch_bytes(client: &Client, url: &str) -> Vec<u8> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         fetch({url}).then((r) => r.arrayBuffer()).then((b) => {{
+           const bytes = new Uint8Array(b);
+           let text = '';
+           for (let i = 0; i < bytes.length; i += 0x8000)
+             text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+           done(btoa(text));
+         }}).catch((e) => done(`failed: ${{e}}`));"
+    );
+    let encoded = client
+        .execute_async(&script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("fetch {url} in the page: {e}"));
+    let encoded = encoded.as_str().expect("base64 text");
+    assert!(!encoded.starts_with("failed"), "fetch {url}: {encoded}");
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64")
 }
