@@ -47,7 +47,7 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// A client that takes no byte of an answer for this long is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Files (`/pkg/`, `/data/`) sent at once; more requests get a quick 503 with Retry-After.
-/// Each costs at most one 64 KiB read buffer plus hyper's write buffer (about 0.5 MiB).
+/// Each costs a 64 KiB read buffer and a write buffer of at most [`MAX_BUFFER`].
 pub const FILE_BODIES: usize = 128;
 /// The longest one file download may take: MNIST's largest file (47 MB) in 6 minutes is
 /// 1 Mbit/s.
