@@ -1179,3 +1179,52 @@ async fn fetch_bytes(client: &Client, url: &str) -> Vec<u8> {
         .decode(encoded)
         .expect("base64")
 }
+
+/// Without a web build the page still loads its trainer panel, which says the trainer is not
+/// built and disables Train (a static import of the missing module used to stop the panel at
+/// "Checking for WebGPU…" with a Train button that did nothing).
+#[test]
+fn without_a_web_build_the_panel_says_so_and_train_is_disabled() {
+    let Some(driver) = on_path("chromedriver") else {
+        missing("chromedriver is not installed", CHROMIUM_INSTALL);
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.safetensors");
+    let saved = mnist_gpu::model_file::SavedModel {
+        network: mnist_gpu::model::Network::new(&[24], 5).expect("network"),
+        training: mnist_gpu::model_file::TrainingInfo::tutorial(1, 20, 0.5, 9),
+        optimizer_state: Default::default(),
+    };
+    mnist_gpu::model_file::save(&model, &saved).expect("save");
+    let empty = dir.path().join("no-build");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_mnist-gpu"));
+    serve
+        .args(["serve", "--port", "0", "--cpu", "--model"])
+        .arg(&model)
+        .arg("--web")
+        .arg(&empty);
+    let (_server, url, _) = spawn_server(serve);
+    with_webgpu_browser(&driver, async |client| {
+        client.goto(&url).await.expect("open the page");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let state = loop {
+            let state = training_state(&client).await;
+            if state["state"] != "idle" && !state["state"].is_null() {
+                break state;
+            }
+            assert!(Instant::now() < deadline, "the panel never left {state}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(state["state"], "unbuilt", "{state}");
+        let said = text_of(&client, "train-status").await;
+        assert!(said.contains("not built: run tools/build-web"), "{said}");
+        let start = element(&client, "train-start").await;
+        assert_eq!(
+            start.prop("disabled").await.expect("disabled").as_deref(),
+            Some("true")
+        );
+        client.close().await.expect("close");
+    });
+}

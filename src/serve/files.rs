@@ -164,6 +164,13 @@ async fn send_file(
     let mut forwarded = axum::http::Request::new(Body::empty());
     *forwarded.method_mut() = parts.method;
     *forwarded.headers_mut() = parts.headers;
+    // A range in a unit other than bytes is ignored (RFC 9110, 14.2), not refused.
+    let headers = forwarded.headers_mut();
+    if let Some(range) = headers.get(header::RANGE)
+        && !range.as_bytes().starts_with(b"bytes=")
+    {
+        headers.remove(header::RANGE);
+    }
     match format!("/{name}").parse() {
         Ok(uri) => *forwarded.uri_mut() = uri,
         Err(_) => return super::api::not_found().await.into_response(),

@@ -47,11 +47,13 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// A client that takes no byte of an answer for this long is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Files (`/pkg/`, `/data/`) sent at once; more requests get a quick 503 with Retry-After.
-/// Each costs at most one 64 KiB read buffer plus hyper's write buffer (about 0.5 MiB).
+/// Each costs a 64 KiB read buffer and a write buffer of at most [`MAX_BUFFER`].
 pub const FILE_BODIES: usize = 128;
 /// The longest one file download may take: MNIST's largest file (47 MB) in 6 minutes is
 /// 1 Mbit/s.
 pub const FILE_DEADLINE: Duration = Duration::from_secs(600);
+/// A connection's read and write buffers: a request's head larger than this is a 431.
+pub const MAX_BUFFER: usize = 128 * 1024;
 /// Threads reading files at once: each read is a 64 KiB chunk, so a few keep up with any
 /// network; more would only reserve address space (a stack and a malloc arena each).
 pub const BLOCKING_THREADS: usize = 8;
@@ -207,6 +209,7 @@ pub async fn run_with(
         // and still wait for the answer.
         http.timer(TokioTimer::new())
             .header_read_timeout(timeouts.header)
+            .max_buf_size(MAX_BUFFER)
             .half_close(true);
         let watcher = graceful.watcher();
         tokio::spawn(async move {

@@ -101,3 +101,43 @@ impl File for RegularFile {
         Box::pin(self.0.metadata())
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A FIFO without a writer: the open must not wait for one, and what it opened is
+    /// refused. Run on a thread of its own, so that a stuck open fails the test, not hangs it.
+    #[test]
+    fn a_fifo_is_refused_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        let name = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("name");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"data").expect("write");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let kinds = runtime.block_on(async {
+                [
+                    RegularFiles.open(fifo.clone()).await.map(drop),
+                    RegularFiles.metadata(fifo).await.map(drop),
+                    RegularFiles.open(file).await.map(drop),
+                ]
+                .map(|r| r.err().map(|e| e.kind()))
+            });
+            let _ = tx.send(kinds);
+        });
+        let kinds = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the FIFO's open returned at once");
+        let unsupported = Some(io::ErrorKind::Unsupported);
+        assert_eq!(kinds, [unsupported, unsupported, None]);
+    }
+}
