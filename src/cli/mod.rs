@@ -16,7 +16,6 @@ mod predict;
 mod serve;
 mod show;
 mod train;
-mod train_checks;
 mod web_build;
 
 use std::path::PathBuf;
