@@ -45,10 +45,16 @@ impl BenchReport {
     pub fn text(&self) -> String {
         let info = &self.adapter;
         let net: Vec<String> = self.sizes.iter().map(usize::to_string).collect();
+        // A browser names no driver: the word goes with it.
+        let driver = format!("{} {}", info.driver, info.driver_info);
+        let driver = match driver.trim() {
+            "" => String::new(),
+            named => format!(", driver {named}"),
+        };
         let mut lines = vec![
             format!(
-                "adapter: {} ({:?}, {:?}), driver {} {}",
-                info.name, info.backend, info.device_type, info.driver, info.driver_info
+                "adapter: {} ({:?}, {:?}){driver}",
+                info.name, info.backend, info.device_type
             ),
             self.plan_source.clone(),
             format!(
