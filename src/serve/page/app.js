@@ -211,6 +211,11 @@ async function send(body, type, strokeCount) {
     });
     const answer = await jsonOf(response);
     if (id !== sent) return;
+    // No JSON: a static host (no such address, or no POST: 404, 405, 501) has no model; any
+    // other answer is an error, said by its status rather than by a parse error.
+    if (answer === null && !(response.ok || [404, 405, 501].includes(response.status))) {
+      throw new Error(`the server answered HTTP ${response.status}`);
+    }
     if (answer === null) {
       digitOut.textContent = "–";
       statusLine.textContent = NO_MODEL;
