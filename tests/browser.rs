@@ -1064,6 +1064,10 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         let named = bench["driver"].as_str().is_some_and(|d| !d.is_empty())
             || bench["driver_info"].as_str().is_some_and(|d| !d.is_empty());
         assert_eq!(text.contains("driver"), named, "{text}");
+        assert!(
+            text.contains("(1 batch)") && !text.contains(" 1 batches"),
+            "{text}"
+        );
         client.close().await.expect("close the browser");
     });
 }

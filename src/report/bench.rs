@@ -87,10 +87,11 @@ impl BenchReport {
             ));
         }
         for &(batch, seconds) in &self.rounds {
+            let steps = self.train_images.div_ceil(batch);
+            let plural = if steps == 1 { "" } else { "es" };
             lines.push(format!(
-                "round of {} images at batch {batch:<6} ({} batches): {seconds:.3} s ({:.1} GFLOP/s)",
+                "round of {} images at batch {batch:<6} ({steps} batch{plural}): {seconds:.3} s ({:.1} GFLOP/s)",
                 self.train_images,
-                self.train_images.div_ceil(batch),
                 self.flops / seconds / 1e9
             ));
         }
