@@ -176,7 +176,11 @@ function drawWeights() {
   const columns = Math.max(2, Math.min(8, Math.floor((room - 16) / MAP_CELL)));
   drawPicture(weights, trainer.weight_maps(4 * columns, columns));
 }
-window.addEventListener("resize", () => { drawCurve(); drawWeights(); });
+// While a round runs the trainer is busy (borrowed across its await): the next round redraws.
+window.addEventListener("resize", () => {
+  drawCurve();
+  if (training.state !== "training") drawWeights();
+});
 
 async function train() {
   stopRequested = false;
