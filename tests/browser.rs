@@ -926,6 +926,7 @@ fn chromium_trains_in_the_tab_on_webgpu() {
             .as_f64()
             .expect("accuracy");
         assert!(shown > 90.0, "the tab's model reaches {shown}%");
+        check_trained_page(&client, &state, "784 → 200 → 10").await;
 
         // The downloaded model, evaluated by the command line, gives the accuracy shown.
         let bytes = fetch_bytes(&client, "window.mnistTraining.model").await;
@@ -1041,6 +1042,7 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("page-trained.png");
         std::fs::write(&shot, &png).expect("save the screenshot");
         println!("screenshot: {}", shot.display());
+        check_widths(&client).await;
 
         // The benchmark: every product timed, a round at batch 1000 and at full batch.
         click(&client, "bench-run").await;
@@ -1056,6 +1058,16 @@ fn chromium_trains_in_the_tab_on_webgpu() {
         let rounds = bench["rounds"].as_array().expect("rounds");
         let batches: Vec<_> = rounds.iter().map(|r| r["batch"].as_u64()).collect();
         assert_eq!(batches, [Some(1000), Some(3000)], "{bench}");
+        // The chosen recipe's shape is timed; "driver" is said only with a driver's name.
+        assert_eq!(bench["network"], json!([784, 200, 10]), "{bench}");
+        let text = state["bench"]["text"].as_str().unwrap_or("");
+        let named = bench["driver"].as_str().is_some_and(|d| !d.is_empty())
+            || bench["driver_info"].as_str().is_some_and(|d| !d.is_empty());
+        assert_eq!(text.contains("driver"), named, "{text}");
+        assert!(
+            text.contains("(1 batch)") && !text.contains(" 1 batches"),
+            "{text}"
+        );
         client.close().await.expect("close the browser");
     });
 }
@@ -1064,7 +1076,7 @@ fn chromium_trains_in_the_tab_on_webgpu() {
 /// Python's), with no `mnist-gpu` process behind it.
 #[test]
 fn the_static_site_trains_without_a_server() {
-    let Some((driver, data, _)) = browser_and_mnist() else {
+    let Some((driver, data, test)) = browser_and_mnist() else {
         return;
     };
     let Some(python) = on_path("python3") else {
@@ -1139,6 +1151,50 @@ fn the_static_site_trains_without_a_server() {
         std::thread::sleep(Duration::from_millis(50));
     }
     with_webgpu_browser(&driver, async |client| {
+        // Before any training there is no model: the card and the pad say what to do, and a
+        // drawing gets no error (the static host answers the page's API with HTML pages).
+        client
+            .goto(&format!("http://127.0.0.1:{port}/?rounds=1"))
+            .await
+            .expect("open the site");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !text_of(&client, "model-card")
+            .await
+            .contains("No model yet")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the card says: {}",
+                text_of(&client, "model-card").await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (pad, side) = pad(&client).await;
+        let (_, image) = first_of(&test, 7);
+        draw(&client, &pad, side, image, Device::Mouse).await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = text_of(&client, "status").await;
+            assert!(!status.contains("JSON"), "{status}");
+            if status.contains("No model yet: train one below, then draw") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the pad says: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The address's rounds show in the menu.
+        let menu = client
+            .execute(
+                "const s = document.getElementById('train-preset'); return s.options[s.selectedIndex].textContent;",
+                vec![],
+            )
+            .await
+            .expect("menu");
+        assert!(
+            menu.as_str().is_some_and(|m| m.ends_with(" 1 round")),
+            "{menu}"
+        );
+
         let state = train_in_tab(
             &client,
             &format!("http://127.0.0.1:{port}/?preset=fast&images=2000&rounds=1&autostart"),
@@ -1149,11 +1205,112 @@ fn the_static_site_trains_without_a_server() {
         println!("static site: round 1 {}", records[0]);
         assert_eq!(records[0]["images"], 2000);
         assert!(records[0]["test_accuracy"].as_f64() > Some(50.0), "{state}");
-        // No server: the model card says where predictions come from instead.
-        let card = text_of(&client, "model-card").await;
-        assert!(card.contains("train a model in this browser"), "{card}");
+        check_trained_page(&client, &state, "784 → 200 → 10").await;
+        let status = text_of(&client, "train-status").await;
+        assert!(status.contains("after 1 round."), "{status}");
         client.close().await.expect("close the browser");
     });
+}
+
+/// What a page that has trained shows: the card describes the tab's model, the accuracy axis
+/// holds every round, the disabled Stop button looks disabled, and no "1 rounds".
+async fn check_trained_page(client: &Client, state: &Value, layers: &str) {
+    let card = text_of(client, "model-card").await;
+    let last = state["records"]
+        .as_array()
+        .expect("records")
+        .last()
+        .expect("a round")
+        .clone();
+    let accuracy = format!("{:.2}%", last["test_accuracy"].as_f64().expect("accuracy"));
+    for part in [layers, "this browser: ", "relu", &accuracy, "fast"] {
+        assert!(card.contains(part), "the card lacks {part}: {card}");
+    }
+    let rounds = last["round"].as_u64().expect("round");
+    assert!(
+        card.contains(&format!("rounds\n{rounds}")) || card.contains(&format!("rounds {rounds}")),
+        "{card}"
+    );
+    let scale = &state["accuracyScale"];
+    let (bottom, top) = (
+        scale[0].as_f64().expect("bottom"),
+        scale[1].as_f64().expect("top"),
+    );
+    for r in state["records"].as_array().expect("records") {
+        let a = r["test_accuracy"].as_f64().expect("accuracy");
+        assert!(
+            bottom <= a && a <= top,
+            "{a}% outside the axis {bottom}–{top}%"
+        );
+    }
+    let look = client
+        .execute(
+            "const s = getComputedStyle(document.getElementById('train-stop'));
+             return [document.getElementById('train-stop').disabled, s.cursor, Number(s.opacity)];",
+            vec![],
+        )
+        .await
+        .expect("style");
+    assert_eq!(look[0], true, "Stop is enabled after training");
+    assert_eq!(look[1], "not-allowed", "{look}");
+    assert!(look[2].as_f64() < Some(0.8), "{look}");
+    let page = client
+        .execute("return document.body.innerText;", vec![])
+        .await
+        .expect("text");
+    assert!(!page.as_str().unwrap_or("").contains(" 1 rounds"), "{page}");
+}
+
+/// At 420 and 1300 px wide the page fits, its charts' labels are shown at least 11 px tall
+/// (the curve's 12 px text at no less than its size; the weight maps' 14 px captions at no
+/// less than 0.8; the activations' 7 px capitals at twice their size), and screenshots are
+/// saved.
+async fn check_widths(client: &Client) {
+    for width in [420u32, 1300] {
+        client.set_window_size(width, 2400).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let scales = client
+            .execute(
+                "const shown = (id) => { const c = document.getElementById(id);
+                   return c.getBoundingClientRect().width / c.width; };
+                 return [document.documentElement.scrollWidth, window.innerWidth,
+                         shown('train-curve') * devicePixelRatio, shown('train-weights'),
+                         shown('train-activations')];",
+                vec![],
+            )
+            .await
+            .expect("layout");
+        let number = |i: usize| scales[i].as_f64().expect("a number");
+        println!(
+            "{width} px: page {} of {} px; curve, weight maps, activations shown at {:.2}, {:.2}, {:.2}",
+            number(0),
+            number(1),
+            number(2),
+            number(3),
+            number(4)
+        );
+        assert!(
+            number(0) <= number(1),
+            "the page is wider than the window at {width} px"
+        );
+        assert!(number(2) >= 0.99, "the curve is shrunk at {width} px");
+        assert!(
+            number(3) >= 0.8,
+            "the weight maps are shrunk to {} at {width} px",
+            number(3)
+        );
+        assert!(
+            number(4) >= 1.99,
+            "the activations are shown at {} at {width} px",
+            number(4)
+        );
+        let png = client.screenshot().await.expect("screenshot");
+        let shot =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("page-trained-{width}.png"));
+        std::fs::write(&shot, &png).expect("save the screenshot");
+        println!("screenshot: {}", shot.display());
+    }
+    client.set_window_size(1100, 2400).await.expect("resize");
 }
 
 /// The bytes at the URL that `url` (a JavaScript expression) names, fetched in the page.

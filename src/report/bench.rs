@@ -45,10 +45,16 @@ impl BenchReport {
     pub fn text(&self) -> String {
         let info = &self.adapter;
         let net: Vec<String> = self.sizes.iter().map(usize::to_string).collect();
+        // A browser names no driver: the word goes with it.
+        let driver = format!("{} {}", info.driver, info.driver_info);
+        let driver = match driver.trim() {
+            "" => String::new(),
+            named => format!(", driver {named}"),
+        };
         let mut lines = vec![
             format!(
-                "adapter: {} ({:?}, {:?}), driver {} {}",
-                info.name, info.backend, info.device_type, info.driver, info.driver_info
+                "adapter: {} ({:?}, {:?}){driver}",
+                info.name, info.backend, info.device_type
             ),
             self.plan_source.clone(),
             format!(
@@ -81,10 +87,11 @@ impl BenchReport {
             ));
         }
         for &(batch, seconds) in &self.rounds {
+            let steps = self.train_images.div_ceil(batch);
+            let plural = if steps == 1 { "" } else { "es" };
             lines.push(format!(
-                "round of {} images at batch {batch:<6} ({} batches): {seconds:.3} s ({:.1} GFLOP/s)",
+                "round of {} images at batch {batch:<6} ({steps} batch{plural}): {seconds:.3} s ({:.1} GFLOP/s)",
                 self.train_images,
-                self.train_images.div_ceil(batch),
                 self.flops / seconds / 1e9
             ));
         }

@@ -18,9 +18,14 @@ use web_time::Instant;
 const REPEATS: usize = 5;
 const ROUNDS: usize = 3;
 
-/// Benchmarks the tutorial's 784-128-10 network on `train_images` random images.
-pub async fn run(context: &Arc<GpuContext>, train_images: usize) -> mnist_gpu::Result<BenchReport> {
-    let net = Network::new(&[128], 42)?;
+/// Benchmarks a 784-`hidden`-10 network (the chosen recipe's shape) on `train_images` random
+/// images.
+pub async fn run(
+    context: &Arc<GpuContext>,
+    hidden: &[usize],
+    train_images: usize,
+) -> mnist_gpu::Result<BenchReport> {
+    let net = Network::new(hidden, 42)?;
     let sizes = net.sizes();
     let plan = KernelPlan::default_for(&context.info, &context.limits);
     let mut timings = Vec::new();

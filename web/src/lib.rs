@@ -19,6 +19,7 @@ use mnist_gpu::engine::gpu::{AdapterRequest, GpuContext, GpuEngine, LimitsReques
 use mnist_gpu::export::onnx::to_onnx_bytes;
 use mnist_gpu::model::{Network, argmax};
 use mnist_gpu::model_file::{self, SavedModel, TrainingInfo, data_fingerprint};
+use mnist_gpu::ops::Loss;
 use mnist_gpu::predict::{decode_picture, network_input, probabilities, top_classes};
 use mnist_gpu::preset::PresetName;
 use mnist_gpu::report::activations::activations_picture;
@@ -73,8 +74,16 @@ impl Gpu {
     /// Times each matrix product's kernel and a round on `train_images` random images (60,000
     /// as `mnist-gpu bench`) at batch 1000 and full batch: `{"text": table, "json": object}`,
     /// the table and object `mnist-gpu bench` and `bench --json` print.
-    pub async fn bench(&self, train_images: usize) -> Result<String, JsError> {
-        let report = bench::run(&self.context, train_images.max(1))
+    /// `preset` names the recipe whose network shape is timed.
+    pub async fn bench(&self, train_images: usize, preset: &str) -> Result<String, JsError> {
+        let network = PresetName::parse(preset)
+            .map_err(fail)?
+            .preset()
+            .network(42)
+            .map_err(fail)?;
+        let sizes = network.sizes();
+        let hidden = sizes.get(1..sizes.len().saturating_sub(1)).unwrap_or(&[]);
+        let report = bench::run(&self.context, hidden, train_images.max(1))
             .await
             .map_err(fail)?;
         Ok(serde_json::json!({"text": report.text(), "json": report.json()}).to_string())
@@ -257,6 +266,28 @@ impl Trainer {
         Ok(report)
     }
 
+    /// The model card of the network as trained so far, as JSON in the shape of the server's
+    /// `GET /api/model`: the page shows it once this model reads the pad.
+    pub fn card(&self) -> Result<String, JsError> {
+        let records = self.rounds.records();
+        let info = &self.info;
+        serde_json::to_string(&serde_json::json!({
+            "layers": self.network.sizes(),
+            "activation": self.network.activation.name(),
+            "loss": self.network.loss.describe(),
+            "rounds": records.last().map_or(0, |r| r.round),
+            "batch_size": info.batch_size,
+            "learning_rate": info.learning_rate,
+            "test_accuracy": records.last().and_then(|r| r.test_accuracy),
+            "trained_on": info.engine,
+            "probabilities": match self.network.loss {
+                Loss::Mse => "the sigmoid outputs divided by their sum",
+                Loss::Xent => "the softmax of the outputs",
+            },
+        }))
+        .map_err(fail)
+    }
+
     /// Whether every planned round has run.
     pub fn finished(&self) -> bool {
         self.rounds.is_over()
@@ -273,7 +304,8 @@ impl Trainer {
         let first = &self.network.layers[0];
         let units = strongest_units(&first.weights, first.inputs, count);
         let round = self.rounds.records().last().map_or(0, |r| r.round);
-        let title = format!("first-layer weights after round {round}");
+        // Short: the page is as narrow as a phone, and its caption says what the maps are.
+        let title = format!("round {round}");
         Ok(weight_maps(&first.weights, &units, columns, &title)
             .map_err(fail)?
             .into())

@@ -189,6 +189,16 @@ function predictDrawing() {
 // in WebAssembly; without one the server reads them.
 window.mnistTab = null;
 
+// Where no server answers (the static site), the pad says what to do instead of an error.
+const NO_MODEL = "No model yet: train one below, then draw.";
+
+// A JSON answer, or null where what came back is no JSON (a static host's page or 404).
+async function jsonOf(response) {
+  const type = response.headers.get("content-type") || "";
+  if (!/json/i.test(type)) return null;
+  try { return await response.json(); } catch { return null; }
+}
+
 async function send(body, type, strokeCount) {
   if (window.mnistTab) return readInTab(body, strokeCount);
   const id = ++sent;
@@ -199,8 +209,19 @@ async function send(body, type, strokeCount) {
       headers: { "Content-Type": type || "application/octet-stream" },
       body,
     });
-    const answer = await response.json();
+    const answer = await jsonOf(response);
     if (id !== sent) return;
+    // No JSON: a static host (no such address, or no POST: 404, 405, 501) has no model; any
+    // other answer is an error, said by its status rather than by a parse error.
+    if (answer === null && !(response.ok || [404, 405, 501].includes(response.status))) {
+      throw new Error(`the server answered HTTP ${response.status}`);
+    }
+    if (answer === null) {
+      digitOut.textContent = "–";
+      statusLine.textContent = NO_MODEL;
+      prediction.dataset.status = "no-model";
+      return;
+    }
     if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
     show(answer, strokeCount);
   } catch (err) {
@@ -282,39 +303,68 @@ dropZone.addEventListener("drop", (e) => {
   classifyFile(e.dataTransfer.files[0]);
 });
 
-// The model card.
+// The model card: the server's model, or the one trained in this tab once it reads the pad.
+function showCard(m, rows) {
+  probabilityWords = /entropy/i.test(m.loss) ? "softmax probability" : "of the normalised outputs";
+  document.getElementById("probabilities-note").textContent = `Probabilities: ${m.probabilities}.`;
+  const card = document.getElementById("model-card");
+  card.replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    return [dt, dd];
+  }));
+}
+
+const accuracyText = (m) => m.test_accuracy == null ? "not measured" : `${m.test_accuracy.toFixed(2)}%`;
+
+// train.js calls this when the tab's model starts reading the pad.
+window.mnistShowTabCard = (m, recipe, adapter) => {
+  const card = document.getElementById("model-card");
+  card.dataset.source = "tab";
+  showCard(m, [
+    ["recipe", recipe],
+    ["layers", m.layers.join(" → ")],
+    ["activation", m.activation],
+    ["loss", m.loss],
+    ["rounds", m.rounds],
+    ["batch size, learning rate", `${m.batch_size}, ${m.learning_rate}`],
+    ["test accuracy", accuracyText(m)],
+    ["engine", `this browser: ${adapter}`],
+  ]);
+};
+
 async function loadCard() {
   const card = document.getElementById("model-card");
+  card.dataset.source = "server";
   try {
     const response = await fetch("api/model");
-    if (!response.ok) throw new Error("no server here: train a model in this browser below");
-    const m = await response.json();
-    if (/entropy/i.test(m.loss)) probabilityWords = "softmax probability";
-    document.getElementById("probabilities-note").textContent =
-      `Probabilities: ${m.probabilities}.`;
-    const rows = [
+    const m = response.ok ? await jsonOf(response) : null;
+    if (window.mnistTab) return; // the tab's model took over meanwhile
+    if (m === null) {
+      // A static site: no server, no model until one is trained here.
+      card.dataset.source = "none";
+      card.textContent = NO_MODEL;
+      return;
+    }
+    showCard(m, [
       ["layers", m.layers.join(" → ")],
       ["activation", m.activation],
       ["loss", m.loss],
       ["rounds", m.rounds],
       ["batch size, learning rate", `${m.batch_size}, ${m.learning_rate}`],
-      ["test accuracy", m.test_accuracy == null ? "not measured" : `${m.test_accuracy.toFixed(2)}%`],
+      ["test accuracy", accuracyText(m)],
       ["trained", m.trained_at || "unknown"],
       ["trained on", m.trained_on],
       ["from", m.source],
       ["predictions by", m.classifier],
-    ];
-    card.replaceChildren(...rows.flatMap(([k, v]) => {
-      const dt = document.createElement("dt");
-      dt.textContent = k;
-      const dd = document.createElement("dd");
-      dd.textContent = v;
-      return [dt, dd];
-    }));
+    ]);
   } catch (err) {
     card.textContent = `cannot load the server's model card: ${err.message}`;
   }
 }
+window.mnistLoadCard = loadCard;
 
 redraw();
 showEmpty();

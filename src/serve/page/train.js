@@ -36,6 +36,14 @@ const options = {
 };
 if (params.get("preset")) presetChoice.value = params.get("preset");
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+// The menu tells the rounds the address chose, not each recipe's own.
+if (options.rounds > 0) {
+  for (const option of presetChoice.options) {
+    option.textContent = option.textContent.replace(/\d+ rounds?$/, plural(options.rounds, "round"));
+  }
+}
+
 // What the page has done, for people and for tests: its state, each round's figures, the
 // adapter, the model's download address, and when (ms after the page's start) the files and
 // the GPU were ready, the trainer was built and the first in-tab prediction came.
@@ -80,9 +88,11 @@ async function fetchData() {
   return Promise.all(listing.files.map(fetchBytes));
 }
 
-function drawPicture(canvas, picture) {
+// `zoom` enlarges the picture on the page (its labels are drawn into its pixels).
+function drawPicture(canvas, picture, zoom = 1) {
   canvas.width = picture.width;
   canvas.height = picture.height;
+  canvas.style.width = `${picture.width * zoom}px`;
   const image = new ImageData(new Uint8ClampedArray(picture.rgba()), picture.width, picture.height);
   canvas.getContext("2d").putImageData(image, 0, 0);
   picture.free();
@@ -98,10 +108,30 @@ function addRow(r) {
   rows.appendChild(tr);
 }
 
-// Cost (blue, left scale from 0) and test accuracy (orange, 80–100%) per round.
+// The accuracy scale: whole tens around the data (or fives when it spans little), so a 44.7%
+// round sits inside the chart rather than on its floor.
+function accuracyScale(values) {
+  const low = Math.min(...values), high = Math.max(...values);
+  const step = high - low > 10 ? 10 : 5;
+  let bottom = Math.max(0, Math.floor(low / step) * step);
+  let top = Math.min(100, Math.ceil(high / step) * step);
+  if (top - bottom < step) {
+    if (top < 100) top = Math.min(100, bottom + step); else bottom = top - step;
+  }
+  return [bottom, top];
+}
+
+// Cost (blue, left scale from 0) and test accuracy (orange, scale fitted to the data) per round.
+// The canvas is drawn at its displayed size times the screen's pixel ratio, so its 12 px
+// labels stay 12 px however wide the page is.
 function drawCurve() {
+  const shown = curve.getBoundingClientRect().width || 400;
+  const ratio = window.devicePixelRatio || 1;
+  curve.width = Math.round(shown * ratio);
+  curve.height = Math.round(shown * 0.45 * ratio);
   const ctx = curve.getContext("2d");
-  const { width, height } = curve;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const width = shown, height = shown * 0.45;
   const pad = 30;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, width, height);
@@ -112,9 +142,11 @@ function drawCurve() {
   const rounds = Math.max(records[0].rounds, records.length);
   const x = (round) => pad + (width - 2 * pad) * (rounds === 1 ? 1 : (round - 1) / (rounds - 1));
   const maxCost = Math.max(...records.map((r) => r.cost));
+  const [bottom, top] = accuracyScale(records.map((r) => r.test_accuracy));
+  training.accuracyScale = [bottom, top];
   const series = [
     ["#1f5fbf", (r) => r.cost / maxCost],
-    ["#d9540f", (r) => Math.max(0, (r.test_accuracy - 80) / 20)],
+    ["#d9540f", (r) => (r.test_accuracy - bottom) / (top - bottom)],
   ];
   for (const [colour, value] of series) {
     ctx.strokeStyle = colour;
@@ -128,14 +160,34 @@ function drawCurve() {
     ctx.stroke();
   }
   ctx.fillStyle = "#333";
-  ctx.font = "11px sans-serif";
+  ctx.font = "12px sans-serif";
+  ctx.textAlign = "left";
   ctx.fillText(`cost (max ${maxCost.toFixed(3)})`, pad, height - 8);
-  ctx.fillText("test accuracy 80–100%", width - pad - 120, height - 8);
+  ctx.textAlign = "right";
+  ctx.fillText(`test accuracy ${bottom}–${top}%`, width - pad, height - 8);
 }
+
+// The weight maps at their own size (their captions are drawn into the picture, 14 to 21 px):
+// as many 128-px columns as the figure holds, up to 8, four rows of them.
+const MAP_CELL = 128;
+function drawWeights() {
+  if (!trainer || training.records.length === 0) return;
+  const room = weights.closest("figure").getBoundingClientRect().width || 1000;
+  const columns = Math.max(2, Math.min(8, Math.floor((room - 16) / MAP_CELL)));
+  drawPicture(weights, trainer.weight_maps(4 * columns, columns));
+}
+// While a round runs the trainer is busy (borrowed across its await): the next round redraws.
+window.addEventListener("resize", () => {
+  drawCurve();
+  if (training.state !== "training") drawWeights();
+});
 
 async function train() {
   stopRequested = false;
-  window.mnistTab = null;
+  if (window.mnistTab) {
+    window.mnistTab = null;
+    window.mnistLoadCard?.();
+  }
   trainer?.free();
   trainer = null;
   training.records = [];
@@ -148,6 +200,7 @@ async function train() {
     const [files] = await Promise.all([fetchData(), openGpu()]);
     training.loaded = performance.now();
     const preset = presetChoice.value;
+    training.preset = preset;
     trainer = Trainer.new(gpu, preset, ...files, options.images, options.rounds, options.seed);
     training.created = performance.now();
     training.engine = trainer.engine();
@@ -159,7 +212,7 @@ async function train() {
       training.records.push(r);
       addRow(r);
       drawCurve();
-      drawPicture(weights, trainer.weight_maps(32, 8));
+      drawWeights();
       statusLine.textContent = `Round ${r.round} of ${r.rounds} on ${r.images} images: cost ${r.cost.toFixed(4)}, test accuracy ${r.test_accuracy.toFixed(2)}%, ${r.seconds.toFixed(2)} s.`;
       if (stopRequested || trainer.finished()) break;
     }
@@ -190,12 +243,16 @@ async function finish() {
       return answer;
     },
     showActivations: (picture) => {
-      drawPicture(activations, current.activations(picture));
+      // Its captions are 7-px capitals: shown at twice the size, scrolled sideways where the
+      // page is narrower.
+      drawPicture(activations, current.activations(picture), 2);
       activations.closest("figure").hidden = false;
     },
   };
+  training.card = JSON.parse(current.card());
+  window.mnistShowTabCard?.(training.card, training.preset, training.adapter);
   const last = training.records.at(-1);
-  const accuracy = last ? `${last.test_accuracy.toFixed(2)}% test accuracy after ${last.round} rounds` : "no rounds run";
+  const accuracy = last ? `${last.test_accuracy.toFixed(2)}% test accuracy after ${plural(last.round, "round")}` : "no rounds run";
   setState("done", `Trained here: ${accuracy}. Draw a digit: this tab reads it now.`);
 }
 
@@ -205,7 +262,7 @@ async function runBench() {
   setState("benchmarking", "Benchmarking this GPU (a minute or two on a slow one)…");
   try {
     await openGpu();
-    const report = JSON.parse(await gpu.bench(options.benchImages));
+    const report = JSON.parse(await gpu.bench(options.benchImages, presetChoice.value));
     training.bench = report;
     benchOut.textContent = `${report.text}\n${JSON.stringify(report.json)}`;
     setState(trainer ? "done" : "idle", "Benchmark done: copy the text below into a bug report.");
