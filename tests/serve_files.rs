@@ -362,7 +362,19 @@ fn http2_with_prior_knowledge_gets_a_goaway_that_asks_for_http_1_1() {
 fn the_page_imports_its_trainer_dynamically_and_names_softmax_probabilities() {
     let home = tempfile::tempdir().expect("tempdir");
     let model = model_file(home.path());
-    let server = start(home.path(), &["--model".as_ref(), model.as_os_str()], &[]);
+    // An empty --web folder: a web build beside the binary (target/web) must not be found.
+    let empty = home.path().join("no-web-build");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let server = start(
+        home.path(),
+        &[
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--web".as_ref(),
+            empty.as_os_str(),
+        ],
+        &[],
+    );
     let train = get(server.addr, "/train.js").text();
     let static_import = train
         .lines()
