@@ -6,7 +6,7 @@
 //! every image and outputs within [`TOLERANCE`].
 //!
 //! The Python comes from MNIST_GPU_PYTHON (a virtual environment with `onnx onnxruntime numpy
-//! pillow`), else `python3`. Without those packages the tests print `SKIPPED (…)` on stderr and
+//! pillow`), else `python3`. Without those packages the tests say they skip ([`skip`]) and
 //! pass, unless MNIST_GPU_REQUIRE_ONNX=1 (CI). With MNIST_GPU_DATA the models train one round
 //! on the real MNIST and run on all 10,000 test images; without it, on a small fixture.
 
@@ -15,12 +15,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_one_line_error, run_binary, write_fixture};
+use common::{assert_one_line_error, run_binary, skip, write_fixture};
 use mnist_gpu::data::Mnist;
 use mnist_gpu::model_file;
 
-/// `eprintln!` straight to the stream: the test harness captures `eprintln!`, and the SKIPPED
-/// lines and the table of differences must show in plain `cargo test` output.
+/// `eprintln!` straight to the stream: the test harness captures `eprintln!`, and the table of
+/// differences must show in plain `cargo test` output.
 macro_rules! shout {
     ($($arg:tt)*) => {{
         use std::io::Write;
@@ -53,15 +53,15 @@ fn onnx_python(test: &str) -> Option<PathBuf> {
             .to_string(),
         Err(e) => e.to_string(),
     };
-    let message = format!(
-        "{test}: no ONNX Runtime in {} ({why}); python3 -m venv DIR && DIR/bin/pip install onnx \
-         onnxruntime numpy pillow, then set MNIST_GPU_PYTHON=DIR/bin/python",
-        python.display()
-    );
+    let message = format!("{test}: no ONNX Runtime in {} ({why})", python.display());
     if std::env::var("MNIST_GPU_REQUIRE_ONNX").as_deref() == Ok("1") {
         panic!("MNIST_GPU_REQUIRE_ONNX=1 but {message}");
     }
-    shout!("SKIPPED {message}");
+    skip(
+        &message,
+        "python3 -m venv DIR && DIR/bin/pip install onnx onnxruntime numpy pillow, then set \
+         MNIST_GPU_PYTHON=DIR/bin/python",
+    );
     None
 }
 
@@ -316,8 +316,9 @@ fn exports_of_every_activation_and_preset_shape_match_onnx_runtime() {
             if real {
                 check_readme_snippet(&python, dir.path(), &model.with_extension("onnx"));
             } else {
-                shout!(
-                    "SKIPPED {test}: docs/onnx.md's snippet needs a model trained on MNIST_GPU_DATA"
+                skip(
+                    "docs/onnx.md's snippet needs a model trained on the real MNIST",
+                    "set MNIST_GPU_DATA to the folder holding the four MNIST files",
                 );
             }
         }
@@ -332,11 +333,11 @@ fn check_readme_snippet(python: &Path, dir: &Path, onnx: &Path) {
         .output()
         .expect("run python");
     if !probe.status.success() {
-        let message = "docs/onnx.md's snippet needs Pillow (pip install pillow)";
+        let message = "docs/onnx.md's snippet needs Pillow";
         if std::env::var("MNIST_GPU_REQUIRE_ONNX").as_deref() == Ok("1") {
             panic!("MNIST_GPU_REQUIRE_ONNX=1 but {message}");
         }
-        shout!("SKIPPED {message}");
+        skip(message, "pip install pillow");
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
