@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 mod serve_support;
-use serve_support::{Answer, data_folder, model_file, parse, start, web_build};
+use serve_support::{Answer, parse, start_with_files};
 
 /// Each data file's size in these cases.
 const SIZE: u64 = 4096;
@@ -204,23 +204,7 @@ fn check(name: &str, addr: SocketAddr, request: &[u8], expect: &Expect, root: &s
 #[test]
 fn hostile_requests_get_their_answers_and_the_server_keeps_serving() {
     let home = tempfile::tempdir().expect("tempdir");
-    let model = model_file(home.path());
-    let data = home.path().join("data");
-    data_folder(&data, SIZE);
-    let web = home.path().join("web");
-    web_build(&web);
-    let server = start(
-        home.path(),
-        &[
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--data".as_ref(),
-            data.as_os_str(),
-            "--web".as_ref(),
-            web.as_os_str(),
-        ],
-        &[],
-    );
+    let (server, _) = start_with_files(home.path(), SIZE);
     let root = home.path().to_string_lossy().into_owned();
     let cases = cases();
     let failed: Vec<&str> = cases

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod serve_support;
-use serve_support::{data_folder, get, model_file, request, start, start_in, web_build};
+use serve_support::{
+    data_folder, get, model_file, request, start, start_in, start_with_files, web_build,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -19,23 +21,7 @@ const MIB: u64 = 1024 * 1024;
 #[test]
 fn files_stream_with_ranges_validators_and_their_types() {
     let home = tempfile::tempdir().expect("tempdir");
-    let model = model_file(home.path());
-    let data = home.path().join("data");
-    let files = data_folder(&data, 3 * MIB);
-    let web = home.path().join("web");
-    web_build(&web);
-    let server = start(
-        home.path(),
-        &[
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--data".as_ref(),
-            data.as_os_str(),
-            "--web".as_ref(),
-            web.as_os_str(),
-        ],
-        &[],
-    );
+    let (server, files) = start_with_files(home.path(), 3 * MIB);
     let addr = server.addr;
     let name = "/data/train-images-idx3-ubyte";
     let whole = std::fs::read(&files[0]).expect("read");

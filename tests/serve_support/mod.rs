@@ -125,6 +125,29 @@ pub fn start_in(
 }
 
 /// The test binary itself, as [`start_in`].
+/// A server of a fresh model under `home` with every file route in use: a data folder of
+/// `size`-byte image files and a stand-in web build. Returns the server and the data files.
+pub fn start_with_files(home: &Path, size: u64) -> (Served, Vec<PathBuf>) {
+    let model = model_file(home);
+    let data = home.join("data");
+    let files = data_folder(&data, size);
+    let web = home.join("web");
+    web_build(&web);
+    let server = start(
+        home,
+        &[
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--data".as_ref(),
+            data.as_os_str(),
+            "--web".as_ref(),
+            web.as_os_str(),
+        ],
+        &[],
+    );
+    (server, files)
+}
+
 pub fn start(home: &Path, args: &[&OsStr], envs: &[(&str, &OsStr)]) -> Served {
     start_in(
         home,
