@@ -319,20 +319,23 @@ function showCard(m, rows) {
 
 const accuracyText = (m) => m.test_accuracy == null ? "not measured" : `${m.test_accuracy.toFixed(2)}%`;
 
-// train.js calls this when the tab's model starts reading the pad.
-window.mnistShowTabCard = (m, recipe, adapter) => {
-  const card = document.getElementById("model-card");
-  card.dataset.source = "tab";
-  showCard(m, [
-    ["recipe", recipe],
+// The card's rows about the network and its training, for the server's model and the tab's.
+function networkRows(m) {
+  return [
     ["layers", m.layers.join(" → ")],
     ["activation", m.activation],
     ["loss", m.loss],
     ["rounds", m.rounds],
     ["batch size, learning rate", `${m.batch_size}, ${m.learning_rate}`],
     ["test accuracy", accuracyText(m)],
-    ["engine", `this browser: ${adapter}`],
-  ]);
+  ];
+}
+
+// train.js calls this when the tab's model starts reading the pad.
+window.mnistShowTabCard = (m, recipe, adapter) => {
+  const card = document.getElementById("model-card");
+  card.dataset.source = "tab";
+  showCard(m, [["recipe", recipe], ...networkRows(m), ["engine", `this browser: ${adapter}`]]);
 };
 
 async function loadCard() {
@@ -349,12 +352,7 @@ async function loadCard() {
       return;
     }
     showCard(m, [
-      ["layers", m.layers.join(" → ")],
-      ["activation", m.activation],
-      ["loss", m.loss],
-      ["rounds", m.rounds],
-      ["batch size, learning rate", `${m.batch_size}, ${m.learning_rate}`],
-      ["test accuracy", accuracyText(m)],
+      ...networkRows(m),
       ["trained", m.trained_at || "unknown"],
       ["trained on", m.trained_on],
       ["from", m.source],
